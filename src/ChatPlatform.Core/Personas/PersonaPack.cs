@@ -1,0 +1,122 @@
+namespace ChatPlatform.Core.Personas;
+
+/// <summary>
+/// A loaded, validated persona pack. Paths are absolute; text is already read from the pack's files.
+/// </summary>
+public sealed record PersonaPack
+{
+    public required string Id { get; init; }
+    public required string Name { get; init; }
+    public required string Domain { get; init; }
+    public required string Version { get; init; }
+    public string Description { get; init; } = "";
+
+    /// <summary>Folder the pack was loaded from (absolute).</summary>
+    public required string Directory { get; init; }
+
+    /// <summary>Locales the pack supports; the first is the default.</summary>
+    public required IReadOnlyList<string> Locales { get; init; }
+    public string DefaultLocale => Locales[0];
+
+    /// <summary>Greeting per locale.</summary>
+    public required IReadOnlyDictionary<string, string> Greeting { get; init; }
+
+    /// <summary>System prompt text per locale (read from system.{locale}.md).</summary>
+    public required IReadOnlyDictionary<string, string> SystemPrompt { get; init; }
+
+    public IReadOnlyList<AdapterRef> Adapters { get; init; } = [];
+    public GenerationSettings Generation { get; init; } = new();
+    public SafetyPolicy Safety { get; init; } = new();
+    public IReadOnlyList<string> Channels { get; init; } = [];
+    public ModelRequirements Model { get; init; } = new();
+
+    /// <summary>Picks the best supported locale for a requested one (exact, then language, then default).</summary>
+    public string ResolveLocale(string? requested) => Personas.Locales.Resolve(requested, Locales);
+
+    public string SystemPromptFor(string? locale) => SystemPrompt[ResolveLocale(locale)];
+    public string GreetingFor(string? locale) => Greeting[ResolveLocale(locale)];
+}
+
+/// <summary>A LoRA adapter the pack applies to the base model. <see cref="Path"/> is absolute.</summary>
+public sealed record AdapterRef(string Path, float Scale, string? Sha256);
+
+/// <summary>Sampling settings; null means "the platform default".</summary>
+public sealed record GenerationSettings
+{
+    public float Temperature { get; init; } = 0.7f;
+    public float TopP { get; init; } = 0.9f;
+    public int TopK { get; init; } = 40;
+    public float RepeatPenalty { get; init; } = 1.1f;
+    public int MaxTokens { get; init; } = 512;
+    public uint? Seed { get; init; }
+    public IReadOnlyList<string> Stop { get; init; } = [];
+}
+
+/// <summary>What a persona needs from the base model.</summary>
+public sealed record ModelRequirements
+{
+    /// <summary>Model architectures the pack's adapters were trained for (e.g. qwen2); empty means any.</summary>
+    public IReadOnlyList<string> Architectures { get; init; } = [];
+    public int MinContext { get; init; }
+}
+
+/// <summary>The persona's safety settings (from safety.yaml).</summary>
+public sealed record SafetyPolicy
+{
+    public IReadOnlyList<string> Rails { get; init; } = [];
+    public IReadOnlyDictionary<string, string> Disclaimer { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> OutOfScope { get; init; } = new Dictionary<string, string>();
+    public CrisisProtocol Crisis { get; init; } = new();
+    public bool RedactPii { get; init; } = true;
+}
+
+public sealed record CrisisProtocol
+{
+    public bool Enabled { get; init; } = true;
+    /// <summary>Offer a human hand-over in the crisis reply.</summary>
+    public bool OfferHuman { get; init; } = true;
+    public string? NotifyWebhook { get; init; }
+}
+
+/// <summary>Names of the safety rails a pack may enable.</summary>
+public static class SafetyRails
+{
+    public const string Crisis = "crisis";
+    public const string MedicalEmergency = "medical_emergency";
+    public const string Injection = "injection";
+    public const string Pii = "pii";
+    public const string Scope = "scope";
+    public const string Output = "output";
+
+    public static readonly IReadOnlySet<string> Known =
+        new HashSet<string>(StringComparer.Ordinal) { Crisis, MedicalEmergency, Injection, Pii, Scope, Output };
+}
+
+/// <summary>Channels a persona can be reached through.</summary>
+public static class ChannelNames
+{
+    public static readonly IReadOnlySet<string> Known =
+        new HashSet<string>(StringComparer.Ordinal) { "web", "api", "teams", "slack", "cli" };
+}
+
+/// <summary>Locales the platform ships prompts, crisis resources and UI text for.</summary>
+public static class Locales
+{
+    public static readonly IReadOnlyList<string> Supported = ["en", "zh-CN", "zh-TW", "zh-HK"];
+
+    public static bool IsSupported(string locale) => Supported.Contains(locale, StringComparer.Ordinal);
+
+    /// <summary>Exact match, then same language, then the first available.</summary>
+    public static string Resolve(string? requested, IReadOnlyList<string> available)
+    {
+        if (!string.IsNullOrWhiteSpace(requested))
+        {
+            foreach (var l in available)
+                if (string.Equals(l, requested, StringComparison.OrdinalIgnoreCase)) return l;
+            var lang = requested.Split('-', '_')[0];
+            foreach (var l in available)
+                if (string.Equals(l.Split('-')[0], lang, StringComparison.OrdinalIgnoreCase)) return l;
+        }
+        return available[0];
+    }
+}

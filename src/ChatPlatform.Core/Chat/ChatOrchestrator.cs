@@ -1,0 +1,182 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Text;
+using ChatPlatform.Core.Configuration;
+using ChatPlatform.Core.Personas;
+using Microsoft.Extensions.AI;
+
+namespace ChatPlatform.Core.Chat;
+
+/// <summary>
+/// Runs one user turn for any channel: checks the request, loads the persona and the conversation,
+/// builds the prompt (system prompt, history, new message), streams the reply and stores both messages.
+/// </summary>
+public sealed class ChatOrchestrator(
+    IPersonaCatalog personas,
+    IChatClient chatClient,
+    IConversationStore store,
+    ChatPlatformOptions options)
+{
+    public const int MaxConversationIdLength = 128;
+
+    /// <summary>Checks a turn without doing any work. Null means it may run.</summary>
+    public ChatError? Validate(ChatTurn turn)
+    {
+        if (string.IsNullOrWhiteSpace(turn.Persona))
+            return new(ChatErrorKind.Invalid, "missing_persona", "The field 'persona' is required.");
+        if (personas.Find(turn.Persona) is null)
+            return new(ChatErrorKind.NotFound, "unknown_persona",
+                $"Unknown persona '{turn.Persona}'. Available: {string.Join(", ", personas.All.Select(p => p.Id))}.");
+        if (string.IsNullOrWhiteSpace(turn.ConversationId))
+            return new(ChatErrorKind.Invalid, "missing_conversation_id", "The field 'conversationId' is required.");
+        if (turn.ConversationId.Length > MaxConversationIdLength || turn.ConversationId.Any(char.IsControl))
+            return new(ChatErrorKind.Invalid, "invalid_conversation_id",
+                $"The field 'conversationId' must be 1 to {MaxConversationIdLength} printable characters.");
+        if (string.IsNullOrWhiteSpace(turn.Text))
+            return new(ChatErrorKind.Invalid, "empty_message", "The message text is empty.");
+        if (turn.Text.Length > options.MaxMessageChars)
+            return new(ChatErrorKind.TooLarge, "message_too_long",
+                $"The message has {turn.Text.Length} characters; the limit is {options.MaxMessageChars}.");
+        if (turn.Locale is { Length: > 0 } locale && !Locales.IsSupported(locale) && !Locales.Supported.Any(l => l.StartsWith(locale.Split('-', '_')[0], StringComparison.OrdinalIgnoreCase)))
+            return new(ChatErrorKind.Invalid, "unknown_locale",
+                $"Unknown locale '{locale}'. Supported: {string.Join(", ", Locales.Supported)}.");
+        return null;
+    }
+
+    /// <summary>
+    /// Starts a turn. Returns an error when the turn is refused (bad input, unknown persona, busy core),
+    /// otherwise the reply's events. The reply has been admitted by the inference core when this returns,
+    /// so a channel can still choose its status code.
+    /// </summary>
+    public async Task<ChatStart> StartAsync(ChatTurn turn, ChatRunOptions? run = null, CancellationToken cancellationToken = default)
+    {
+        if (Validate(turn) is { } error)
+            return ChatStart.Refused(error);
+
+        var pack = personas.Find(turn.Persona)!;
+        var locale = pack.ResolveLocale(turn.Locale);
+        var owner = await store.OpenAsync(turn.Channel, turn.ConversationId, pack.Id, locale, turn.UserId, cancellationToken);
+        if (!string.Equals(owner, pack.Id, StringComparison.Ordinal))
+            return ChatStart.Refused(new(ChatErrorKind.Conflict, "conversation_persona_mismatch",
+                $"Conversation '{turn.ConversationId}' belongs to persona '{owner}', not '{pack.Id}'. Start a new conversation to talk to another persona."));
+
+        var history = await store.GetHistoryAsync(turn.Channel, turn.ConversationId, options.HistoryMessages, cancellationToken);
+        var messages = BuildMessages(pack, locale, history, turn.Text);
+        var chatOptions = PersonaChatOptions.Create(pack, run?.Adapters, run?.Seed);
+
+        var stopwatch = Stopwatch.StartNew();
+        var updates = chatClient.GetStreamingResponseAsync(messages, chatOptions, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        bool hasFirst;
+        try
+        {
+            hasFirst = await updates.MoveNextAsync();
+        }
+        catch (ChatRejectedException rejected)
+        {
+            await updates.DisposeAsync();
+            return ChatStart.Refused(rejected.Error, rejected.RetryAfter);
+        }
+        catch
+        {
+            await updates.DisposeAsync();
+            throw;
+        }
+
+        // Admitted: the user's message is stored before the reply streams, so it is never lost;
+        // a refused turn stores nothing and can simply be sent again.
+        var userMessage = new StoredMessage(ChatRole.User.Value, turn.Text, DateTimeOffset.UtcNow);
+        try
+        {
+            await store.AppendAsync(turn.Channel, turn.ConversationId, userMessage, null, cancellationToken);
+        }
+        catch
+        {
+            await updates.DisposeAsync();
+            throw;
+        }
+
+        return ChatStart.Accepted(Stream(turn, pack, locale, updates, hasFirst, stopwatch, cancellationToken));
+    }
+
+    /// <summary>System prompt first, then the stored history, then the new message.</summary>
+    public static List<ChatMessage> BuildMessages(PersonaPack pack, string locale, IReadOnlyList<StoredMessage> history, string text)
+    {
+        var messages = new List<ChatMessage>(history.Count + 2) { new(ChatRole.System, pack.SystemPromptFor(locale)) };
+        foreach (var m in history)
+            messages.Add(new ChatMessage(new ChatRole(m.Role), m.Text));
+        messages.Add(new ChatMessage(ChatRole.User, text));
+        return messages;
+    }
+
+    private async IAsyncEnumerable<ChatEvent> Stream(
+        ChatTurn turn, PersonaPack pack, string locale,
+        IAsyncEnumerator<ChatResponseUpdate> updates, bool hasFirst, Stopwatch stopwatch,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var text = new StringBuilder();
+        string finishReason = "stop";
+        int? outputTokens = null;
+        string? model = null;
+        ChatError? failure = null;
+        try
+        {
+            var hasCurrent = hasFirst;
+            while (hasCurrent)
+            {
+                var update = updates.Current;
+                model ??= update.ModelId;
+                if (update.FinishReason is { } reason)
+                    finishReason = reason.Value;
+                foreach (var usage in update.Contents.OfType<UsageContent>())
+                    outputTokens = (int?)usage.Details.OutputTokenCount;
+                if (!string.IsNullOrEmpty(update.Text))
+                {
+                    text.Append(update.Text);
+                    yield return new ChatDelta(update.Text);
+                }
+
+                try
+                {
+                    hasCurrent = await updates.MoveNextAsync();
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    failure = new(ChatErrorKind.Busy, "timeout", "The reply took too long and was stopped. Please try again.");
+                    finishReason = "timeout";
+                    hasCurrent = false;
+                }
+            }
+        }
+        finally
+        {
+            await updates.DisposeAsync();
+            // Whatever was produced is kept, also when the client went away mid-reply.
+            if (text.Length > 0 || failure is null)
+            {
+                var reply = new StoredMessage(ChatRole.Assistant.Value, text.ToString(), DateTimeOffset.UtcNow);
+                var details = new MessageDetails(outputTokens, stopwatch.Elapsed.TotalMilliseconds, model,
+                    cancellationToken.IsCancellationRequested ? "cancelled" : finishReason);
+                await store.AppendAsync(turn.Channel, turn.ConversationId, reply, details, CancellationToken.None);
+            }
+        }
+
+        if (failure is not null)
+            yield return new ChatFailed(failure);
+        else
+            yield return new ChatCompleted(turn.ConversationId, pack.Id, locale, text.ToString(), finishReason, outputTokens, stopwatch.Elapsed.TotalMilliseconds);
+    }
+}
+
+/// <summary>Per-request overrides a trusted caller (the terminal, the admin playground) may set.</summary>
+public sealed record ChatRunOptions(IReadOnlyList<AdapterRef>? Adapters = null, long? Seed = null);
+
+/// <summary>The outcome of <see cref="ChatOrchestrator.StartAsync"/>.</summary>
+public sealed record ChatStart
+{
+    public ChatError? Error { get; private init; }
+    public TimeSpan? RetryAfter { get; private init; }
+    public IAsyncEnumerable<ChatEvent>? Events { get; private init; }
+
+    public static ChatStart Refused(ChatError error, TimeSpan? retryAfter = null) => new() { Error = error, RetryAfter = retryAfter };
+    public static ChatStart Accepted(IAsyncEnumerable<ChatEvent> events) => new() { Events = events };
+}

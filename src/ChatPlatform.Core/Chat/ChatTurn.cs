@@ -1,0 +1,46 @@
+namespace ChatPlatform.Core.Chat;
+
+/// <summary>One user message arriving from any channel.</summary>
+public sealed record ChatTurn(
+    string Persona,
+    string ConversationId,
+    string Text,
+    string? Locale = null,
+    string Channel = "web",
+    string? UserId = null);
+
+/// <summary>Why a turn was refused before any work started. Channels map <see cref="Kind"/> to their own status codes.</summary>
+public sealed record ChatError(ChatErrorKind Kind, string Code, string Message);
+
+public enum ChatErrorKind
+{
+    /// <summary>The request itself is malformed (empty text, bad id).</summary>
+    Invalid,
+    /// <summary>The persona does not exist.</summary>
+    NotFound,
+    /// <summary>The message is longer than allowed.</summary>
+    TooLarge,
+    /// <summary>The conversation exists with other settings (another persona).</summary>
+    Conflict,
+    /// <summary>The inference core is at capacity; try again later.</summary>
+    Busy,
+}
+
+/// <summary>What a channel receives while a reply is produced.</summary>
+public abstract record ChatEvent;
+
+/// <summary>A piece of the reply's text, in order.</summary>
+public sealed record ChatDelta(string Text) : ChatEvent;
+
+/// <summary>The reply is complete and stored.</summary>
+public sealed record ChatCompleted(
+    string ConversationId,
+    string Persona,
+    string Locale,
+    string Text,
+    string FinishReason,
+    int? OutputTokens,
+    double ElapsedMs) : ChatEvent;
+
+/// <summary>The reply failed after it started; the message is safe to show to the user.</summary>
+public sealed record ChatFailed(ChatError Error) : ChatEvent;

@@ -1,0 +1,23 @@
+namespace ChatPlatform.Core.Chat;
+
+/// <summary>A message as kept in a conversation's transcript.</summary>
+public sealed record StoredMessage(string Role, string Text, DateTimeOffset CreatedAt);
+
+/// <summary>Where conversations and their messages are kept.</summary>
+public interface IConversationStore
+{
+    /// <summary>
+    /// Finds or creates the conversation (channel, external id). Returns the persona it belongs to:
+    /// the given one for a new conversation, the stored one for an existing conversation.
+    /// </summary>
+    Task<string> OpenAsync(string channel, string conversationId, string persona, string locale, string? userId, CancellationToken cancellationToken);
+
+    /// <summary>The most recent <paramref name="max"/> messages, oldest first.</summary>
+    Task<IReadOnlyList<StoredMessage>> GetHistoryAsync(string channel, string conversationId, int max, CancellationToken cancellationToken);
+
+    /// <summary>Appends one message; returns once it is durably stored.</summary>
+    Task AppendAsync(string channel, string conversationId, StoredMessage message, MessageDetails? details, CancellationToken cancellationToken);
+}
+
+/// <summary>Facts about a generated reply that are stored beside its text.</summary>
+public sealed record MessageDetails(int? Tokens = null, double? LatencyMs = null, string? Model = null, string? FinishReason = null);

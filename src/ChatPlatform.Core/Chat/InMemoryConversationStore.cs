@@ -1,0 +1,33 @@
+using System.Collections.Concurrent;
+
+namespace ChatPlatform.Core.Chat;
+
+/// <summary>A store that keeps conversations in memory only: the terminal chat and tests use it.</summary>
+public sealed class InMemoryConversationStore : IConversationStore
+{
+    private sealed record Conversation(string Persona, List<StoredMessage> Messages);
+
+    private readonly ConcurrentDictionary<(string, string), Conversation> _conversations = new();
+
+    public Task<string> OpenAsync(string channel, string conversationId, string persona, string locale, string? userId, CancellationToken cancellationToken)
+    {
+        var conversation = _conversations.GetOrAdd((channel, conversationId), _ => new Conversation(persona, []));
+        return Task.FromResult(conversation.Persona);
+    }
+
+    public Task<IReadOnlyList<StoredMessage>> GetHistoryAsync(string channel, string conversationId, int max, CancellationToken cancellationToken)
+    {
+        if (!_conversations.TryGetValue((channel, conversationId), out var conversation))
+            return Task.FromResult<IReadOnlyList<StoredMessage>>([]);
+        lock (conversation.Messages)
+            return Task.FromResult<IReadOnlyList<StoredMessage>>(conversation.Messages.TakeLast(max).ToList());
+    }
+
+    public Task AppendAsync(string channel, string conversationId, StoredMessage message, MessageDetails? details, CancellationToken cancellationToken)
+    {
+        var conversation = _conversations[(channel, conversationId)];
+        lock (conversation.Messages)
+            conversation.Messages.Add(message);
+        return Task.CompletedTask;
+    }
+}

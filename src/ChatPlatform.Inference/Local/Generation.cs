@@ -1,0 +1,22 @@
+using ChatPlatform.Core.Personas;
+
+namespace ChatPlatform.Inference.Local;
+
+/// <summary>Sampling settings for one reply.</summary>
+public sealed record SamplingSettings(float Temperature, float TopP, int TopK, float RepeatPenalty, uint Seed);
+
+/// <summary>One reply to generate: the fully templated prompt and how to continue it.</summary>
+public sealed record GenerationRequest(
+    string Prompt,
+    IReadOnlyList<AdapterRef> Adapters,
+    SamplingSettings Sampling,
+    int MaxTokens,
+    IReadOnlyList<string> Stops);
+
+/// <summary>What the engine reports while it generates.</summary>
+public abstract record GenerationEvent;
+
+public sealed record GenerationText(string Text) : GenerationEvent;
+
+/// <summary>The reply ended: <c>stop</c> (end of turn or stop sequence) or <c>length</c> (token limit or context full).</summary>
+public sealed record GenerationFinished(string Reason, int PromptTokens, int OutputTokens) : GenerationEvent;

@@ -1,0 +1,325 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Threading.Channels;
+using ChatPlatform.Core.Chat;
+using ChatPlatform.Core.Configuration;
+using ChatPlatform.Core.Personas;
+using LLama;
+using LLama.Batched;
+using LLama.Common;
+using LLama.Native;
+using LLama.Sampling;
+using Microsoft.Extensions.Logging;
+
+namespace ChatPlatform.Inference.Local;
+
+/// <summary>
+/// The shared inference core: one loaded model, decoded on one loop that batches every active conversation.
+/// Conversations that use the same adapter set share a lane (a <see cref="BatchedExecutor"/> whose context
+/// carries those adapters), so each decode step serves all of them at once.
+/// </summary>
+public sealed partial class InferenceEngine : IDisposable
+{
+    private const int MaxIdleLanes = 4;
+
+    private readonly LocalModel _model;
+    private readonly ModelOptions _options;
+    private readonly ILogger _logger;
+    private readonly ConcurrentQueue<Sequence> _pending = new();
+    private readonly SemaphoreSlim _wake = new(0);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly List<Lane> _lanes = [];
+    private readonly Task _loop;
+    private int _inFlight;
+
+    public InferenceEngine(LocalModel model, ModelOptions options, ILogger<InferenceEngine> logger)
+    {
+        _model = model;
+        _options = options;
+        _logger = logger;
+        _loop = Task.Factory.StartNew(LoopAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+    }
+
+    /// <summary>Requests admitted or waiting.</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    /// <summary>
+    /// Queues a reply. Throws <see cref="ChatRejectedException"/> (busy) at once when the slots and the wait queue are full.
+    /// Cancelling <paramref name="cancellationToken"/> frees the conversation's slot at the next step.
+    /// </summary>
+    public ChannelReader<GenerationEvent> Submit(GenerationRequest request, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_stopping.IsCancellationRequested, this);
+        var capacity = _options.MaxConcurrentConversations + _options.MaxQueuedRequests;
+        if (Interlocked.Increment(ref _inFlight) > capacity)
+        {
+            Interlocked.Decrement(ref _inFlight);
+            throw ChatRejectedException.Busy(
+                "All conversation slots are in use and the wait queue is full. Please try again shortly.", TimeSpan.FromSeconds(5));
+        }
+
+        var sequence = new Sequence(request, cancellationToken);
+        sequence.CancelRegistration = cancellationToken.Register(static s => ((SemaphoreSlim)s!).Release(), _wake);
+        _pending.Enqueue(sequence);
+        _wake.Release();
+        return sequence.Output.Reader;
+    }
+
+    private async Task LoopAsync()
+    {
+        var active = new List<Sequence>();
+        var stop = _stopping.Token;
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                Admit(active);
+                Reap(active);
+                if (active.Count == 0)
+                {
+                    await _wake.WaitAsync(stop);
+                    continue;
+                }
+
+                foreach (var lane in _lanes)
+                {
+                    if (lane.Executor.BatchedTokenCount == 0 && lane.Executor.BatchQueueCount == 0) continue;
+                    var result = await lane.Executor.Infer(stop);
+                    if (result == DecodeResult.NoKvSlot)
+                    {
+                        // Not enough KV memory for everyone: the newest conversation in this lane gives way.
+                        var newest = active.LastOrDefault(s => s.Lane == lane);
+                        newest?.Fail(ChatRejectedException.Busy("The model's memory is full. Please try again shortly.", TimeSpan.FromSeconds(5)));
+                    }
+                    else if (result != DecodeResult.Ok)
+                    {
+                        foreach (var s in active.Where(s => s.Lane == lane))
+                            s.Fail(new InvalidOperationException($"The model failed to decode ({result})."));
+                    }
+                }
+
+                Reap(active);
+                foreach (var sequence in active)
+                    Step(sequence);
+                Reap(active);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                LogLoopFailure(e);
+                foreach (var s in active) s.Fail(e);
+                Reap(active);
+            }
+        }
+
+        foreach (var s in active) s.Fail(new OperationCanceledException("The inference core is shutting down."));
+        Reap(active);
+        while (_pending.TryDequeue(out var s)) { s.Fail(new OperationCanceledException("The inference core is shutting down.")); s.Release(); Interlocked.Decrement(ref _inFlight); }
+    }
+
+    private void Admit(List<Sequence> active)
+    {
+        while (active.Count < _options.MaxConcurrentConversations && _pending.TryDequeue(out var sequence))
+        {
+            active.Add(sequence);
+            if (sequence.CancellationToken.IsCancellationRequested) continue;
+            try
+            {
+                var lane = GetLane(sequence.Request.Adapters);
+                var tokens = lane.Executor.Context.Tokenize(sequence.Request.Prompt, addBos: true, special: true);
+                var window = _options.ContextSize;
+                if (tokens.Length >= window)
+                    throw new ChatRejectedException(new ChatError(ChatErrorKind.TooLarge, "context_overflow",
+                        $"The conversation needs {tokens.Length} tokens but the model's window is {window}."));
+                sequence.Start(lane, tokens, _model.Weights);
+            }
+            catch (Exception e)
+            {
+                sequence.Fail(e);
+            }
+        }
+    }
+
+    private void Step(Sequence sequence)
+    {
+        if (sequence.Finished || sequence.Conversation is not { RequiresSampling: true } conversation) return;
+        try
+        {
+            var token = conversation.Sample(sequence.Sampler!);
+            var vocab = _model.Weights.Vocab;
+            if (token.IsEndOfGeneration(vocab))
+            {
+                sequence.Finish("stop");
+                return;
+            }
+
+            sequence.OutputTokens++;
+            sequence.Decoder!.Add(token);
+            var text = sequence.Filter.Push(sequence.Decoder.Read());
+            if (text.Length > 0) sequence.Output.Writer.TryWrite(new GenerationText(text));
+            if (sequence.Filter.Stopped) { sequence.Finish("stop"); return; }
+            if (sequence.OutputTokens >= sequence.Request.MaxTokens || conversation.TokenCount + 1 >= _options.ContextSize)
+            {
+                sequence.Finish("length");
+                return;
+            }
+            conversation.Prompt(token);
+        }
+        catch (Exception e)
+        {
+            sequence.Fail(e);
+        }
+    }
+
+    /// <summary>Removes finished and cancelled sequences and frees their slots.</summary>
+    private void Reap(List<Sequence> active)
+    {
+        for (var i = active.Count - 1; i >= 0; i--)
+        {
+            var s = active[i];
+            if (!s.Finished && s.CancellationToken.IsCancellationRequested)
+                s.Fail(new OperationCanceledException(s.CancellationToken));
+            if (!s.Finished) continue;
+            s.Release();
+            active.RemoveAt(i);
+            Interlocked.Decrement(ref _inFlight);
+        }
+        TrimIdleLanes(active);
+    }
+
+    private Lane GetLane(IReadOnlyList<AdapterRef> adapters)
+    {
+        var key = string.Join("|", adapters.Select(a => $"{a.Path}@{a.Scale:R}"));
+        var lane = _lanes.Find(l => l.Key == key);
+        if (lane is null)
+        {
+            var parameters = new ModelParams(_model.Path)
+            {
+                ContextSize = (uint)(_options.ContextSize * _options.MaxConcurrentConversations),
+                SeqMax = (uint)_options.MaxConcurrentConversations,
+                KVUnified = true,
+                Threads = _options.EffectiveThreads,
+                BatchThreads = _options.EffectiveThreads,
+                BatchSize = 512,
+                GpuLayerCount = 0,
+            };
+            var executor = new BatchedExecutor(_model.Weights, parameters);
+            try
+            {
+                if (adapters.Count > 0)
+                {
+                    var set = adapters.Select(a => (_model.GetAdapter(a.Path), a.Scale)).ToArray();
+                    executor.Context.NativeHandle.SetLoraAdapters(set);
+                }
+            }
+            catch
+            {
+                executor.Dispose();
+                throw;
+            }
+            lane = new Lane(key, executor);
+            _lanes.Add(lane);
+            LogLaneCreated(adapters.Count, _lanes.Count);
+        }
+        lane.LastUsed = Environment.TickCount64;
+        return lane;
+    }
+
+    private void TrimIdleLanes(List<Sequence> active)
+    {
+        if (_lanes.Count <= MaxIdleLanes) return;
+        var idle = _lanes.Where(l => !active.Any(s => s.Lane == l)).OrderBy(l => l.LastUsed).ToList();
+        foreach (var lane in idle.Take(_lanes.Count - MaxIdleLanes))
+        {
+            lane.Executor.Dispose();
+            _lanes.Remove(lane);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_stopping.IsCancellationRequested) return;
+        _stopping.Cancel();
+        try { _loop.Wait(TimeSpan.FromSeconds(30)); } catch (AggregateException) { }
+        foreach (var lane in _lanes) lane.Executor.Dispose();
+        _lanes.Clear();
+        _stopping.Dispose();
+        _wake.Dispose();
+    }
+
+    private sealed class Lane(string key, BatchedExecutor executor)
+    {
+        public string Key { get; } = key;
+        public BatchedExecutor Executor { get; } = executor;
+        public long LastUsed { get; set; }
+    }
+
+    private sealed class Sequence(GenerationRequest request, CancellationToken cancellationToken)
+    {
+        public GenerationRequest Request { get; } = request;
+        public CancellationToken CancellationToken { get; } = cancellationToken;
+        public CancellationTokenRegistration CancelRegistration { get; set; }
+        public Channel<GenerationEvent> Output { get; } = Channel.CreateUnbounded<GenerationEvent>(new() { SingleReader = true, SingleWriter = true });
+        public StopSequenceFilter Filter { get; } = new(request.Stops);
+        public Lane? Lane { get; private set; }
+        public Conversation? Conversation { get; private set; }
+        public DefaultSamplingPipeline? Sampler { get; private set; }
+        public StreamingTokenDecoder? Decoder { get; private set; }
+        public int PromptTokens { get; private set; }
+        public int OutputTokens { get; set; }
+        public bool Finished { get; private set; }
+
+        public void Start(Lane lane, LLamaToken[] tokens, LLamaWeights weights)
+        {
+            Lane = lane;
+            PromptTokens = tokens.Length;
+            var s = Request.Sampling;
+            Sampler = new DefaultSamplingPipeline
+            {
+                Temperature = s.Temperature,
+                TopP = s.TopP,
+                TopK = s.TopK,
+                RepeatPenalty = s.RepeatPenalty,
+                Seed = s.Seed,
+            };
+            Decoder = new StreamingTokenDecoder(Encoding.UTF8, weights);
+            Conversation = lane.Executor.Create();
+            Conversation.Prompt(tokens);
+        }
+
+        public void Finish(string reason)
+        {
+            if (Finished) return;
+            var rest = Filter.Flush();
+            if (rest.Length > 0) Output.Writer.TryWrite(new GenerationText(rest));
+            Output.Writer.TryWrite(new GenerationFinished(reason, PromptTokens, OutputTokens));
+            Output.Writer.TryComplete();
+            Finished = true;
+        }
+
+        public void Fail(Exception error)
+        {
+            if (Finished) return;
+            Output.Writer.TryComplete(error);
+            Finished = true;
+        }
+
+        public void Release()
+        {
+            CancelRegistration.Dispose();
+            Conversation?.Dispose();
+            Conversation = null;
+            Sampler?.Dispose();
+            Sampler = null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The inference loop failed; active replies were ended")]
+    private partial void LogLoopFailure(Exception e);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Created an inference lane with {AdapterCount} adapter(s); {LaneCount} lane(s) now")]
+    private partial void LogLaneCreated(int adapterCount, int laneCount);
+}

@@ -1,0 +1,130 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using ChatPlatform.Core.Chat;
+using ChatPlatform.Core.Configuration;
+using LLama;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+
+namespace ChatPlatform.Inference.Local;
+
+/// <summary>
+/// <see cref="IChatClient"/> over the shared local inference core. Formats the conversation with the model's own
+/// chat template (system prompt first), keeps it inside the context window by dropping the oldest turns, and
+/// streams the reply as it is decoded.
+/// </summary>
+public sealed partial class LocalChatClient(
+    LocalModel model,
+    InferenceEngine engine,
+    ModelOptions modelOptions,
+    ILogger<LocalChatClient> logger) : IChatClient
+{
+    /// <summary>Additional property on the first update: how many earlier messages were left out to fit the window.</summary>
+    public const string DroppedMessagesKey = "chatplatform.dropped_messages";
+
+    private const int DefaultMaxTokens = 512;
+
+    private readonly ChatClientMetadata _metadata = new("chatplatform-local", null, model.Name);
+
+    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+        await GetStreamingResponseAsync(messages, options, cancellationToken).ToChatResponseAsync(cancellationToken);
+
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+        IEnumerable<ChatMessage> messages, ChatOptions? options = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var maxTokens = Math.Clamp(options?.MaxOutputTokens ?? DefaultMaxTokens, 1, modelOptions.ContextSize - 1);
+        var (prompt, dropped) = FitPrompt(messages.ToList(), maxTokens);
+        if (dropped > 0) LogDropped(dropped);
+
+        var request = new GenerationRequest(
+            prompt,
+            PersonaChatOptions.GetAdapters(options),
+            new SamplingSettings(
+                options?.Temperature ?? 0.7f,
+                options?.TopP ?? 0.9f,
+                options?.TopK ?? 40,
+                PersonaChatOptions.GetRepeatPenalty(options) ?? 1.0f,
+                options?.Seed is { } seed ? unchecked((uint)seed) : (uint)Random.Shared.Next()),
+            maxTokens,
+            options?.StopSequences is { Count: > 0 } stops ? [.. stops] : []);
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(modelOptions.RequestTimeoutSeconds));
+        var reader = engine.Submit(request, timeout.Token);
+        var responseId = Guid.NewGuid().ToString("N");
+        var first = true;
+
+        await foreach (var item in reader.ReadAllAsync(CancellationToken.None))
+        {
+            var update = new ChatResponseUpdate { Role = ChatRole.Assistant, ResponseId = responseId, ModelId = model.Name, CreatedAt = DateTimeOffset.UtcNow };
+            if (first && dropped > 0)
+                update.AdditionalProperties = new() { [DroppedMessagesKey] = dropped };
+            first = false;
+            switch (item)
+            {
+                case GenerationText text:
+                    update.Contents.Add(new TextContent(text.Text));
+                    break;
+                case GenerationFinished done:
+                    update.FinishReason = done.Reason == "length" ? ChatFinishReason.Length : ChatFinishReason.Stop;
+                    update.Contents.Add(new UsageContent(new UsageDetails
+                    {
+                        InputTokenCount = done.PromptTokens,
+                        OutputTokenCount = done.OutputTokens,
+                        TotalTokenCount = done.PromptTokens + done.OutputTokens,
+                    }));
+                    break;
+            }
+            yield return update;
+        }
+    }
+
+    /// <summary>
+    /// Renders the conversation with the model's template. When it would not leave room for the reply, the oldest
+    /// turns after the system prompt are dropped; the system prompt and the newest message always stay.
+    /// </summary>
+    internal (string Prompt, int Dropped) FitPrompt(List<ChatMessage> messages, int maxTokens)
+    {
+        var budget = modelOptions.ContextSize - maxTokens;
+        var dropped = 0;
+        while (true)
+        {
+            var prompt = Render(model.Weights, messages);
+            var count = model.Weights.Tokenize(prompt, true, true, Encoding.UTF8).Length;
+            if (count <= budget) return (prompt, dropped);
+
+            var first = messages.Count > 0 && messages[0].Role == ChatRole.System ? 1 : 0;
+            if (messages.Count - first <= 1)
+                throw new ChatRejectedException(new ChatError(ChatErrorKind.TooLarge, "context_overflow",
+                    $"The message needs {count} tokens with the persona's instructions, but only {budget} fit the model's window of {modelOptions.ContextSize} tokens next to the reply. Please send a shorter message."));
+            messages.RemoveAt(first);
+            dropped++;
+        }
+    }
+
+    /// <summary>Applies the model's own chat template (from GGUF metadata) and opens the assistant's turn.</summary>
+    public static string Render(LLamaWeights weights, IEnumerable<ChatMessage> messages)
+    {
+        var template = new LLamaTemplate(weights) { AddAssistant = true };
+        foreach (var message in messages)
+            template.Add(message.Role.Value, message.Text);
+        return Encoding.UTF8.GetString(template.Apply());
+    }
+
+    public object? GetService(Type serviceType, object? serviceKey = null) =>
+        serviceKey is not null ? null
+        : serviceType == typeof(ChatClientMetadata) ? _metadata
+        : serviceType == typeof(LocalModel) ? model
+        : serviceType == typeof(InferenceEngine) ? engine
+        : serviceType.IsInstanceOfType(this) ? this
+        : null;
+
+    public void Dispose()
+    {
+        // The model and the engine are shared and owned by the host.
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Dropped the {Count} oldest message(s) so the conversation fits the context window")]
+    private partial void LogDropped(int count);
+}

@@ -1,0 +1,38 @@
+using ChatPlatform.Core.Configuration;
+using ChatPlatform.Inference.Gguf;
+using Microsoft.Extensions.Logging;
+
+namespace ChatPlatform.Inference.Local;
+
+/// <summary>
+/// Finds the base model to load: the configured file, or else a small demo model generated once under the data
+/// directory so that a fresh checkout runs end to end without downloading anything.
+/// </summary>
+public static partial class ModelLocator
+{
+    public const ulong DemoSeed = 7;
+    public const string DemoFileName = "demo-tiny.gguf";
+
+    public static string Resolve(ChatPlatformOptions options, ILogger logger)
+    {
+        if (!string.IsNullOrWhiteSpace(options.Model.Path))
+            return Path.GetFullPath(options.Model.Path);
+
+        var path = Path.Combine(Path.GetFullPath(options.DataDirectory), "models", DemoFileName);
+        if (!File.Exists(path))
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var temporary = path + ".partial";
+            FixtureModels.WriteTiny(temporary, DemoSeed);
+            File.Move(temporary, path, overwrite: true);
+        }
+        LogDemoModel(logger, path);
+        return path;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message =
+        "No model is configured (ChatPlatform:Model:Path), so the generated demo model {Path} is used: it runs real inference but its words are meaningless. " +
+        "To use a real model, download a Qwen2.5 instruct GGUF (e.g. qwen2.5-1.5b-instruct-q4_k_m.gguf) and set ChatPlatform:Model:Path in appsettings.json " +
+        "or the environment variable ChatPlatform__Model__Path to its path.")]
+    private static partial void LogDemoModel(ILogger logger, string path);
+}

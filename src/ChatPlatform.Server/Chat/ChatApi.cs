@@ -1,0 +1,88 @@
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using System.Text.Json.Serialization;
+using ChatPlatform.Core.Chat;
+using ChatPlatform.Core.Personas;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+
+namespace ChatPlatform.Server.Chat;
+
+/// <summary>The web chat API: <c>POST /api/chat</c> streams a persona's reply as server-sent events.</summary>
+public static class ChatApi
+{
+    /// <summary>Largest request body accepted by the chat endpoint (the text limit is checked separately).</summary>
+    public const long MaxBodyBytes = 256 * 1024;
+
+    public static IEndpointRouteBuilder MapChatApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/chat", PostChat)
+            .WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes))
+            .Accepts<ChatRequest>("application/json")
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
+        app.MapGet("/api/personas", GetPersonas);
+        return app;
+    }
+
+    internal static async Task<IResult> PostChat(ChatRequest? request, ChatOrchestrator orchestrator, HttpContext http, CancellationToken cancellationToken)
+    {
+        if (request is null)
+            return Problem(new ChatError(ChatErrorKind.Invalid, "missing_body", "The request body must be a JSON object with 'persona', 'conversationId' and 'text'."));
+
+        var turn = new ChatTurn(request.Persona ?? "", request.ConversationId ?? "", request.Text ?? "", request.Locale, "web", request.UserId);
+        var start = await orchestrator.StartAsync(turn, cancellationToken: cancellationToken);
+        if (start.Error is { } error)
+        {
+            if (start.RetryAfter is { } retry)
+                http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Problem(error);
+        }
+
+        http.Response.Headers.CacheControl = "no-cache";
+        http.Response.Headers["X-Accel-Buffering"] = "no";
+        return TypedResults.ServerSentEvents(ToSse(start.Events!, cancellationToken));
+    }
+
+    private static async IAsyncEnumerable<SseItem<object>> ToSse(IAsyncEnumerable<ChatEvent> events, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var e in events.WithCancellation(cancellationToken))
+        {
+            yield return e switch
+            {
+                ChatDelta d => new SseItem<object>(new DeltaData(d.Text), "delta"),
+                ChatCompleted c => new SseItem<object>(new DoneData(c.ConversationId, c.Persona, c.Locale, c.FinishReason, c.OutputTokens, Math.Round(c.ElapsedMs, 1)), "done"),
+                ChatFailed f => new SseItem<object>(new ErrorData(f.Error.Code, f.Error.Message), "error"),
+                _ => throw new InvalidOperationException($"Unexpected chat event {e.GetType().Name}."),
+            };
+        }
+    }
+
+    internal static Ok<PersonaSummary[]> GetPersonas(IPersonaCatalog catalog) =>
+        TypedResults.Ok(catalog.All.Select(p => new PersonaSummary(p.Id, p.Name, p.Domain, p.Version, p.Locales, p.Greeting)).ToArray());
+
+    internal static ProblemHttpResult Problem(ChatError error) => TypedResults.Problem(
+        title: error.Code,
+        detail: error.Message,
+        statusCode: error.Kind switch
+        {
+            ChatErrorKind.NotFound => StatusCodes.Status404NotFound,
+            ChatErrorKind.TooLarge => StatusCodes.Status413PayloadTooLarge,
+            ChatErrorKind.Conflict => StatusCodes.Status409Conflict,
+            ChatErrorKind.Busy => StatusCodes.Status429TooManyRequests,
+            _ => StatusCodes.Status400BadRequest,
+        },
+        extensions: new Dictionary<string, object?> { ["code"] = error.Code });
+
+    private sealed record DeltaData([property: JsonPropertyName("text")] string Text);
+    private sealed record DoneData(string ConversationId, string Persona, string Locale, string FinishReason, int? OutputTokens, double ElapsedMs);
+    private sealed record ErrorData(string Code, string Message);
+}
+
+/// <summary>The body of <c>POST /api/chat</c>.</summary>
+public sealed record ChatRequest(string? Persona, string? ConversationId, string? Text, string? Locale, string? UserId);
+
+public sealed record PersonaSummary(string Id, string Name, string Domain, string Version, IReadOnlyList<string> Locales, IReadOnlyDictionary<string, string> Greeting);

@@ -1,0 +1,57 @@
+using ChatPlatform.Core.Chat;
+using ChatPlatform.Core.Configuration;
+using ChatPlatform.Core.Personas;
+using ChatPlatform.Data;
+using ChatPlatform.Inference;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
+
+namespace ChatPlatform.Server.Hosting;
+
+/// <summary>Composition of the whole platform in one host.</summary>
+public static partial class ChatPlatformHosting
+{
+    public static WebApplicationBuilder AddChatPlatform(this WebApplicationBuilder builder)
+    {
+        // Bad configuration stops start-up with messages that name the keys.
+        var options = builder.Configuration.GetSection(ChatPlatformOptions.SectionName).Get<ChatPlatformOptions>() ?? new ChatPlatformOptions();
+        var errors = options.Validate();
+        if (errors.Count > 0)
+            throw new OptionsValidationException(ChatPlatformOptions.SectionName, typeof(ChatPlatformOptions), errors);
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(options.Model);
+
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<ErrorHandler>();
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.Configure<JsonOptions>(o => o.SerializerOptions.Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping);
+
+        builder.Services.AddSingleton<IPersonaCatalog>(sp =>
+        {
+            var catalog = PersonaCatalog.Load(options.PersonasDirectory);
+            var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("ChatPlatform.Personas");
+            foreach (var problem in catalog.Problems)
+                LogPackProblem(logger, problem.ToString());
+            LogPacksLoaded(logger, catalog.All.Count, string.Join(", ", catalog.All.Select(p => p.Id)), Path.GetFullPath(options.PersonasDirectory));
+            return catalog;
+        });
+        builder.Services.AddChatData(options.DatabasePath);
+        builder.AddInference(options);
+        builder.Services.AddSingleton<ChatOrchestrator>();
+        return builder;
+    }
+
+    /// <summary>Work that must finish before the first request: schema, packs and the model.</summary>
+    public static async Task PrepareChatPlatformAsync(this WebApplication app)
+    {
+        await app.Services.MigrateChatDatabaseAsync();
+        _ = app.Services.GetRequiredService<IPersonaCatalog>();
+        _ = app.Services.GetRequiredService<Microsoft.Extensions.AI.IChatClient>();
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Persona pack problem (pack skipped): {Problem}")]
+    private static partial void LogPackProblem(ILogger logger, string problem);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded {Count} persona pack(s): {Ids} from {Directory}")]
+    private static partial void LogPacksLoaded(ILogger logger, int count, string ids, string directory);
+}

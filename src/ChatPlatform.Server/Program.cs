@@ -1,0 +1,21 @@
+using ChatPlatform.Server.Chat;
+using ChatPlatform.Server.Hosting;
+
+// Settings and the web page come from the build output; relative data paths resolve against the working folder.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+builder.AddChatPlatform();
+
+var app = builder.Build();
+await app.PrepareChatPlatformAsync();
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseDefaultFiles();
+app.UseStaticFiles();
+app.MapChatApi();
+app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" }));
+
+await app.RunAsync();
+
+/// <summary>Entry point type, visible to the integration tests.</summary>
+public partial class Program;

@@ -1,0 +1,119 @@
+using ChatPlatform.Core.Chat;
+using ChatPlatform.Core.Configuration;
+using ChatPlatform.Testing;
+using Microsoft.Extensions.AI;
+
+namespace ChatPlatform.Core.Tests.Chat;
+
+public sealed class ChatOrchestratorTests
+{
+    private readonly InMemoryConversationStore _store = new();
+    private readonly ChatPlatformOptions _options = new() { MaxMessageChars = 50 };
+
+    private ChatOrchestrator Create(IChatClient client) =>
+        new(TestPersonas.Catalog(TestPersonas.Create("testbot"), TestPersonas.Create("other")), client, _store, _options);
+
+    private static async Task<List<ChatEvent>> Drain(ChatStart start)
+    {
+        var events = new List<ChatEvent>();
+        await foreach (var e in start.Events!) events.Add(e);
+        return events;
+    }
+
+    [Fact]
+    public async Task StartAsync_ValidTurn_StreamsChunksAndStoresBothMessages()
+    {
+        var client = new ScriptedChatClient("Hel", "lo ", "there");
+        var start = await Create(client).StartAsync(new ChatTurn("testbot", "c1", "hi", "en"), cancellationToken: TestContext.Current.CancellationToken);
+
+        var events = await Drain(start);
+
+        Assert.Null(start.Error);
+        Assert.Equal(["Hel", "lo ", "there"], events.OfType<ChatDelta>().Select(d => d.Text));
+        var done = Assert.IsType<ChatCompleted>(events[^1]);
+        Assert.Equal("Hello there", done.Text);
+        var history = await _store.GetHistoryAsync("web", "c1", 10, TestContext.Current.CancellationToken);
+        Assert.Equal([("user", "hi"), ("assistant", "Hello there")], history.Select(m => (m.Role, m.Text)));
+    }
+
+    [Fact]
+    public async Task StartAsync_SecondTurn_PromptHasSystemThenHistoryThenNewMessage()
+    {
+        var client = new ScriptedChatClient("ok");
+        var orchestrator = Create(client);
+        await Drain(await orchestrator.StartAsync(new ChatTurn("testbot", "c1", "first", "en"), cancellationToken: TestContext.Current.CancellationToken));
+        await Drain(await orchestrator.StartAsync(new ChatTurn("testbot", "c1", "second", "en"), cancellationToken: TestContext.Current.CancellationToken));
+
+        var messages = client.Calls[1].Messages;
+        Assert.Equal([ChatRole.System, ChatRole.User, ChatRole.Assistant, ChatRole.User], messages.Select(m => m.Role));
+        Assert.Equal("You are a test assistant.", messages[0].Text);
+        Assert.Equal(["first", "ok", "second"], messages.Skip(1).Select(m => m.Text));
+    }
+
+    [Fact]
+    public async Task StartAsync_ChineseLocale_UsesChineseSystemPrompt()
+    {
+        var client = new ScriptedChatClient("好");
+        await Drain(await Create(client).StartAsync(new ChatTurn("testbot", "c1", "你好", "zh"), cancellationToken: TestContext.Current.CancellationToken));
+        Assert.Equal("你是测试助手。", client.Calls[0].Messages[0].Text);
+    }
+
+    [Theory]
+    [InlineData("nobody", "c1", "hi", ChatErrorKind.NotFound, "unknown_persona")]
+    [InlineData("testbot", "c1", "   ", ChatErrorKind.Invalid, "empty_message")]
+    [InlineData("testbot", "", "hi", ChatErrorKind.Invalid, "missing_conversation_id")]
+    [InlineData("testbot", "c1", "this message is far longer than the fifty characters allowed here", ChatErrorKind.TooLarge, "message_too_long")]
+    public async Task StartAsync_BadTurn_RefusedWithoutCallingModelOrStoring(string persona, string conversation, string text, ChatErrorKind kind, string code)
+    {
+        var client = new ScriptedChatClient("never");
+        var start = await Create(client).StartAsync(new ChatTurn(persona, conversation, text), cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(kind, start.Error?.Kind);
+        Assert.Equal(code, start.Error?.Code);
+        Assert.Empty(client.Calls);
+        Assert.Empty(await _store.GetHistoryAsync("web", conversation, 10, TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task StartAsync_UnknownPersona_MessageListsAvailablePersonas()
+    {
+        var start = await Create(new ScriptedChatClient()).StartAsync(new ChatTurn("nobody", "c1", "hi"), cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Contains("'nobody'", start.Error!.Message, StringComparison.Ordinal);
+        Assert.Contains("testbot", start.Error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StartAsync_ConversationOfAnotherPersona_Conflict()
+    {
+        var orchestrator = Create(new ScriptedChatClient("ok"));
+        await Drain(await orchestrator.StartAsync(new ChatTurn("testbot", "c1", "hi"), cancellationToken: TestContext.Current.CancellationToken));
+
+        var start = await orchestrator.StartAsync(new ChatTurn("other", "c1", "hi"), cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(ChatErrorKind.Conflict, start.Error?.Kind);
+    }
+
+    [Fact]
+    public async Task StartAsync_BackendBusy_RefusedWithRetryAfterAndNothingStored()
+    {
+        var client = new ScriptedChatClient("x") { FailWith = ChatRejectedException.Busy("full", TimeSpan.FromSeconds(7)) };
+        var start = await Create(client).StartAsync(new ChatTurn("testbot", "c1", "hi"), cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(ChatErrorKind.Busy, start.Error?.Kind);
+        Assert.Equal(TimeSpan.FromSeconds(7), start.RetryAfter);
+        Assert.Empty(await _store.GetHistoryAsync("web", "c1", 10, TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task StartAsync_RunOptions_PassPersonaSettingsAndOverridesToClient()
+    {
+        var client = new ScriptedChatClient("ok");
+        var adapters = new[] { new Personas.AdapterRef("/tmp/a.gguf", 0.5f, null) };
+        await Drain(await Create(client).StartAsync(new ChatTurn("testbot", "c1", "hi"), new ChatRunOptions(adapters, 42), TestContext.Current.CancellationToken));
+
+        var options = client.Calls[0].Options!;
+        Assert.Equal(42, options.Seed);
+        Assert.Equal(adapters, PersonaChatOptions.GetAdapters(options));
+        Assert.Equal("testbot", options.AdditionalProperties![PersonaChatOptions.PersonaKey]);
+    }
+}

@@ -1,0 +1,60 @@
+using System.Net;
+using ChatPlatform.Inference.Local;
+using Microsoft.Extensions.Options;
+
+namespace ChatPlatform.Server.Tests;
+
+public sealed class StartupTests
+{
+    [Theory]
+    [InlineData("ChatPlatform:Model:ContextSize", "12")]
+    [InlineData("ChatPlatform:MaxMessageChars", "0")]
+    [InlineData("ChatPlatform:Model:Threads", "-3")]
+    public void Start_BadSetting_FailsNamingTheKey(string key, string value)
+    {
+        using var factory = new ServerFactory();
+        factory.Settings[key] = value;
+
+        var error = Assert.Throws<OptionsValidationException>(() => factory.CreateClient());
+
+        Assert.Contains(key, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Start_ModelPathMissing_FailsNamingTheKeyAndPath()
+    {
+        using var factory = new ServerFactory();
+        factory.Settings["ChatPlatform:Model:Path"] = "/nonexistent/model.gguf";
+
+        var error = Assert.Throws<OptionsValidationException>(() => factory.CreateClient());
+
+        Assert.Contains("ChatPlatform:Model:Path", error.Message, StringComparison.Ordinal);
+        Assert.Contains("/nonexistent/model.gguf", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Start_CorruptModelFile_FailsNamingTheFile()
+    {
+        using var factory = new ServerFactory();
+        var corrupt = Path.Combine(factory.DataDirectory, "corrupt.gguf");
+        File.WriteAllText(corrupt, "this is not a model");
+        factory.Settings["ChatPlatform:Model:Path"] = corrupt;
+
+        var error = Assert.Throws<ModelLoadException>(() => factory.CreateClient());
+
+        Assert.Contains(corrupt, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Start_NoModelConfigured_GeneratesDemoModelUnderDataDirectory()
+    {
+        using var factory = new ServerFactory();
+        factory.Settings["ChatPlatform:Model:Path"] = "";
+
+        var response = await factory.CreateClient().GetAsync("/healthz", TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(File.Exists(Path.Combine(factory.DataDirectory, "models", ModelLocator.DemoFileName)));
+        Assert.True(File.Exists(Path.Combine(factory.DataDirectory, "chatplatform.db")));
+    }
+}

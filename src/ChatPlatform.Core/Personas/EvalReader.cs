@@ -70,7 +70,10 @@ internal static class EvalReader
         }
         catch (JsonException ex)
         {
-            problems.Add("invalid JSON: " + ex.Message);
+            // System.Text.Json appends "LineNumber: 0 | BytePositionInLine: n."; the line is already in the problem.
+            var message = ex.Message;
+            var at = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
+            problems.Add($"invalid JSON: {(at > 0 ? message[..at] : message)} (at byte {ex.BytePositionInLine + 1})");
             return null;
         }
 

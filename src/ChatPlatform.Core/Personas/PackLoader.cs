@@ -102,6 +102,8 @@ public static partial class PackLoader
         private string? _id;
         private int _idLine = 1;
         private readonly HashSet<string> _declaredLocales = new(StringComparer.Ordinal);
+        private bool _localesClean = true;
+        private bool _railsClean = true;
 
         private string Display(string fullPath) => PackPaths.Display(fullPath, displayBase);
 
@@ -154,8 +156,12 @@ public static partial class PackLoader
             var safety = ReadSafety(locales, domain);
             var prompts = ReadSystemPrompts(manifest, locales);
             var knowledge = Path.Combine(packDir, KnowledgeFolderName);
-            var evals = EvalReader.Read(Path.Combine(packDir, EvalsFolderName), Display, locales?.Select(l => l.Locale).ToList(),
-                safety?.Rails, _problems);
+            // Evals are checked against locales and rails only when those lists are clean, so one typo in
+            // persona.yaml or safety.yaml is reported once rather than again for every eval that uses it.
+            var evals = EvalReader.Read(Path.Combine(packDir, EvalsFolderName), Display,
+                _localesClean ? locales?.Select(l => l.Locale).ToList() : null,
+                _railsClean ? safety?.Rails : null,
+                _problems);
 
             if (_problems.Count > 0 || _id is null || name is null || domain is null || version is null
                 || locales is null || greeting is null || prompts is null || safety is null)
@@ -217,7 +223,10 @@ public static partial class PackLoader
             foreach (var (locale, node) in items)
             {
                 if (!Locales.IsSupported(locale))
+                {
                     root.Source.Report(node, $"unknown locale '{locale}'{SuggestLocale(locale)}; supported: {string.Join(", ", Locales.Supported)}");
+                    _localesClean = false;
+                }
                 else if (valid.Any(v => v.Item1 == locale))
                     root.Source.Report(node, $"locale '{locale}' is listed twice");
                 else
@@ -228,8 +237,10 @@ public static partial class PackLoader
 
         private static string SuggestLocale(string locale)
         {
-            var match = Locales.Supported.FirstOrDefault(s =>
-                string.Equals(s, locale.Replace('_', '-'), StringComparison.OrdinalIgnoreCase));
+            var normalized = locale.Replace('_', '-');
+            var language = normalized.Split('-')[0];
+            var match = Locales.Supported.FirstOrDefault(s => string.Equals(s, normalized, StringComparison.OrdinalIgnoreCase))
+                ?? Locales.Supported.FirstOrDefault(s => string.Equals(s.Split('-')[0], language, StringComparison.OrdinalIgnoreCase));
             return match is null ? "" : $" (did you mean '{match}'?)";
         }
 
@@ -412,7 +423,10 @@ public static partial class PackLoader
             foreach (var (rail, node) in railItems ?? [])
             {
                 if (!SafetyRails.Known.Contains(rail))
+                {
                     root.Source.Report(node, $"unknown safety rail '{rail}'; known: {string.Join(", ", SafetyRails.Known.Order(StringComparer.Ordinal))}");
+                    _railsClean = false;
+                }
                 else if (rails.Contains(rail))
                     root.Source.Report(node, $"rail '{rail}' is listed twice");
                 else

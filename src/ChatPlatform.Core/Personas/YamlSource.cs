@@ -132,14 +132,14 @@ internal sealed class YamlSection
     {
         var node = Node(key, required);
         if (node is null) return null;
-        if (!TryNumber(node, out var value, out var shown))
+        if (!TryNumber(node, out var value))
         {
-            _source.Report(node, $"{Name(key)} must be a number, got {shown}");
+            _source.Report(node, $"{Name(key)} must be a number, got {Describe(node)}");
             return null;
         }
         if (value < min || value > max)
         {
-            _source.Report(node, $"{Name(key)} must be between {Format(min)} and {Format(max)}, got {shown}");
+            _source.Report(node, $"{Name(key)} must be between {Format(min)} and {Format(max)}, got {Raw(node)}");
             return null;
         }
         return value;
@@ -149,15 +149,15 @@ internal sealed class YamlSection
     {
         var node = Node(key, required);
         if (node is null) return null;
-        if (!TryNumber(node, out var value, out var shown) || value != Math.Floor(value))
+        if (!TryNumber(node, out var value) || value != Math.Floor(value))
         {
-            _source.Report(node, $"{Name(key)} must be a whole number, got {shown}");
+            _source.Report(node, $"{Name(key)} must be a whole number, got {Describe(node)}");
             return null;
         }
         if (value < min || value > max)
         {
-            var range = max == long.MaxValue ? $"at least {min}" : $"between {min} and {max}";
-            _source.Report(node, $"{Name(key)} must be {range}, got {shown}");
+            var range = max >= int.MaxValue ? $"at least {min}" : $"between {min} and {max}";
+            _source.Report(node, $"{Name(key)} must be {range}, got {Raw(node)}");
             return null;
         }
         return (long)value;
@@ -265,14 +265,15 @@ internal sealed class YamlSection
 
     private string Where() => _prefix.Length == 0 ? "" : $"in {_prefix} ";
 
-    private static bool TryNumber(YamlNode node, out double value, out string shown)
+    private static bool TryNumber(YamlNode node, out double value)
     {
         value = 0;
-        shown = Describe(node);
-        if (node is not YamlScalarNode { Style: ScalarStyle.Plain, Value: { Length: > 0 } text }) return false;
-        shown = text;
-        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && double.IsFinite(value);
+        return node is YamlScalarNode { Style: ScalarStyle.Plain, Value: { Length: > 0 } text }
+            && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value)
+            && double.IsFinite(value);
     }
+
+    private static string Raw(YamlNode node) => (node as YamlScalarNode)?.Value ?? "";
 
     private static string Format(double value) => value.ToString(CultureInfo.InvariantCulture);
 

@@ -352,9 +352,14 @@ public static partial class PackLoader
                 return null;
             }
             var full = Path.GetFullPath(Path.Combine(packDir, path));
-            if (!PackPaths.IsInside(full, packDir) || string.Equals(full, packDir, StringComparison.Ordinal))
+            if (!PackPaths.IsInside(full, packDir))
             {
                 a.Source.Report(line, $"{prefix}.path '{path}' points outside the pack folder");
+                return null;
+            }
+            if (Directory.Exists(full))
+            {
+                a.Source.Report(line, $"{prefix}.path '{path}' is a folder; name the adapter's .gguf file");
                 return null;
             }
             var realPack = PackPaths.RealPath(packDir);

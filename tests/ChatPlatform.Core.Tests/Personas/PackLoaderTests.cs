@@ -249,6 +249,15 @@ public sealed class PackLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Load_AdapterPathIsAFolder_ReportsPathLine()
+    {
+        _pack.Write("adapters/style.gguf", [1, 2, 3]);
+        var line = AddAdapter("adapters");
+
+        AssertProblem(Manifest, line, "is a folder");
+    }
+
+    [Fact]
     public void Load_MissingAdapterFile_ReportsPathLine()
     {
         var line = AddAdapter("adapters/missing.gguf");

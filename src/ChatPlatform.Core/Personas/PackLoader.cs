@@ -232,7 +232,8 @@ public static partial class PackLoader
                 else
                     valid.Add((locale, node));
             }
-            return valid;
+            // With no usable locale, per-locale checks would only repeat the problems above.
+            return valid.Count > 0 ? valid : null;
         }
 
         private static string SuggestLocale(string locale)
@@ -245,7 +246,7 @@ public static partial class PackLoader
         }
 
         /// <summary>A text per locale: every declared locale needs one, and no other locale may appear.</summary>
-        private static Dictionary<string, string>? ReadPerLocale(
+        private Dictionary<string, string>? ReadPerLocale(
             YamlSection section, string key, List<(string Locale, YamlNode Node)>? locales, bool required)
         {
             var entries = section.StringMap(key, required);
@@ -255,6 +256,8 @@ public static partial class PackLoader
             {
                 if (locales is not null && !locales.Any(l => l.Locale == locale))
                 {
+                    if (_declaredLocales.Contains(locale)) continue; // an unsupported locale, reported in locales
+
                     var reason = Locales.IsSupported(locale)
                         ? "is not one of the pack's locales"
                         : $"is not a supported locale{SuggestLocale(locale)}";

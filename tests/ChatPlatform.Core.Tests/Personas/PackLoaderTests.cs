@@ -388,6 +388,18 @@ public sealed class PackLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Load_EmptyLocales_ReportsLocalesLineOnly()
+    {
+        var line = _pack.Replace(Manifest, "locales:\n  - zh-CN\n  - en\n", "locales: []\n");
+
+        var result = Load();
+
+        var problem = Assert.Single(result.Problems);
+        Assert.Equal((_pack.ProblemPath(Manifest), line), (problem.Path, problem.Line));
+        Assert.Contains("at least one locale", problem.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Load_DuplicateLocale_ReportsSecondEntry()
     {
         var line = _pack.Replace(Manifest, "  - en\n", "  - en\n  - en\n") + 1;

@@ -1,5 +1,6 @@
 using ChatPlatform.Core.Personas;
 using ChatPlatform.Testing;
+using Xunit;
 
 namespace ChatPlatform.Core.Tests.Personas;
 

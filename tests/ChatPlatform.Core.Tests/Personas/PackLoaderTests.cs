@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using ChatPlatform.Core.Personas;
 using ChatPlatform.Testing;
+using Xunit;
 
 namespace ChatPlatform.Core.Tests.Personas;
 

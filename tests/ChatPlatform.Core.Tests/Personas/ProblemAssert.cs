@@ -1,4 +1,5 @@
 using ChatPlatform.Core.Personas;
+using Xunit;
 
 namespace ChatPlatform.Core.Tests.Personas;
 

@@ -30,11 +30,23 @@ public sealed record PersonaPack
     public IReadOnlyList<string> Channels { get; init; } = [];
     public ModelRequirements Model { get; init; } = new();
 
+    /// <summary>The pack's knowledge/ folder (absolute) when it has one.</summary>
+    public string? KnowledgeDirectory { get; init; }
+
+    /// <summary>Conversations from evals/*.jsonl the pack must pass before activation.</summary>
+    public IReadOnlyList<PackEval> Evals { get; init; } = [];
+
     /// <summary>Picks the best supported locale for a requested one (exact, then language, then default).</summary>
     public string ResolveLocale(string? requested) => Personas.Locales.Resolve(requested, Locales);
 
     public string SystemPromptFor(string? locale) => SystemPrompt[ResolveLocale(locale)];
     public string GreetingFor(string? locale) => Greeting[ResolveLocale(locale)];
+
+    /// <summary>The safety disclaimer for a locale, or null when the pack has none.</summary>
+    public string? DisclaimerFor(string? locale) => Safety.Disclaimer.GetValueOrDefault(ResolveLocale(locale));
+
+    /// <summary>The scope rail's reply for a locale, or null when the pack has none.</summary>
+    public string? OutOfScopeFor(string? locale) => Safety.OutOfScope.GetValueOrDefault(ResolveLocale(locale));
 }
 
 /// <summary>A LoRA adapter the pack applies to the base model. <see cref="Path"/> is absolute.</summary>

@@ -3,11 +3,11 @@ using System.Globalization;
 namespace ChatPlatform.Inference.Gguf;
 
 /// <summary>
-/// The synthetic SentencePiece-style ("llama") vocabulary every fixture uses: control tokens, the 256 byte
-/// tokens, single ASCII characters, English words (with every prefix, since llama.cpp's SentencePiece tokenizer
-/// only reaches a piece through pairs that are themselves pieces), common Chinese characters, and optional
-/// padding up to a fixed size. English prompts tokenise to about one token per word and Chinese ones to one per
-/// character.
+/// The synthetic SentencePiece-style ("llama") vocabulary every fixture uses: control tokens, the 256 byte tokens,
+/// single ASCII characters, English words (with every prefix, since llama.cpp's SentencePiece tokenizer only
+/// reaches a piece through pairs that are themselves pieces), common Chinese characters, and, for large
+/// vocabularies, made-up letter pieces up to a fixed size. English prompts tokenise to about one token per word
+/// and Chinese ones to one per character.
 /// </summary>
 internal sealed class FixtureVocabulary
 {
@@ -127,6 +127,12 @@ internal sealed class FixtureVocabulary
                 throw new ArgumentOutOfRangeException(nameof(size), target, $"The base vocabulary already has {tokens.Count} tokens.");
             }
 
+            using var filler = FillerPieces().GetEnumerator();
+            while (tokens.Count < target && filler.MoveNext())
+            {
+                AddNormal(filler.Current, 1f);
+            }
+
             for (var i = 0; tokens.Count < target; i++)
             {
                 AddNormal($"<|pad_{i}|>", 1f);
@@ -157,6 +163,43 @@ internal sealed class FixtureVocabulary
         metadata.Add(new("tokenizer.ggml.add_bos_token", GgufValue.Of(false)));
         metadata.Add(new("tokenizer.ggml.add_eos_token", GgufValue.Of(false)));
         metadata.Add(new("tokenizer.chat_template", GgufValue.Of(ChatMlTemplate)));
+    }
+
+    /// <summary>
+    /// Made-up words to pad large vocabularies: every one- to three-letter piece, then four-letter ones in a
+    /// scattered order. The set is prefix-closed, so the tokenizer can reach every piece, and output reads as words.
+    /// </summary>
+    private static IEnumerable<string> FillerPieces()
+    {
+        const int Letters = 26;
+        const int FourLetterCount = Letters * Letters * Letters * Letters;
+        for (var length = 1; length <= 3; length++)
+        {
+            var count = (int)Math.Pow(Letters, length);
+            for (var i = 0; i < count; i++)
+            {
+                yield return Piece(i, length);
+            }
+        }
+
+        // 7919 is coprime to 26^4, so stepping by it visits every four-letter piece once.
+        for (long i = 0; i < FourLetterCount; i++)
+        {
+            yield return Piece((int)(i * 7919 % FourLetterCount), 4);
+        }
+
+        static string Piece(int index, int length)
+        {
+            Span<char> text = stackalloc char[length + 1];
+            text[0] = SpaceMarker;
+            for (var position = length; position >= 1; position--)
+            {
+                text[position] = (char)('a' + (index % Letters));
+                index /= Letters;
+            }
+
+            return new string(text);
+        }
     }
 
     private static string Capitalise(string word) =>

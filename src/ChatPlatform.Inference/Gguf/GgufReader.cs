@@ -243,18 +243,18 @@ public static class GgufReader
             var n = (int)count;
             return elementType switch
             {
-                GgufValueType.UInt8 => GgufValue.Of(Fill(n, i => ReadByte())),
-                GgufValueType.Int8 => GgufValue.Of(Fill(n, i => unchecked((sbyte)ReadByte()))),
-                GgufValueType.Bool => GgufValue.Of(Fill(n, i => ReadBool())),
-                GgufValueType.UInt16 => GgufValue.Of(Fill(n, i => BinaryPrimitives.ReadUInt16LittleEndian(Take(2)))),
-                GgufValueType.Int16 => GgufValue.Of(Fill(n, i => BinaryPrimitives.ReadInt16LittleEndian(Take(2)))),
-                GgufValueType.UInt32 => GgufValue.Of(Fill(n, i => ReadUInt32())),
-                GgufValueType.Int32 => GgufValue.Of(Fill(n, i => BinaryPrimitives.ReadInt32LittleEndian(Take(4)))),
-                GgufValueType.Float32 => GgufValue.Of(Fill(n, i => BinaryPrimitives.ReadSingleLittleEndian(Take(4)))),
-                GgufValueType.UInt64 => GgufValue.Of(Fill(n, i => ReadUInt64())),
-                GgufValueType.Int64 => GgufValue.Of(Fill(n, i => BinaryPrimitives.ReadInt64LittleEndian(Take(8)))),
-                GgufValueType.Float64 => GgufValue.Of(Fill(n, i => BinaryPrimitives.ReadDoubleLittleEndian(Take(8)))),
-                _ => GgufValue.Of(Fill(n, i =>
+                GgufValueType.UInt8 => GgufValue.Of(ReadElements(n, i => ReadByte())),
+                GgufValueType.Int8 => GgufValue.Of(ReadElements(n, i => unchecked((sbyte)ReadByte()))),
+                GgufValueType.Bool => GgufValue.Of(ReadElements(n, i => ReadBool())),
+                GgufValueType.UInt16 => GgufValue.Of(ReadElements(n, i => BinaryPrimitives.ReadUInt16LittleEndian(Take(2)))),
+                GgufValueType.Int16 => GgufValue.Of(ReadElements(n, i => BinaryPrimitives.ReadInt16LittleEndian(Take(2)))),
+                GgufValueType.UInt32 => GgufValue.Of(ReadElements(n, i => ReadUInt32())),
+                GgufValueType.Int32 => GgufValue.Of(ReadElements(n, i => BinaryPrimitives.ReadInt32LittleEndian(Take(4)))),
+                GgufValueType.Float32 => GgufValue.Of(ReadElements(n, i => BinaryPrimitives.ReadSingleLittleEndian(Take(4)))),
+                GgufValueType.UInt64 => GgufValue.Of(ReadElements(n, i => ReadUInt64())),
+                GgufValueType.Int64 => GgufValue.Of(ReadElements(n, i => BinaryPrimitives.ReadInt64LittleEndian(Take(8)))),
+                GgufValueType.Float64 => GgufValue.Of(ReadElements(n, i => BinaryPrimitives.ReadDoubleLittleEndian(Take(8)))),
+                _ => GgufValue.Of(ReadElements(n, i =>
                 {
                     what = $"metadata '{key}' (element {i} of {n})";
                     return ReadString();
@@ -262,7 +262,7 @@ public static class GgufReader
             };
         }
 
-        private static T[] Fill<T>(int count, Func<int, T> read)
+        private static T[] ReadElements<T>(int count, Func<int, T> read)
         {
             var values = new T[count];
             for (var i = 0; i < values.Length; i++)

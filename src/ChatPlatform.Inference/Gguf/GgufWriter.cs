@@ -60,7 +60,15 @@ public sealed class GgufWriter : IDisposable
     public static GgufWriter Create(string path, uint alignment = DefaultAlignment)
     {
         var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
-        return new GgufWriter(stream, alignment);
+        try
+        {
+            return new GgufWriter(stream, alignment);
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
     }
 
     public uint Alignment { get; }
@@ -83,19 +91,19 @@ public sealed class GgufWriter : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(key);
         ArgumentNullException.ThrowIfNull(value);
         EnsureDeclaring();
-        if (key == AlignmentKey && keys.Contains(key))
+        if (key == AlignmentKey)
         {
             if (!value.Equals(GgufValue.Of(Alignment)))
             {
-                throw new ArgumentException($"'{AlignmentKey}' must be a u32 equal to the writer's alignment {Alignment}.", nameof(value));
+                throw new ArgumentException(
+                    $"'{AlignmentKey}' must be a u32 equal to the writer's alignment {Alignment}; pass the alignment to the constructor.",
+                    nameof(value));
             }
 
-            return;
-        }
-
-        if (key == AlignmentKey && !value.Equals(GgufValue.Of(Alignment)))
-        {
-            throw new ArgumentException($"'{AlignmentKey}' must be a u32 equal to the writer's alignment {Alignment}; pass the alignment to the constructor.", nameof(value));
+            if (keys.Contains(key))
+            {
+                return;
+            }
         }
 
         if (!keys.Add(key))

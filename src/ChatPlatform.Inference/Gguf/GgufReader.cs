@@ -46,6 +46,11 @@ public static class GgufReader
         private int bufferEnd;
         private long position;
         private string what = "the header";
+        private int elementIndex = -1;
+        private int elementCount;
+
+        /// <summary>What is being read, for error messages.</summary>
+        private string What => elementIndex >= 0 ? $"{what} (element {elementIndex} of {elementCount})" : what;
 
         public GgufFile Parse()
         {
@@ -79,6 +84,7 @@ public static class GgufReader
 
             var tensorCount = ReadUInt64();
             var metadataCount = ReadUInt64();
+            CheckCount(tensorCount, MinTensorInfoBytes, "tensor count");
             CheckCount(metadataCount, MinMetadataEntryBytes, "metadata entry count");
 
             var metadata = new Dictionary<string, GgufValue>(StringComparer.Ordinal);
@@ -254,12 +260,21 @@ public static class GgufReader
                 GgufValueType.UInt64 => GgufValue.Of(ReadElements(n, i => ReadUInt64())),
                 GgufValueType.Int64 => GgufValue.Of(ReadElements(n, i => BinaryPrimitives.ReadInt64LittleEndian(Take(8)))),
                 GgufValueType.Float64 => GgufValue.Of(ReadElements(n, i => BinaryPrimitives.ReadDoubleLittleEndian(Take(8)))),
-                _ => GgufValue.Of(ReadElements(n, i =>
-                {
-                    what = $"metadata '{key}' (element {i} of {n})";
-                    return ReadString();
-                })),
+                _ => GgufValue.Of(ReadStrings(n)),
             };
+        }
+
+        private string[] ReadStrings(int count)
+        {
+            var values = new string[count];
+            elementCount = count;
+            for (elementIndex = 0; elementIndex < count; elementIndex++)
+            {
+                values[elementIndex] = ReadString();
+            }
+
+            elementIndex = -1;
+            return values;
         }
 
         private static T[] ReadElements<T>(int count, Func<int, T> read)
@@ -273,13 +288,21 @@ public static class GgufReader
             return values;
         }
 
-        /// <summary>Rejects a count whose minimal encoding could not fit in the rest of the file.</summary>
+        /// <summary>
+        /// Rejects a count whose minimal encoding could not fit in the file (absurd) or in the rest of it
+        /// (truncated), before anything of that size is allocated.
+        /// </summary>
         private void CheckCount(ulong count, int minimumBytesEach, string name)
         {
-            var remaining = fileLength - position;
-            if (count > (ulong)(remaining / minimumBytesEach) || count > int.MaxValue)
+            if (count > int.MaxValue || count > (ulong)(fileLength / minimumBytesEach))
             {
-                throw Fail($"absurd {name} {count}: only {remaining} bytes remain in a file of {fileLength} bytes");
+                throw Fail($"absurd {name} ({count}): a file of {fileLength} bytes cannot hold that many");
+            }
+
+            var remaining = fileLength - position;
+            if (count > (ulong)(remaining / minimumBytesEach))
+            {
+                throw Fail($"truncated: {name} is {count} but only {remaining} bytes remain (file has {fileLength} bytes)");
             }
         }
 
@@ -288,12 +311,12 @@ public static class GgufReader
             var length = ReadUInt64();
             if (length > (ulong)(fileLength - position))
             {
-                throw Fail($"truncated: {what} claims a string of {length} bytes but the file ends at byte {fileLength}");
+                throw Fail($"truncated: {What} claims a string of {length} bytes but the file ends at byte {fileLength}");
             }
 
             if (length > MaxStringBytes)
             {
-                throw Fail($"string of {length} bytes in {what} exceeds the {MaxStringBytes >> 20} MiB limit");
+                throw Fail($"string of {length} bytes in {What} exceeds the {MaxStringBytes >> 20} MiB limit");
             }
 
             var bytes = Take((int)length);
@@ -307,7 +330,7 @@ public static class GgufReader
             {
                 0 => false,
                 1 => true,
-                _ => throw Fail($"{what} has a bool of value {b}"),
+                _ => throw Fail($"{What} has a bool of value {b}"),
             };
         }
 
@@ -324,7 +347,7 @@ public static class GgufReader
         {
             if (count < 0 || count > fileLength - position)
             {
-                throw Fail($"truncated: file ends at byte {fileLength} while reading {what}");
+                throw Fail($"truncated: file ends at byte {fileLength} while reading {What}");
             }
 
             if (count > buffer.Length)
@@ -362,7 +385,7 @@ public static class GgufReader
                 var read = stream.Read(buffer, bufferEnd, buffer.Length - bufferEnd);
                 if (read == 0)
                 {
-                    throw Fail($"truncated: file ends at byte {position + bufferEnd - bufferStart} while reading {what}");
+                    throw Fail($"truncated: file ends at byte {position + bufferEnd - bufferStart} while reading {What}");
                 }
 
                 bufferEnd += read;

@@ -76,6 +76,26 @@ public sealed class GgufReaderTests
     }
 
     [Fact]
+    public void Read_TruncatedInsideAnArray_ThrowsTruncatedNamingTheKey()
+    {
+        var error = Assert.Throws<GgufFormatException>(() => Read(SmallFile()[..128]));
+
+        Assert.Equal(
+            "truncated: array length of metadata 'tokenizer.ggml.tokens' is 3 but only 14 bytes remain (file has 128 bytes)",
+            error.Message);
+    }
+
+    [Fact]
+    public void Read_TruncatedInsideAString_ThrowsTruncatedNamingTheElement()
+    {
+        var error = Assert.Throws<GgufFormatException>(() => Read(SmallFile()[..138]));
+
+        Assert.Equal(
+            "truncated: file ends at byte 138 while reading metadata 'tokenizer.ggml.tokens' (element 2 of 3)",
+            error.Message);
+    }
+
+    [Fact]
     public void Read_TruncatedTensorData_ThrowsNamingTheTensorAndSizes()
     {
         var bytes = SmallFile();
@@ -108,7 +128,7 @@ public sealed class GgufReaderTests
 
         var error = Assert.Throws<GgufFormatException>(() => Read(bytes));
 
-        Assert.StartsWith($"absurd tensor count {1UL << 40}", error.Message, StringComparison.Ordinal);
+        Assert.StartsWith($"absurd tensor count ({1UL << 40})", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -119,7 +139,7 @@ public sealed class GgufReaderTests
 
         var error = Assert.Throws<GgufFormatException>(() => Read(bytes));
 
-        Assert.StartsWith("absurd array length of metadata 'tokenizer.ggml.tokens'", error.Message, StringComparison.Ordinal);
+        Assert.StartsWith("absurd array length of metadata 'tokenizer.ggml.tokens' (", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using System.Text;
 using ChatPlatform.Testing;
 using LLama;
 using LLama.Common;
+using LLama.Sampling;
 using Xunit;
 
 namespace ChatPlatform.Inference.Tests.Gguf;
@@ -82,6 +83,36 @@ public sealed class TinyModelLlamaTests
         Assert.False(string.IsNullOrWhiteSpace(first));
         Assert.DoesNotContain("<0x", first, StringComparison.Ordinal);
         Assert.DoesNotContain("<|", first, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StatelessExecutor_ZeroTemperaturePipeline_GivesTheSameTextTwice()
+    {
+        using var weights = LoadTiny();
+        var prompt = ChatPrompt(weights, "你好，请介绍一下你自己。");
+
+        async Task<string> RunAsync()
+        {
+            var executor = new StatelessExecutor(weights, new ModelParams(TestModels.TinyPath) { ContextSize = 2048, GpuLayerCount = 0 });
+            var inference = new InferenceParams
+            {
+                MaxTokens = 24,
+                SamplingPipeline = new DefaultSamplingPipeline { Temperature = 0, Seed = 1 },
+            };
+            var text = new StringBuilder();
+            await foreach (var piece in executor.InferAsync(prompt, inference, TestContext.Current.CancellationToken))
+            {
+                text.Append(piece);
+            }
+
+            return text.ToString();
+        }
+
+        var first = await RunAsync();
+        var second = await RunAsync();
+
+        Assert.Equal(first, second);
+        Assert.False(string.IsNullOrWhiteSpace(first));
     }
 
     [Fact]

@@ -4,7 +4,7 @@ namespace ChatPlatform.Inference.Local;
 
 /// <summary>
 /// One-time set-up of the native llama.cpp library: its chatty log goes nowhere except warnings and errors,
-/// which are kept for the host's logger. Must run before the first model load.
+/// which are kept for the host's logger. Call it before the first model load.
 /// </summary>
 public static class LlamaNative
 {
@@ -20,7 +20,7 @@ public static class LlamaNative
         {
             if (_configured) return;
             _configured = true;
-            NativeLibraryConfig.All.WithLogCallback((level, message) =>
+            NativeLogConfig.llama_log_set((level, message) =>
             {
                 if (level is LLamaLogLevel.Warning or LLamaLogLevel.Error)
                     NativeLog?.Invoke(level, message.TrimEnd());

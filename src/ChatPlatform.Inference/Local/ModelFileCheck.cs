@@ -1,21 +1,44 @@
+using ChatPlatform.Inference.Gguf;
+
 namespace ChatPlatform.Inference.Local;
 
-/// <summary>Checks a GGUF file before llama.cpp sees it, so a bad file gives a clear message instead of a native failure.</summary>
+/// <summary>
+/// Reads a GGUF file's header before llama.cpp sees it, so a missing, truncated, foreign or wrong-kind file gives a
+/// message naming the file and the problem instead of a native failure.
+/// </summary>
 public static class ModelFileCheck
 {
-    public static void EnsureModel(string path) => Ensure(path, expectAdapter: false);
+    public static GgufModelInfo EnsureModel(string path)
+    {
+        var info = Read(path);
+        if (info.IsAdapter)
+            throw new ModelLoadException($"{path}: this is a LoRA adapter, not a base model. Configure it as an adapter of a persona pack.");
+        return info;
+    }
 
-    public static void EnsureAdapter(string path) => Ensure(path, expectAdapter: true);
+    public static GgufModelInfo EnsureAdapter(string path)
+    {
+        var info = Read(path);
+        if (!info.IsAdapter)
+            throw new ModelLoadException($"{path}: this is a base model, not a LoRA adapter.");
+        return info;
+    }
 
-    private static void Ensure(string path, bool expectAdapter)
+    private static GgufModelInfo Read(string path)
     {
         if (!File.Exists(path))
             throw new ModelLoadException($"{path}: file not found.");
-        // Replaced by the full GGUF reader's validation.
-        Span<byte> magic = stackalloc byte[4];
-        using var stream = File.OpenRead(path);
-        if (stream.Read(magic) < 4 || !magic.SequenceEqual("GGUF"u8))
-            throw new ModelLoadException($"{path}: not a GGUF file.");
-        _ = expectAdapter;
+        try
+        {
+            return GgufFile.Read(path).Info;
+        }
+        catch (GgufFormatException e)
+        {
+            throw new ModelLoadException($"{path}: {e.Message}", e);
+        }
+        catch (IOException e)
+        {
+            throw new ModelLoadException($"{path}: cannot be read ({e.Message}).", e);
+        }
     }
 }

@@ -32,7 +32,9 @@ public static partial class ChatPlatformHosting
             var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("ChatPlatform.Personas");
             foreach (var problem in catalog.Problems)
                 LogPackProblem(logger, problem.ToString());
-            LogPacksLoaded(logger, catalog.All.Count, string.Join(", ", catalog.All.Select(p => p.Id)), Path.GetFullPath(options.PersonasDirectory));
+            var ids = string.Join(", ", catalog.All.Select(p => p.Id));
+            var directory = Path.GetFullPath(options.PersonasDirectory);
+            LogPacksLoaded(logger, catalog.All.Count, ids, directory);
             return catalog;
         });
         builder.Services.AddChatData(options.DatabasePath);

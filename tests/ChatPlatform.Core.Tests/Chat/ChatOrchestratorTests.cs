@@ -1,3 +1,4 @@
+using Xunit;
 using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Configuration;
 using ChatPlatform.Testing;
@@ -108,7 +109,7 @@ public sealed class ChatOrchestratorTests
     public async Task StartAsync_RunOptions_PassPersonaSettingsAndOverridesToClient()
     {
         var client = new ScriptedChatClient("ok");
-        var adapters = new[] { new Personas.AdapterRef("/tmp/a.gguf", 0.5f, null) };
+        var adapters = new[] { new global::ChatPlatform.Core.Personas.AdapterRef("/tmp/a.gguf", 0.5f, null) };
         await Drain(await Create(client).StartAsync(new ChatTurn("testbot", "c1", "hi"), new ChatRunOptions(adapters, 42), TestContext.Current.CancellationToken));
 
         var options = client.Calls[0].Options!;

@@ -1,18 +1,11 @@
 using System.Runtime.CompilerServices;
-using LLama.Native;
+using ChatPlatform.Inference.Local;
 
 namespace ChatPlatform.Inference.Tests.Gguf;
 
-/// <summary>Keeps llama.cpp's per-load chatter out of test output; errors still reach stderr.</summary>
+/// <summary>Keeps llama.cpp's load log out of test output, also for tests that load weights directly.</summary>
 internal static class QuietNativeLog
 {
     [ModuleInitializer]
-    internal static void Initialize() =>
-        NativeLogConfig.llama_log_set((level, message) =>
-        {
-            if (level == LLamaLogLevel.Error)
-            {
-                Console.Error.Write(message);
-            }
-        });
+    internal static void Initialize() => LlamaNative.EnsureConfigured();
 }

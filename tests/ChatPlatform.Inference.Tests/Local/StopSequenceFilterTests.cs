@@ -1,3 +1,4 @@
+using Xunit;
 using ChatPlatform.Inference.Local;
 
 namespace ChatPlatform.Inference.Tests.Local;

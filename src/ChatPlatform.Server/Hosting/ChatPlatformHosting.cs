@@ -34,6 +34,10 @@ public static partial class ChatPlatformHosting
                 LogPackProblem(logger, problem.ToString());
             var ids = string.Join(", ", catalog.All.Select(p => p.Id));
             var directory = Path.GetFullPath(options.PersonasDirectory);
+            if (catalog.All.Count == 0)
+                throw new PackLoadException(catalog.Problems.Count > 0
+                    ? catalog.Problems
+                    : [new PackProblem(options.PersonasDirectory, 0, "no persona packs found (each pack is a folder with persona.yaml)")]);
             LogPacksLoaded(logger, catalog.All.Count, ids, directory);
             return catalog;
         });

@@ -296,7 +296,7 @@ public static class GgufReader
         {
             if (count > int.MaxValue || count > (ulong)(fileLength / minimumBytesEach))
             {
-                throw Fail($"absurd {name} ({count}): a file of {fileLength} bytes cannot hold that many");
+                throw Fail($"absurd {name} ({count}): a file of {fileLength} bytes cannot hold that many (truncated or corrupt)");
             }
 
             var remaining = fileLength - position;

@@ -82,5 +82,12 @@ public sealed class ModelOptions
     [Range(1, 86_400)]
     public int RequestTimeoutSeconds { get; set; } = 300;
 
+    /// <summary>
+    /// Tokens of decoded state kept for reuse per adapter set: persona system prompts that new conversations fork
+    /// from, and recent conversations that continue without re-reading their history. 0 turns the cache off.
+    /// </summary>
+    [Range(0, 1_048_576)]
+    public int PromptCacheTokens { get; set; } = 8192;
+
     public int EffectiveThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
 }

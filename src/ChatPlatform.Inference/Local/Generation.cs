@@ -6,17 +6,22 @@ namespace ChatPlatform.Inference.Local;
 public sealed record SamplingSettings(float Temperature, float TopP, int TopK, float RepeatPenalty, uint Seed);
 
 /// <summary>One reply to generate: the fully templated prompt and how to continue it.</summary>
+/// <param name="CacheablePrefix">The start of <paramref name="Prompt"/> worth keeping decoded for other conversations (the templated system prompt).</param>
 public sealed record GenerationRequest(
     string Prompt,
     IReadOnlyList<AdapterRef> Adapters,
     SamplingSettings Sampling,
     int MaxTokens,
-    IReadOnlyList<string> Stops);
+    IReadOnlyList<string> Stops,
+    string? CacheablePrefix = null);
 
 /// <summary>What the engine reports while it generates.</summary>
 public abstract record GenerationEvent;
 
 public sealed record GenerationText(string Text) : GenerationEvent;
 
-/// <summary>The reply ended: <c>stop</c> (end of turn or stop sequence) or <c>length</c> (token limit or context full).</summary>
-public sealed record GenerationFinished(string Reason, int PromptTokens, int OutputTokens) : GenerationEvent;
+/// <summary>
+/// The reply ended: <c>stop</c> (end of turn or stop sequence) or <c>length</c> (token limit or context full).
+/// <paramref name="CachedPromptTokens"/> of the prompt came from the prompt cache instead of being decoded.
+/// </summary>
+public sealed record GenerationFinished(string Reason, int PromptTokens, int OutputTokens, int CachedPromptTokens) : GenerationEvent;

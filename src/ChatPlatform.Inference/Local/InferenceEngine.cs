@@ -21,6 +21,7 @@ namespace ChatPlatform.Inference.Local;
 public sealed partial class InferenceEngine : IDisposable
 {
     private const int MaxIdleLanes = 4;
+    private const int MaxCacheEntries = 16;
 
     private readonly LocalModel _model;
     private readonly ModelOptions _options;
@@ -85,7 +86,13 @@ public sealed partial class InferenceEngine : IDisposable
                 {
                     if (lane.Executor.BatchedTokenCount == 0 && lane.Executor.BatchQueueCount == 0) continue;
                     var result = await lane.Executor.Infer(stop);
-                    if (result == DecodeResult.NoKvSlot)
+                    if (result == DecodeResult.NoKvSlot && lane.Cache.Count > 0)
+                    {
+                        // Cached prompts give way first; the batch is decoded again on the next step.
+                        LogCacheCleared(lane.Cache.Tokens);
+                        lane.Cache.Clear();
+                    }
+                    else if (result == DecodeResult.NoKvSlot)
                     {
                         // Not enough KV memory for everyone: the newest conversation in this lane gives way.
                         var newest = active.LastOrDefault(s => s.Lane == lane);
@@ -134,7 +141,8 @@ public sealed partial class InferenceEngine : IDisposable
                 if (tokens.Length >= window)
                     throw new ChatRejectedException(new ChatError(ChatErrorKind.TooLarge, "context_overflow",
                         $"The conversation needs {tokens.Length} tokens but the model's window is {window}."));
-                sequence.Start(lane, tokens, _model.Weights);
+                var prefixLength = PrefixLength(lane, tokens, sequence.Request.CacheablePrefix);
+                sequence.Start(lane, tokens, prefixLength, _model.Weights);
             }
             catch (Exception e)
             {
@@ -148,6 +156,14 @@ public sealed partial class InferenceEngine : IDisposable
         if (sequence.Finished || sequence.Conversation is not { RequiresSampling: true } conversation) return;
         try
         {
+            if (!sequence.PrefixOffered)
+            {
+                // The prompt is decoded now: keep its system-prompt part for the persona's next conversations.
+                sequence.PrefixOffered = true;
+                if (sequence.PrefixLength > 0)
+                    sequence.Lane!.Cache.AddPrefix(conversation, sequence.PromptTokenArray!, sequence.PrefixLength);
+            }
+
             var token = conversation.Sample(sequence.Sampler!);
             var vocab = _model.Weights.Vocab;
             if (token.IsEndOfGeneration(vocab))
@@ -167,6 +183,7 @@ public sealed partial class InferenceEngine : IDisposable
                 return;
             }
             conversation.Prompt(token);
+            sequence.Tokens.Add(token);
         }
         catch (Exception e)
         {
@@ -198,8 +215,8 @@ public sealed partial class InferenceEngine : IDisposable
         {
             var parameters = new ModelParams(_model.Path)
             {
-                ContextSize = (uint)(_options.ContextSize * _options.MaxConcurrentConversations),
-                SeqMax = (uint)_options.MaxConcurrentConversations,
+                ContextSize = (uint)(_options.ContextSize * _options.MaxConcurrentConversations + _options.PromptCacheTokens),
+                SeqMax = (uint)Math.Min(256, _options.MaxConcurrentConversations + MaxCacheEntries + 2),
                 KVUnified = true,
                 Threads = _options.EffectiveThreads,
                 BatchThreads = _options.EffectiveThreads,
@@ -220,7 +237,7 @@ public sealed partial class InferenceEngine : IDisposable
                 executor.Dispose();
                 throw;
             }
-            lane = new Lane(key, executor);
+            lane = new Lane(key, executor, new PromptCache(_options.PromptCacheTokens, MaxCacheEntries));
             _lanes.Add(lane);
             LogLaneCreated(adapters.Count, _lanes.Count);
         }
@@ -234,6 +251,7 @@ public sealed partial class InferenceEngine : IDisposable
         var idle = _lanes.Where(l => !active.Any(s => s.Lane == l)).OrderBy(l => l.LastUsed).ToList();
         foreach (var lane in idle.Take(_lanes.Count - MaxIdleLanes))
         {
+            lane.Cache.Clear();
             lane.Executor.Dispose();
             _lanes.Remove(lane);
         }
@@ -244,16 +262,33 @@ public sealed partial class InferenceEngine : IDisposable
         if (_stopping.IsCancellationRequested) return;
         _stopping.Cancel();
         try { _loop.Wait(TimeSpan.FromSeconds(30)); } catch (AggregateException) { }
-        foreach (var lane in _lanes) lane.Executor.Dispose();
+        foreach (var lane in _lanes)
+        {
+            lane.Cache.Clear();
+            lane.Executor.Dispose();
+        }
         _lanes.Clear();
         _stopping.Dispose();
         _wake.Dispose();
     }
 
-    private sealed class Lane(string key, BatchedExecutor executor)
+    /// <summary>
+    /// How many leading tokens of the prompt are the cacheable prefix (the templated system prompt), or 0 when the
+    /// prefix does not tokenise to a true prefix of the prompt.
+    /// </summary>
+    private static int PrefixLength(Lane lane, LLamaToken[] tokens, string? prefix)
+    {
+        if (!lane.Cache.Enabled || string.IsNullOrEmpty(prefix)) return 0;
+        var prefixTokens = lane.Executor.Context.Tokenize(prefix, addBos: true, special: true);
+        if (prefixTokens.Length >= tokens.Length) return 0;
+        return tokens.AsSpan(0, prefixTokens.Length).SequenceEqual(prefixTokens) ? prefixTokens.Length : 0;
+    }
+
+    private sealed class Lane(string key, BatchedExecutor executor, PromptCache cache)
     {
         public string Key { get; } = key;
         public BatchedExecutor Executor { get; } = executor;
+        public PromptCache Cache { get; } = cache;
         public long LastUsed { get; set; }
     }
 
@@ -269,13 +304,23 @@ public sealed partial class InferenceEngine : IDisposable
         public DefaultSamplingPipeline? Sampler { get; private set; }
         public StreamingTokenDecoder? Decoder { get; private set; }
         public int PromptTokens { get; private set; }
+        public int CachedPromptTokens { get; private set; }
         public int OutputTokens { get; set; }
         public bool Finished { get; private set; }
+        public int PrefixLength { get; private set; }
+        public bool PrefixOffered { get; set; }
+        public LLamaToken[]? PromptTokenArray { get; private set; }
 
-        public void Start(Lane lane, LLamaToken[] tokens, LLamaWeights weights)
+        /// <summary>Every token in the conversation's KV cache, in order.</summary>
+        public List<LLamaToken> Tokens { get; } = [];
+
+        public void Start(Lane lane, LLamaToken[] tokens, int prefixLength, LLamaWeights weights)
         {
             Lane = lane;
             PromptTokens = tokens.Length;
+            PromptTokenArray = tokens;
+            PrefixLength = prefixLength;
+            Tokens.AddRange(tokens);
             var s = Request.Sampling;
             Sampler = new DefaultSamplingPipeline
             {
@@ -286,8 +331,7 @@ public sealed partial class InferenceEngine : IDisposable
                 Seed = s.Seed,
             };
             Decoder = new StreamingTokenDecoder(Encoding.UTF8, weights);
-            Conversation = lane.Executor.Create();
-            Conversation.Prompt(tokens);
+            (Conversation, CachedPromptTokens) = lane.Cache.Start(lane.Executor, tokens);
         }
 
         public void Finish(string reason)
@@ -295,9 +339,15 @@ public sealed partial class InferenceEngine : IDisposable
             if (Finished) return;
             var rest = Filter.Flush();
             if (rest.Length > 0) Output.Writer.TryWrite(new GenerationText(rest));
-            Output.Writer.TryWrite(new GenerationFinished(reason, PromptTokens, OutputTokens));
+            Output.Writer.TryWrite(new GenerationFinished(reason, PromptTokens, OutputTokens, CachedPromptTokens));
             Output.Writer.TryComplete();
             Finished = true;
+            // A finished conversation stays decoded so its next turn continues without re-reading the history.
+            if (Conversation is { } conversation && Lane is { } lane)
+            {
+                Conversation = null;
+                lane.Cache.Add(conversation, [.. Tokens]);
+            }
         }
 
         public void Fail(Exception error)
@@ -319,6 +369,9 @@ public sealed partial class InferenceEngine : IDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The inference loop failed; active replies were ended")]
     private partial void LogLoopFailure(Exception e);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The model's KV memory was full: dropped {Tokens} cached prompt tokens")]
+    private partial void LogCacheCleared(int tokens);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Created an inference lane with {AdapterCount} adapter(s); {LaneCount} lane(s) now")]
     private partial void LogLaneCreated(int adapterCount, int laneCount);

@@ -22,6 +22,9 @@ public sealed partial class LocalChatClient(
     /// <summary>Additional property on the first update: how many earlier messages were left out to fit the window.</summary>
     public const string DroppedMessagesKey = "chatplatform.dropped_messages";
 
+    /// <summary>Usage count: prompt tokens reused from the prompt cache rather than decoded.</summary>
+    public const string CachedInputTokensKey = "cached_input_tokens";
+
     private const int DefaultMaxTokens = 512;
 
     private readonly ChatClientMetadata _metadata = new("chatplatform-local", null, model.Name);
@@ -34,7 +37,8 @@ public sealed partial class LocalChatClient(
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var maxTokens = Math.Clamp(options?.MaxOutputTokens ?? DefaultMaxTokens, 1, modelOptions.ContextSize - 1);
-        var (prompt, dropped) = FitPrompt(messages.ToList(), maxTokens);
+        var list = messages as IList<ChatMessage> ?? messages.ToList();
+        var (prompt, dropped) = FitPrompt([.. list], maxTokens);
         if (dropped > 0) LogDropped(dropped);
 
         var request = new GenerationRequest(
@@ -47,7 +51,8 @@ public sealed partial class LocalChatClient(
                 PersonaChatOptions.GetRepeatPenalty(options) ?? 1.0f,
                 options?.Seed is { } seed ? unchecked((uint)seed) : (uint)Random.Shared.Next()),
             maxTokens,
-            options?.StopSequences is { Count: > 0 } stops ? [.. stops] : []);
+            options?.StopSequences is { Count: > 0 } stops ? [.. stops] : [],
+            CacheablePrefix(list));
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(modelOptions.RequestTimeoutSeconds));
@@ -73,6 +78,7 @@ public sealed partial class LocalChatClient(
                         InputTokenCount = done.PromptTokens,
                         OutputTokenCount = done.OutputTokens,
                         TotalTokenCount = done.PromptTokens + done.OutputTokens,
+                        AdditionalCounts = new() { [CachedInputTokensKey] = done.CachedPromptTokens },
                     }));
                     break;
             }
@@ -101,6 +107,15 @@ public sealed partial class LocalChatClient(
             messages.RemoveAt(first);
             dropped++;
         }
+    }
+
+    /// <summary>The templated system prompt alone: the part of the prompt that a persona's conversations share.</summary>
+    private string? CacheablePrefix(IList<ChatMessage> messages)
+    {
+        if (messages.Count == 0 || messages[0].Role != ChatRole.System) return null;
+        var template = new LLamaTemplate(model.Weights) { AddAssistant = false };
+        template.Add(messages[0].Role.Value, messages[0].Text);
+        return Encoding.UTF8.GetString(template.Apply());
     }
 
     /// <summary>Applies the model's own chat template (from GGUF metadata) and opens the assistant's turn.</summary>

@@ -2,8 +2,8 @@ using ChatPlatform.Core.Personas;
 
 namespace ChatPlatform.Inference.Local;
 
-/// <summary>Sampling settings for one reply.</summary>
-public sealed record SamplingSettings(float Temperature, float TopP, int TopK, float RepeatPenalty, uint Seed);
+/// <summary>Sampling settings for one reply. <paramref name="IgnoreEndOfTurn"/> keeps generating to the token limit (benchmarks).</summary>
+public sealed record SamplingSettings(float Temperature, float TopP, int TopK, float RepeatPenalty, uint Seed, bool IgnoreEndOfTurn = false);
 
 /// <summary>One reply to generate: the fully templated prompt and how to continue it.</summary>
 /// <param name="CacheablePrefix">The start of <paramref name="Prompt"/> worth keeping decoded for other conversations (the templated system prompt).</param>

@@ -166,7 +166,7 @@ public sealed partial class InferenceEngine : IDisposable
 
             var token = conversation.Sample(sequence.Sampler!);
             var vocab = _model.Weights.Vocab;
-            if (token.IsEndOfGeneration(vocab))
+            if (token.IsEndOfGeneration(vocab) && !sequence.Request.Sampling.IgnoreEndOfTurn)
             {
                 sequence.Finish("stop");
                 return;
@@ -329,6 +329,7 @@ public sealed partial class InferenceEngine : IDisposable
                 TopK = s.TopK,
                 RepeatPenalty = s.RepeatPenalty,
                 Seed = s.Seed,
+                PreventEOS = s.IgnoreEndOfTurn,
             };
             Decoder = new StreamingTokenDecoder(Encoding.UTF8, weights);
             (Conversation, CachedPromptTokens) = lane.Cache.Start(lane.Executor, tokens);

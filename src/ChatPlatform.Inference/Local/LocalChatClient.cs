@@ -22,6 +22,9 @@ public sealed partial class LocalChatClient(
     /// <summary>Additional property on the first update: how many earlier messages were left out to fit the window.</summary>
     public const string DroppedMessagesKey = "chatplatform.dropped_messages";
 
+    /// <summary>Option: keep generating to the token limit even after the end-of-turn token (for benchmarks).</summary>
+    public const string IgnoreEndOfTurnKey = "chatplatform.ignore_eos";
+
     /// <summary>Usage count: prompt tokens reused from the prompt cache rather than decoded.</summary>
     public const string CachedInputTokensKey = "cached_input_tokens";
 
@@ -49,7 +52,8 @@ public sealed partial class LocalChatClient(
                 options?.TopP ?? 0.9f,
                 options?.TopK ?? 40,
                 PersonaChatOptions.GetRepeatPenalty(options) ?? 1.0f,
-                options?.Seed is { } seed ? unchecked((uint)seed) : (uint)Random.Shared.Next()),
+                options?.Seed is { } seed ? unchecked((uint)seed) : (uint)Random.Shared.Next(),
+                options?.AdditionalProperties?.TryGetValue(IgnoreEndOfTurnKey, out var ignore) == true && ignore is true),
             maxTokens,
             options?.StopSequences is { Count: > 0 } stops ? [.. stops] : [],
             CacheablePrefix(list));
@@ -60,6 +64,8 @@ public sealed partial class LocalChatClient(
         var responseId = Guid.NewGuid().ToString("N");
         var first = true;
 
+        // A caller that stops reading early (a client that went away) frees the conversation's slot at once.
+        using var stopOnExit = new StopOnDispose(timeout);
         await foreach (var item in reader.ReadAllAsync(CancellationToken.None))
         {
             var update = new ChatResponseUpdate { Role = ChatRole.Assistant, ResponseId = responseId, ModelId = model.Name, CreatedAt = DateTimeOffset.UtcNow };
@@ -138,6 +144,11 @@ public sealed partial class LocalChatClient(
     public void Dispose()
     {
         // The model and the engine are shared and owned by the host.
+    }
+
+    private sealed class StopOnDispose(CancellationTokenSource source) : IDisposable
+    {
+        public void Dispose() => source.Cancel();
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Dropped the {Count} oldest message(s) so the conversation fits the context window")]

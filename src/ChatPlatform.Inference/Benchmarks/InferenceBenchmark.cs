@@ -1,0 +1,194 @@
+using System.Diagnostics;
+using System.Text;
+using ChatPlatform.Core.Chat;
+using ChatPlatform.Core.Configuration;
+using ChatPlatform.Core.Personas;
+using ChatPlatform.Inference.Local;
+using LLama.Batched;
+using LLama.Common;
+using LLama.Sampling;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ChatPlatform.Inference.Benchmarks;
+
+/// <summary>Settings for one benchmark run.</summary>
+public sealed record BenchmarkSettings(
+    string ModelPath,
+    IReadOnlyList<string> AdapterPaths,
+    int Threads,
+    int OutputTokens = 64,
+    int ContextSize = 2048,
+    int PersonaPromptTokens = 500);
+
+/// <summary>
+/// Measures the shared inference core against a plain LLamaSharp decode loop on the same model, in one process:
+/// single-stream and batched throughput, mixed adapters, time to first token cold and warm, and memory.
+/// </summary>
+public static class InferenceBenchmark
+{
+    public static async Task<BenchmarkResult> RunAsync(BenchmarkSettings settings, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+    {
+        if (settings.AdapterPaths.Count < 3)
+            throw new ArgumentException("The benchmark needs three LoRA adapters for the mixed-persona measurement.", nameof(settings));
+
+        var result = new BenchmarkResult { Model = Path.GetFileName(settings.ModelPath), Threads = settings.Threads, OutputTokens = settings.OutputTokens };
+        using var model = LocalModel.Load(settings.ModelPath, settings.Threads);
+
+        progress?.Report("raw decode loop");
+        result.RawDecodeTps = RawDecode(model, settings);
+
+        var options = new ModelOptions
+        {
+            ContextSize = settings.ContextSize,
+            MaxConcurrentConversations = 8,
+            MaxQueuedRequests = 8,
+            Threads = settings.Threads,
+            PromptCacheTokens = settings.ContextSize * 2,
+        };
+        using var engine = new InferenceEngine(model, options, NullLogger<InferenceEngine>.Instance);
+        using var client = new LocalChatClient(model, engine, options, NullLogger<LocalChatClient>.Instance);
+
+        progress?.Report("single stream through the core");
+        await Generate(client, [Request("persona-a", "Tell me about graduate school.", null, settings)], cancellationToken); // warm-up
+        result.SingleStreamTps = (await Generate(client, [Request("persona-a", "How do I plan my studies?", null, settings)], cancellationToken)).Tps;
+
+        foreach (var n in new[] { 1, 2, 4, 8 })
+        {
+            progress?.Report($"{n} concurrent conversation(s), one persona");
+            var requests = Enumerable.Range(0, n).Select(i => Request("persona-a", $"Question {i} about applications and deadlines.", null, settings)).ToList();
+            result.AggregateTps[n.ToString(System.Globalization.CultureInfo.InvariantCulture)] = (await Generate(client, requests, cancellationToken)).Tps;
+        }
+
+        progress?.Report("memory with one persona loaded");
+        var adapters = settings.AdapterPaths.Take(3).ToList();
+        await Generate(client, [Request("persona-1", "warm up", adapters[0], settings)], cancellationToken);
+        result.RssMbOnePersona = RssMb();
+
+        progress?.Report("4 concurrent conversations across 3 personas with 3 adapters");
+        await Generate(client, adapters.Select((a, i) => Request($"persona-{i + 1}", "warm up", a, settings)).ToList(), cancellationToken);
+        var mixed = Enumerable.Range(0, 4).Select(i => Request($"persona-{i % 3 + 1}", $"Mixed question {i}.", adapters[i % 3], settings)).ToList();
+        result.MixedAggregateTps = (await Generate(client, mixed, cancellationToken)).Tps;
+        result.RssMbThreePersonas = RssMb();
+        result.AdapterMb = adapters.Sum(a => new FileInfo(a).Length) / 3.0 / (1 << 20);
+        result.KvBudgetMb = KvMegabytes(model, options);
+
+        progress?.Report("time to first token, cold and warm");
+        var persona = PersonaPrompt(model, settings.PersonaPromptTokens);
+        result.PersonaPromptTokens = model.Weights.Tokenize(persona, false, false, Encoding.UTF8).Length;
+        result.TtftColdMs = await FirstToken(client, persona, "First visitor question.", cancellationToken);
+        result.TtftWarmMs = await FirstToken(client, persona, "Second visitor question.", cancellationToken);
+        return result;
+    }
+
+    /// <summary>The reference: one conversation, greedy sampling, no template, no text decoding, no streaming.</summary>
+    private static double RawDecode(LocalModel model, BenchmarkSettings settings)
+    {
+        var parameters = new ModelParams(model.Path) { ContextSize = (uint)settings.ContextSize, Threads = settings.Threads, BatchThreads = settings.Threads, GpuLayerCount = 0 };
+        using var executor = new BatchedExecutor(model.Weights, parameters);
+        using var sampler = new GreedySamplingPipeline();
+        double best = 0;
+        for (var round = 0; round < 2; round++)
+        {
+            using var conversation = executor.Create();
+            conversation.Prompt(executor.Context.Tokenize("Tell me about graduate school.", true, true));
+            executor.Infer().GetAwaiter().GetResult();
+            var token = conversation.Sample(sampler);
+            var watch = Stopwatch.StartNew();
+            for (var i = 1; i < settings.OutputTokens; i++)
+            {
+                conversation.Prompt(token);
+                executor.Infer().GetAwaiter().GetResult();
+                token = conversation.Sample(sampler);
+            }
+            best = Math.Max(best, (settings.OutputTokens - 1) / watch.Elapsed.TotalSeconds);
+        }
+        return best;
+    }
+
+    private sealed record Job(List<ChatMessage> Messages, ChatOptions Options);
+
+    private static Job Request(string persona, string text, string? adapter, BenchmarkSettings settings) => new(
+        [new(ChatRole.System, $"You are {persona}, a helpful assistant."), new(ChatRole.User, text)],
+        new ChatOptions
+        {
+            Temperature = 0.7f,
+            TopP = 0.9f,
+            TopK = 40,
+            Seed = 1,
+            MaxOutputTokens = settings.OutputTokens,
+            AdditionalProperties = new()
+            {
+                [PersonaChatOptions.AdaptersKey] = adapter is null ? Array.Empty<AdapterRef>() : new[] { new AdapterRef(adapter, 1f, null) },
+                [LocalChatClient.IgnoreEndOfTurnKey] = true,
+            },
+        });
+
+    /// <summary>Runs the jobs at once; throughput counts output tokens from the first token of any to the last of all.</summary>
+    private static async Task<(double Tps, int Tokens)> Generate(LocalChatClient client, List<Job> jobs, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var firsts = new double[jobs.Count];
+        var ends = new double[jobs.Count];
+        var counts = new int[jobs.Count];
+        await Task.WhenAll(jobs.Select(async (job, i) =>
+        {
+            firsts[i] = double.NaN;
+            await foreach (var update in client.GetStreamingResponseAsync(job.Messages, job.Options, cancellationToken))
+            {
+                if (double.IsNaN(firsts[i]) && update.Text.Length > 0) firsts[i] = clock.Elapsed.TotalSeconds;
+                foreach (var usage in update.Contents.OfType<UsageContent>())
+                    counts[i] = (int)(usage.Details.OutputTokenCount ?? 0);
+            }
+            ends[i] = clock.Elapsed.TotalSeconds;
+        }));
+        var start = firsts.Where(f => !double.IsNaN(f)).DefaultIfEmpty(0).Min();
+        var tokens = counts.Sum() - jobs.Count; // the first token of each reply comes with the prompt
+        return (tokens / Math.Max(1e-9, ends.Max() - start), counts.Sum());
+    }
+
+    private static async Task<double> FirstToken(LocalChatClient client, string persona, string question, CancellationToken cancellationToken)
+    {
+        var options = new ChatOptions { Temperature = 0, MaxOutputTokens = 2, AdditionalProperties = new() { [LocalChatClient.IgnoreEndOfTurnKey] = true } };
+        var watch = Stopwatch.StartNew();
+        await foreach (var update in client.GetStreamingResponseAsync([new(ChatRole.System, persona), new(ChatRole.User, question)], options, cancellationToken))
+        {
+            if (update.Text.Length > 0)
+                return watch.Elapsed.TotalMilliseconds;
+        }
+        return watch.Elapsed.TotalMilliseconds;
+    }
+
+    /// <summary>A persona prompt of about <paramref name="tokens"/> tokens under the model's tokenizer.</summary>
+    private static string PersonaPrompt(LocalModel model, int tokens)
+    {
+        const string sentence = "You are a patient study and career adviser who explains admission rules, deadlines, scholarships and references clearly. ";
+        var text = new StringBuilder();
+        while (model.Weights.Tokenize(text.ToString(), false, false, Encoding.UTF8).Length < tokens)
+            text.Append(sentence);
+        return text.ToString();
+    }
+
+    private static double RssMb()
+    {
+        GC.Collect();
+        using var process = Process.GetCurrentProcess();
+        process.Refresh();
+        return process.WorkingSet64 / (double)(1 << 20);
+    }
+
+    /// <summary>KV memory of one lane: two tensors (K and V) per layer per cached token, in F16.</summary>
+    private static double KvMegabytes(LocalModel model, ModelOptions options)
+    {
+        var metadata = model.Weights.Metadata;
+        var arch = model.Architecture;
+        int Get(string key, int fallback) => metadata.TryGetValue($"{arch}.{key}", out var v) && int.TryParse(v, out var n) ? n : fallback;
+        var layers = Get("block_count", 0);
+        var embedding = Get("embedding_length", 0);
+        var heads = Math.Max(1, Get("attention.head_count", 1));
+        var kvHeads = Get("attention.head_count_kv", heads);
+        var kvWidth = embedding / heads * kvHeads;
+        var tokens = (long)options.ContextSize * options.MaxConcurrentConversations + options.PromptCacheTokens;
+        return tokens * layers * kvWidth * 2L * 2 / (double)(1 << 20);
+    }
+}

@@ -33,6 +33,18 @@ public sealed class ChatCommandTests
     }
 
     [Fact]
+    public async Task Chat_Interactive_GreetsThenAnswersEachLineUntilEmptyLine()
+    {
+        var result = await CliRunner.RunWithInputAsync("hello\nwhat next?\n\n",
+            "chat", "--model", TestModels.TinyPath, "--personas", RepoPaths.Personas, "--persona", "gradchat", "--locale", "en", "--seed", "1", "--threads", "2");
+
+        Assert.Equal(0, result.ExitCode);
+        var lines = result.Out.Split('\n');
+        Assert.StartsWith("GradChat", lines[0], StringComparison.Ordinal);
+        Assert.Equal(3, result.Out.Split("> ").Length - 1);
+    }
+
+    [Fact]
     public async Task Chat_UnknownPersona_ListsAvailable()
     {
         var result = await CliRunner.RunAsync("chat", "--model", TestModels.TinyPath, "--personas", RepoPaths.Personas, "--persona", "nobody", "--message", "hi");

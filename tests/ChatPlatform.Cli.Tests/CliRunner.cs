@@ -7,11 +7,13 @@ internal static class CliRunner
 {
     public sealed record Result(int ExitCode, string Out, string Error);
 
-    public static async Task<Result> RunAsync(params string[] args)
+    public static Task<Result> RunAsync(params string[] args) => RunWithInputAsync("", args);
+
+    public static async Task<Result> RunWithInputAsync(string input, params string[] args)
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        var code = await CliApp.RunAsync(args, output, error, new StringReader(""), TestContext.Current.CancellationToken);
+        var code = await CliApp.RunAsync(args, output, error, new StringReader(input), TestContext.Current.CancellationToken);
         return new Result(code, output.ToString(), error.ToString());
     }
 }

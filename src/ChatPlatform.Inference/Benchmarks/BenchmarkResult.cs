@@ -11,6 +11,8 @@ public sealed class BenchmarkResult
     [JsonPropertyName("threads")] public int Threads { get; set; }
     [JsonPropertyName("output_tokens")] public int OutputTokens { get; set; }
     [JsonPropertyName("raw_decode_tps")] public double RawDecodeTps { get; set; }
+    /// <summary>The plain loop with four conversations batched: what the hardware gives without the platform.</summary>
+    [JsonPropertyName("raw_aggregate_tps_4")] public double RawAggregateTps4 { get; set; }
     [JsonPropertyName("single_stream_tps")] public double SingleStreamTps { get; set; }
     [JsonPropertyName("aggregate_tps")] public Dictionary<string, double> AggregateTps { get; } = [];
     [JsonPropertyName("mixed_aggregate_tps")] public double MixedAggregateTps { get; set; }
@@ -54,6 +56,7 @@ public sealed class BenchmarkResult
         s.AppendLine(CultureInfo.InvariantCulture, $"model {Model}, {Threads} thread(s), {OutputTokens} output tokens per reply");
         s.AppendLine("metric                         value");
         s.AppendLine(CultureInfo.InvariantCulture, $"raw_decode_tps                 {F(RawDecodeTps)}");
+        s.AppendLine(CultureInfo.InvariantCulture, $"raw_aggregate_tps@4            {F(RawAggregateTps4)}");
         s.AppendLine(CultureInfo.InvariantCulture, $"single_stream_tps              {F(SingleStreamTps)}");
         foreach (var (n, tps) in AggregateTps)
             s.AppendLine(CultureInfo.InvariantCulture, $"aggregate_tps@{n,-16} {F(tps)}");

@@ -36,7 +36,9 @@ public static class InferenceBenchmark
         using var model = LocalModel.Load(settings.ModelPath, settings.Threads);
 
         progress?.Report("raw decode loop");
-        result.RawDecodeTps = RawDecode(model, settings);
+        result.RawDecodeTps = RawDecode(model, settings, 1);
+        progress?.Report("raw decode loop, 4 conversations batched");
+        result.RawAggregateTps4 = RawDecode(model, settings, 4);
 
         var options = new ModelOptions
         {
@@ -81,27 +83,43 @@ public static class InferenceBenchmark
         return result;
     }
 
-    /// <summary>The reference: one conversation, greedy sampling, no template, no text decoding, no streaming.</summary>
-    private static double RawDecode(LocalModel model, BenchmarkSettings settings)
+    /// <summary>
+    /// The reference: a plain <see cref="BatchedExecutor"/> loop with greedy sampling, no template, no text decoding,
+    /// no streaming, <paramref name="conversations"/> conversations decoded together.
+    /// </summary>
+    private static double RawDecode(LocalModel model, BenchmarkSettings settings, int conversations)
     {
-        var parameters = new ModelParams(model.Path) { ContextSize = (uint)settings.ContextSize, Threads = settings.Threads, BatchThreads = settings.Threads, GpuLayerCount = 0 };
+        var parameters = new ModelParams(model.Path)
+        {
+            ContextSize = (uint)(settings.ContextSize * conversations),
+            SeqMax = (uint)conversations,
+            KVUnified = true,
+            Threads = settings.Threads,
+            BatchThreads = settings.Threads,
+            GpuLayerCount = 0,
+        };
         using var executor = new BatchedExecutor(model.Weights, parameters);
         using var sampler = new GreedySamplingPipeline();
         double best = 0;
         for (var round = 0; round < 2; round++)
         {
-            using var conversation = executor.Create();
-            conversation.Prompt(executor.Context.Tokenize("Tell me about graduate school.", true, true));
-            executor.Infer().GetAwaiter().GetResult();
-            var token = conversation.Sample(sampler);
-            var watch = Stopwatch.StartNew();
-            for (var i = 1; i < settings.OutputTokens; i++)
+            var active = Enumerable.Range(0, conversations).Select(i =>
             {
-                conversation.Prompt(token);
+                var c = executor.Create();
+                c.Prompt(executor.Context.Tokenize($"Tell me about graduate school, question {i}.", true, true));
+                return c;
+            }).ToList();
+            executor.Infer().GetAwaiter().GetResult();
+            var tokens = active.Select(c => c.Sample(sampler)).ToList();
+            var watch = Stopwatch.StartNew();
+            for (var step = 1; step < settings.OutputTokens; step++)
+            {
+                for (var i = 0; i < active.Count; i++) active[i].Prompt(tokens[i]);
                 executor.Infer().GetAwaiter().GetResult();
-                token = conversation.Sample(sampler);
+                for (var i = 0; i < active.Count; i++) tokens[i] = active[i].Sample(sampler);
             }
-            best = Math.Max(best, (settings.OutputTokens - 1) / watch.Elapsed.TotalSeconds);
+            best = Math.Max(best, conversations * (settings.OutputTokens - 1) / watch.Elapsed.TotalSeconds);
+            foreach (var c in active) c.Dispose();
         }
         return best;
     }

@@ -46,6 +46,37 @@ public sealed class RemoteBackendTests
         Assert.Equal("How do I choose a program?", messages[messages.GetArrayLength() - 1].GetProperty("content").GetString());
     }
 
+    [Theory]
+    [InlineData("stall", "timeout")]
+    [InlineData("drop", "reply_interrupted")]
+    public async Task PostChat_UpstreamFailsMidReply_ErrorEventAndTheTextSoFarIsStored(string fault, string code)
+    {
+        await using var upstream = await TestHttpServer.StartAsync(async (context, _) =>
+        {
+            await OpenAiResponses.WriteEventsAsync(context, [OpenAiResponses.Chunk("Half an answer")]);
+            if (fault == "drop") await OpenAiResponses.AbortAfterDeliveryAsync(context);
+            else await Task.Delay(Timeout.Infinite, context.RequestAborted);
+        }, Token);
+        using var factory = RemoteFactory(upstream);
+        factory.Settings["ChatPlatform:Remote:TimeoutSeconds"] = "1";
+        var conversation = "remote-mid-" + fault;
+
+        var response = await factory.CreateClient().PostAsJsonAsync("/api/chat",
+            new { persona = "gradchat", conversationId = conversation, text = "hi" }, Token);
+
+        var body = await response.Content.ReadAsStringAsync(Token);
+        Assert.Contains("\"text\":\"Half an answer\"", body, StringComparison.Ordinal);
+        Assert.Contains("event: error", body, StringComparison.Ordinal);
+        Assert.Contains($"\"code\":\"{code}\"", body, StringComparison.OrdinalIgnoreCase);
+        Assert.Single(upstream.Requests);
+
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(factory.DataDirectory, "chatplatform.db")};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT m.Text FROM messages m JOIN conversations c ON c.Id = m.ConversationId WHERE c.ExternalId = '{conversation}' AND m.Role = 'assistant'";
+        Assert.Equal("Half an answer", command.ExecuteScalar());
+    }
+
     [Fact]
     public async Task PostChat_UpstreamBusy_429WithRetryAfter()
     {

@@ -478,8 +478,11 @@ public sealed partial class RemoteChatClient : IChatClient
     }
 }
 
-/// <summary>A remote inference server failed after the reply had started; the text streamed so far stands.</summary>
-public sealed class RemoteInferenceException : Exception
+/// <summary>
+/// A remote inference server failed after the reply had started; the text streamed so far stands. An
+/// <see cref="IOException"/>, so callers that keep partial replies (the orchestrator) treat it as a broken connection.
+/// </summary>
+public sealed class RemoteInferenceException : IOException
 {
     public RemoteInferenceException(string message) : base(message) { }
 

@@ -190,7 +190,7 @@ public sealed class RemoteChatClientTests
         await using var server = await TestHttpServer.StartAsync(async (context, _) =>
         {
             await OpenAiResponses.WriteEventsAsync(context, [OpenAiResponses.Chunk("first words")]);
-            context.Abort();
+            await OpenAiResponses.AbortAfterDeliveryAsync(context);
         }, Token);
         using var client = Client(server);
         var received = new List<string>();

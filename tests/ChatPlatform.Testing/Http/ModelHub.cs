@@ -87,7 +87,7 @@ public sealed class ModelHub
         if (interrupt)
         {
             await response.Body.FlushAsync(context.RequestAborted);
-            context.Abort();
+            await OpenAiResponses.AbortAfterDeliveryAsync(context);
         }
     }
 }

@@ -49,6 +49,16 @@ public static class OpenAiResponses
         choices = new[] { new { index = 0, delta = new { }, finish_reason = "stop" } },
     });
 
+    /// <summary>
+    /// Breaks the connection (TCP reset) the way a crashed server does. It waits a moment first: a reset makes the
+    /// peer drop bytes it has received but not yet read, and the tests want what was sent to arrive.
+    /// </summary>
+    public static async Task AbortAfterDeliveryAsync(HttpContext context)
+    {
+        await Task.Delay(300, CancellationToken.None);
+        context.Abort();
+    }
+
     /// <summary>A non-streamed reply.</summary>
     public static Task WriteCompletionAsync(HttpContext context, string content)
     {

@@ -1,5 +1,6 @@
 using ChatPlatform.Core.Configuration;
 using ChatPlatform.Inference.Local;
+using ChatPlatform.Inference.Remote;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -10,11 +11,14 @@ namespace ChatPlatform.Inference;
 public static class InferenceHostingExtensions
 {
     /// <summary>
-    /// Registers the shared local inference core: the model (loaded once), the batching engine and the
-    /// <see cref="IChatClient"/> every channel uses.
+    /// Registers the <see cref="IChatClient"/> every channel uses: the shared local inference core (the model loaded
+    /// once and the batching engine) or, with <c>ChatPlatform:Model:Backend = remote</c>, an OpenAI-compatible server.
     /// </summary>
     public static IHostApplicationBuilder AddInference(this IHostApplicationBuilder builder, ChatPlatformOptions options)
     {
+        if (options.Model.IsRemote)
+            return builder.AddRemoteInference(options.Remote);
+
         var services = builder.Services;
         services.AddSingleton(sp =>
         {
@@ -28,6 +32,23 @@ public static class InferenceHostingExtensions
         services.AddChatClient(sp => new LocalChatClient(
                 sp.GetRequiredService<LocalModel>(), sp.GetRequiredService<InferenceEngine>(), options.Model,
                 sp.GetRequiredService<ILogger<LocalChatClient>>()))
+            .UseLogging();
+        return builder;
+    }
+
+    /// <summary>Registers <see cref="RemoteChatClient"/> over a pooled <see cref="HttpClient"/> from <see cref="IHttpClientFactory"/>.</summary>
+    public static IHostApplicationBuilder AddRemoteInference(this IHostApplicationBuilder builder, RemoteOptions remote)
+    {
+        builder.Services.AddHttpClient(RemoteChatClient.HttpClientName, http => http.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            {
+                // The client lives as long as the host, so connections are renewed to follow DNS changes.
+                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+                ConnectTimeout = TimeSpan.FromSeconds(remote.TimeoutSeconds),
+            });
+        builder.Services.AddChatClient(sp => new RemoteChatClient(
+                sp.GetRequiredService<IHttpClientFactory>().CreateClient(RemoteChatClient.HttpClientName), remote,
+                sp.GetRequiredService<ILogger<RemoteChatClient>>()))
             .UseLogging();
         return builder;
     }

@@ -1,17 +1,82 @@
 using System.CommandLine;
 using System.Globalization;
+using ChatPlatform.Core.Configuration;
 using ChatPlatform.Inference.Gguf;
+using ChatPlatform.Inference.Models;
 
 namespace ChatPlatform.Cli.Commands;
 
-/// <summary><c>chatplatform model fixture|inspect</c>.</summary>
+/// <summary><c>chatplatform model fixture|inspect|pull</c>.</summary>
 internal static class ModelCommands
 {
-    public static Command Create(CliConsole console) => new("model", "GGUF models: generate fixtures, inspect files.")
+    public static Command Create(CliConsole console) => new("model", "GGUF models: generate fixtures, inspect files, pull from a model hub.")
     {
         Fixture(console),
         Inspect(console),
+        Pull(console),
     };
+
+    private static Command Pull(CliConsole console)
+    {
+        var repo = new Argument<string>("REPO") { Description = "Repository on the hub, e.g. Qwen/Qwen2.5-1.5B-Instruct-GGUF." };
+        var file = new Argument<string>("FILE") { Description = "GGUF file in the repository, e.g. qwen2.5-1.5b-instruct-q4_k_m.gguf." };
+        var revision = new Option<string>("--revision") { Description = "Branch, tag or commit.", DefaultValueFactory = _ => "main" };
+        var output = new Option<string?>("--out") { Description = "Folder to put the file in. Default: <DataDirectory>/models." };
+        var sha256 = new Option<string?>("--sha256") { Description = "Expected SHA-256 (hex). Default: the one the hub publishes for the file, when it does." };
+        var hub = new Option<string?>("--hub-url") { Description = $"Model hub base URL. Default: ChatPlatform:Models:HubUrl ({ModelsOptions.DefaultHubUrl})." };
+
+        var command = new Command("pull", "Download a GGUF model from a Hugging Face-style hub; an interrupted download resumes when run again.")
+        {
+            repo, file, revision, output, sha256, hub,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var options = CliSettings.Load();
+            if (parse.GetValue(hub) is { } hubUrl) options.Models.HubUrl = hubUrl;
+            CliSettings.ThrowIfInvalid(options);
+            var folder = parse.GetValue(output) ?? Path.Combine(options.DataDirectory, "models");
+            var token = string.IsNullOrWhiteSpace(options.Models.HubToken) ? Environment.GetEnvironmentVariable("HF_TOKEN") : options.Models.HubToken;
+            var request = new ModelPullRequest(parse.GetValue(repo)!, parse.GetValue(file)!, folder, parse.GetValue(revision)!, parse.GetValue(sha256));
+
+            using var http = ModelDownloader.CreateHttpClient();
+            var downloader = new ModelDownloader(http, new Uri(options.Models.HubUrl), token);
+            var progress = new DownloadProgressBar(new ProgressBar(console.Error, enabled: true));
+            ModelPullResult result;
+            try
+            {
+                result = await downloader.PullAsync(request, progress, cancellationToken);
+            }
+            catch (ModelPullException e)
+            {
+                progress.Done();
+                throw new CliException(e.Message);
+            }
+            catch (IOException e)
+            {
+                progress.Done();
+                throw new CliException($"{folder}: cannot write the download ({e.Message}).");
+            }
+            catch (UnauthorizedAccessException e)
+            {
+                progress.Done();
+                throw new CliException($"{folder}: cannot write the download ({e.Message}).");
+            }
+            progress.Done();
+
+            var info = result.Info;
+            var how = result.AlreadyPresent ? "already present"
+                : result.ResumedFrom > 0 ? $"resumed at {FormatBytes(result.ResumedFrom)}"
+                : "downloaded";
+            var check = result.Verified ? "verified" : "not verified: the hub sent no SHA-256 and --sha256 was not given";
+            await console.Out.WriteLineAsync($"{result.Path} ({how}, {FormatBytes(result.Length)})");
+            await console.Out.WriteLineAsync($"sha256 {result.Sha256} ({check})");
+            await console.Out.WriteLineAsync($"{info.Kind}, {info.Architecture ?? "?"}, {FormatCount(info.ParameterCount)} parameters, {info.Quantization}");
+            if (!info.IsAdapter)
+                await console.Out.WriteLineAsync($"Use it: ChatPlatform__Model__Path={result.Path}");
+            return 0;
+        });
+        return command;
+    }
 
     private static Command Fixture(CliConsole console)
     {
@@ -143,19 +208,39 @@ internal static class ModelCommands
 internal sealed class ProgressBar(TextWriter writer, bool enabled) : IProgress<double>
 {
     private int _shown = -1;
+    private string _detail = "";
 
-    public void Report(double value)
+    public void Report(double value) => Report(value, "");
+
+    /// <summary>Shows the bar with text after the percentage (sizes, speed).</summary>
+    public void Report(double value, string detail)
     {
         if (!enabled) return;
         var percent = (int)Math.Clamp(value * 100, 0, 100);
-        if (percent == _shown) return;
+        if (percent == _shown && detail == _detail) return;
+        var padding = Math.Max(0, _detail.Length - detail.Length);
         _shown = percent;
+        _detail = detail;
         var filled = percent / 4;
-        writer.Write($"\r[{new string('#', filled)}{new string('.', 25 - filled)}] {percent,3}%");
+        writer.Write($"\r[{new string('#', filled)}{new string('.', 25 - filled)}] {percent,3}%{detail}{new string(' ', padding)}");
     }
 
     public void Done()
     {
         if (enabled && _shown >= 0) writer.WriteLine();
     }
+}
+
+/// <summary>Download progress as a bar with size, percentage and speed, e.g. <c>[#####....]  42%  12.3 MiB / 29.1 MiB  5.2 MiB/s</c>.</summary>
+internal sealed class DownloadProgressBar(ProgressBar bar) : IProgress<DownloadProgress>
+{
+    // Reported synchronously on the downloading thread, so the line is complete before any message that follows.
+    public void Report(DownloadProgress value)
+    {
+        var size = value.Total is { } total ? $"{ModelCommands.FormatBytes(value.Received)} / {ModelCommands.FormatBytes(total)}" : ModelCommands.FormatBytes(value.Received);
+        var fraction = value.Total is > 0 ? value.Received / (double)value.Total.Value : 0;
+        bar.Report(fraction, $"  {size}  {ModelCommands.FormatBytes((long)value.BytesPerSecond)}/s");
+    }
+
+    public void Done() => bar.Done();
 }

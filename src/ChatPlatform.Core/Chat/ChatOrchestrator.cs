@@ -145,6 +145,13 @@ public sealed class ChatOrchestrator(
                     finishReason = "timeout";
                     hasCurrent = false;
                 }
+                catch (IOException)
+                {
+                    // A remote inference server went away mid-reply: the text so far is kept, the channel is told.
+                    failure = new(ChatErrorKind.Upstream, "reply_interrupted", "The reply was interrupted. Please try again.");
+                    finishReason = "interrupted";
+                    hasCurrent = false;
+                }
             }
         }
         finally

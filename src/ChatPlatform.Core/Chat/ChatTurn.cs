@@ -24,6 +24,8 @@ public enum ChatErrorKind
     Conflict,
     /// <summary>The inference core is at capacity; try again later.</summary>
     Busy,
+    /// <summary>A remote inference server failed, timed out or refused the request before the reply started.</summary>
+    Upstream,
 }
 
 /// <summary>What a channel receives while a reply is produced.</summary>

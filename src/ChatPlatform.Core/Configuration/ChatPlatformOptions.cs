@@ -24,6 +24,12 @@ public sealed class ChatPlatformOptions
 
     public ModelOptions Model { get; set; } = new();
 
+    /// <summary>The OpenAI-compatible server used when <see cref="ModelOptions.Backend"/> is <c>remote</c>.</summary>
+    public RemoteOptions Remote { get; set; } = new();
+
+    /// <summary>Where <c>chatplatform model pull</c> downloads models from.</summary>
+    public ModelsOptions Models { get; set; } = new();
+
     public string DatabasePath => Path.Combine(Path.GetFullPath(DataDirectory), "chatplatform.db");
 
     /// <summary>
@@ -35,10 +41,24 @@ public sealed class ChatPlatformOptions
         var errors = new List<string>();
         Check(this, SectionName, errors);
         Check(Model, SectionName + ":Model", errors);
-        if (!string.IsNullOrWhiteSpace(Model.Path) && !File.Exists(Model.Path))
+        Check(Models, SectionName + ":Models", errors);
+        if (!IsHttpUrl(Models.HubUrl))
+            errors.Add($"{SectionName}:Models:HubUrl is invalid (got '{Models.HubUrl}'): it must be an absolute http:// or https:// URL");
+        if (Model.IsRemote)
+        {
+            Check(Remote, SectionName + ":Remote", errors);
+            if (!IsHttpUrl(Remote.BaseUrl))
+                errors.Add($"{SectionName}:Remote:BaseUrl is invalid (got '{Remote.BaseUrl}'): with {SectionName}:Model:Backend = remote it must be the absolute http:// or https:// URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1");
+            if (string.IsNullOrWhiteSpace(Remote.Model) && !Remote.UsePersonaAsModel)
+                errors.Add($"{SectionName}:Remote:Model is empty: name the model the server should use, or set {SectionName}:Remote:UsePersonaAsModel to true to send the persona id as the model");
+        }
+        else if (!string.IsNullOrWhiteSpace(Model.Path) && !File.Exists(Model.Path))
             errors.Add($"{SectionName}:Model:Path points to '{Model.Path}', which does not exist (resolved to {System.IO.Path.GetFullPath(Model.Path)})");
         return errors;
     }
+
+    private static bool IsHttpUrl(string? value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
 
     private static void Check(object target, string prefix, List<string> errors)
     {
@@ -61,6 +81,16 @@ public sealed class ModelOptions
 {
     /// <summary>Path to a GGUF file. Empty: a demo model is generated under the data directory.</summary>
     public string? Path { get; set; }
+
+    /// <summary>
+    /// <c>local</c>: the shared LLamaSharp core in this process. <c>remote</c>: an OpenAI-compatible server
+    /// (see <see cref="RemoteOptions"/>).
+    /// </summary>
+    [Required(AllowEmptyStrings = false)]
+    [RegularExpression("^(?i:local|remote)$", ErrorMessage = "The field Backend must be 'local' or 'remote'.")]
+    public string Backend { get; set; } = "local";
+
+    public bool IsRemote => string.Equals(Backend, "remote", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>CPU threads for decoding; 0 means one per core.</summary>
     [Range(0, 1024)]
@@ -90,4 +120,46 @@ public sealed class ModelOptions
     public int PromptCacheTokens { get; set; } = 8192;
 
     public int EffectiveThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
+}
+
+/// <summary>The <c>ChatPlatform:Remote</c> section: an OpenAI-compatible server (llama.cpp, vLLM, another node).</summary>
+public sealed class RemoteOptions
+{
+    /// <summary>Base URL up to and including the API version, e.g. <c>http://127.0.0.1:8080/v1</c>.</summary>
+    public string? BaseUrl { get; set; }
+
+    /// <summary>Sent as <c>Authorization: Bearer</c> when set.</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>The model name sent with every request (unless <see cref="UsePersonaAsModel"/> applies).</summary>
+    public string? Model { get; set; }
+
+    /// <summary>
+    /// Send the persona id as the model name, e.g. for vLLM serving one LoRA module per persona
+    /// (<c>--lora-modules mindchat=...</c>). Requests without a persona use <see cref="Model"/>.
+    /// </summary>
+    public bool UsePersonaAsModel { get; set; }
+
+    /// <summary>
+    /// Longest wait for the server: for its first response, and for each next piece of a streamed reply.
+    /// A non-streamed reply must arrive whole within it.
+    /// </summary>
+    [Range(1, 86_400)]
+    public int TimeoutSeconds { get; set; } = 60;
+
+    /// <summary>Retries on connection failures, HTTP 5xx and 429 before the reply starts (never after).</summary>
+    [Range(0, 10)]
+    public int MaxRetries { get; set; } = 2;
+}
+
+/// <summary>The <c>ChatPlatform:Models</c> section: the model hub <c>chatplatform model pull</c> downloads from.</summary>
+public sealed class ModelsOptions
+{
+    public const string DefaultHubUrl = "https://huggingface.co";
+
+    /// <summary>A Hugging Face-style server: files are at <c>{HubUrl}/{repo}/resolve/{revision}/{file}</c>.</summary>
+    public string HubUrl { get; set; } = DefaultHubUrl;
+
+    /// <summary>Access token for gated or private repositories; when empty, the <c>HF_TOKEN</c> environment variable is used.</summary>
+    public string? HubToken { get; set; }
 }

@@ -23,7 +23,8 @@ public static class ChatApi
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status429TooManyRequests);
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status502BadGateway);
         app.MapGet("/api/personas", GetPersonas);
         return app;
     }
@@ -73,6 +74,7 @@ public static class ChatApi
             ChatErrorKind.TooLarge => StatusCodes.Status413PayloadTooLarge,
             ChatErrorKind.Conflict => StatusCodes.Status409Conflict,
             ChatErrorKind.Busy => StatusCodes.Status429TooManyRequests,
+            ChatErrorKind.Upstream => StatusCodes.Status502BadGateway,
             _ => StatusCodes.Status400BadRequest,
         },
         extensions: new Dictionary<string, object?> { ["code"] = error.Code });

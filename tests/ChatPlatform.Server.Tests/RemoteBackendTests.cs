@@ -1,0 +1,141 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using ChatPlatform.Testing.Http;
+using Microsoft.Extensions.Options;
+using Xunit;
+
+namespace ChatPlatform.Server.Tests;
+
+/// <summary>The real host with <c>ChatPlatform:Model:Backend = remote</c>, answering through an OpenAI-compatible server on 127.0.0.1.</summary>
+public sealed class RemoteBackendTests
+{
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    private static ServerFactory RemoteFactory(TestHttpServer upstream)
+    {
+        var factory = new ServerFactory();
+        factory.Settings["ChatPlatform:Model:Backend"] = "remote";
+        factory.Settings["ChatPlatform:Model:Path"] = "/nonexistent/not-needed-for-remote.gguf";
+        factory.Settings["ChatPlatform:Remote:BaseUrl"] = new Uri(upstream.BaseUri, "v1").ToString();
+        factory.Settings["ChatPlatform:Remote:UsePersonaAsModel"] = "true";
+        factory.Settings["ChatPlatform:Remote:TimeoutSeconds"] = "5";
+        factory.Settings["ChatPlatform:Remote:MaxRetries"] = "1";
+        return factory;
+    }
+
+    [Fact]
+    public async Task PostChat_RemoteBackend_StreamsTheUpstreamReplyAndSendsPersonaAsModel()
+    {
+        await using var upstream = await TestHttpServer.StartAsync((context, _) => OpenAiResponses.WriteReplyAsync(context, "Start with ", "your interests."), Token);
+        using var factory = RemoteFactory(upstream);
+
+        var response = await factory.CreateClient().PostAsJsonAsync("/api/chat",
+            new { persona = "gradchat", conversationId = "remote-1", text = "How do I choose a program?", locale = "en" }, Token);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadAsStringAsync(Token);
+        Assert.Contains("\"text\":\"Start with \"", body, StringComparison.Ordinal);
+        Assert.Contains("\"text\":\"your interests.\"", body, StringComparison.Ordinal);
+        Assert.Contains("event: done", body, StringComparison.Ordinal);
+
+        var sent = JsonDocument.Parse(Assert.Single(upstream.Requests).Body).RootElement;
+        Assert.Equal("gradchat", sent.GetProperty("model").GetString());
+        var messages = sent.GetProperty("messages");
+        Assert.Equal("system", messages[0].GetProperty("role").GetString());
+        Assert.Equal("How do I choose a program?", messages[messages.GetArrayLength() - 1].GetProperty("content").GetString());
+    }
+
+    [Theory]
+    [InlineData("stall", "timeout")]
+    [InlineData("drop", "reply_interrupted")]
+    public async Task PostChat_UpstreamFailsMidReply_ErrorEventAndTheTextSoFarIsStored(string fault, string code)
+    {
+        await using var upstream = await TestHttpServer.StartAsync(async (context, _) =>
+        {
+            await OpenAiResponses.WriteEventsAsync(context, [OpenAiResponses.Chunk("Half an answer")]);
+            if (fault == "drop") await OpenAiResponses.AbortAfterDeliveryAsync(context);
+            else await Task.Delay(Timeout.Infinite, context.RequestAborted);
+        }, Token);
+        using var factory = RemoteFactory(upstream);
+        factory.Settings["ChatPlatform:Remote:TimeoutSeconds"] = "1";
+        var conversation = "remote-mid-" + fault;
+
+        var response = await factory.CreateClient().PostAsJsonAsync("/api/chat",
+            new { persona = "gradchat", conversationId = conversation, text = "hi" }, Token);
+
+        var body = await response.Content.ReadAsStringAsync(Token);
+        Assert.Contains("\"text\":\"Half an answer\"", body, StringComparison.Ordinal);
+        Assert.Contains("event: error", body, StringComparison.Ordinal);
+        Assert.Contains($"\"code\":\"{code}\"", body, StringComparison.OrdinalIgnoreCase);
+        Assert.Single(upstream.Requests);
+
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(factory.DataDirectory, "chatplatform.db")};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT m.Text FROM messages m JOIN conversations c ON c.Id = m.ConversationId WHERE c.ExternalId = '{conversation}' AND m.Role = 'assistant'";
+        Assert.Equal("Half an answer", command.ExecuteScalar());
+    }
+
+    [Fact]
+    public async Task PostChat_UpstreamBusy_429WithRetryAfter()
+    {
+        await using var upstream = await TestHttpServer.StartAsync((context, _) => OpenAiResponses.WriteErrorAsync(context, 429, "no free slot", retryAfterSeconds: 20), Token);
+        using var factory = RemoteFactory(upstream);
+
+        var response = await factory.CreateClient().PostAsJsonAsync("/api/chat",
+            new { persona = "gradchat", conversationId = "remote-2", text = "hi" }, Token);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(20), response.Headers.RetryAfter?.Delta);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Token);
+        Assert.Equal("busy", problem.GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task PostChat_UpstreamRejectsKey_502NamingTheSetting()
+    {
+        await using var upstream = await TestHttpServer.StartAsync((context, _) => OpenAiResponses.WriteErrorAsync(context, 401, "invalid api key"), Token);
+        using var factory = RemoteFactory(upstream);
+
+        var response = await factory.CreateClient().PostAsJsonAsync("/api/chat",
+            new { persona = "gradchat", conversationId = "remote-3", text = "hi" }, Token);
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Token);
+        Assert.Equal("upstream_auth", problem.GetProperty("code").GetString());
+        Assert.Contains("ChatPlatform:Remote:ApiKey", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("ChatPlatform:Model:Backend", "cloud")]
+    [InlineData("ChatPlatform:Remote:BaseUrl", "")]
+    [InlineData("ChatPlatform:Remote:BaseUrl", "gpu-box:8080")]
+    [InlineData("ChatPlatform:Remote:TimeoutSeconds", "0")]
+    [InlineData("ChatPlatform:Remote:MaxRetries", "-1")]
+    public void Start_BadRemoteSetting_FailsNamingTheKey(string key, string value)
+    {
+        using var factory = new ServerFactory();
+        factory.Settings["ChatPlatform:Model:Backend"] = "remote";
+        factory.Settings["ChatPlatform:Remote:BaseUrl"] = "http://127.0.0.1:9/v1";
+        factory.Settings["ChatPlatform:Remote:Model"] = "m";
+        factory.Settings[key] = value;
+
+        var error = Assert.Throws<OptionsValidationException>(() => factory.CreateClient());
+
+        Assert.Contains(key, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Start_RemoteWithoutModelName_FailsNamingBothWays()
+    {
+        using var factory = new ServerFactory();
+        factory.Settings["ChatPlatform:Model:Backend"] = "remote";
+        factory.Settings["ChatPlatform:Remote:BaseUrl"] = "http://127.0.0.1:9/v1";
+
+        var error = Assert.Throws<OptionsValidationException>(() => factory.CreateClient());
+
+        Assert.Contains("ChatPlatform:Remote:Model", error.Message, StringComparison.Ordinal);
+        Assert.Contains("ChatPlatform:Remote:UsePersonaAsModel", error.Message, StringComparison.Ordinal);
+    }
+}

@@ -7,12 +7,12 @@ namespace ChatPlatform.Cli.Tests;
 /// <summary><c>chatplatform model pull</c> against a Hugging Face-style server on 127.0.0.1 serving the generated tiny model.</summary>
 public sealed class ModelPullCommandTests
 {
-    private const string Repo = "test-org/Tiny-GGUF";
-    private const string FileName = "tiny.gguf";
+    internal const string Repo = "test-org/Tiny-GGUF";
+    internal const string FileName = "tiny.gguf";
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
-    private static async Task<(TestHttpServer Server, ModelHub Hub, byte[] Bytes)> StartHubAsync()
+    internal static async Task<(TestHttpServer Server, ModelHub Hub, byte[] Bytes)> StartHubAsync()
     {
         var bytes = await File.ReadAllBytesAsync(TestModels.TinyPath, Token);
         var hub = new ModelHub();
@@ -90,26 +90,6 @@ public sealed class ModelPullCommandTests
     }
 
     [Fact]
-    public async Task Pull_HubUrlFromEnvironment_UsedWithoutTheOption()
-    {
-        var (server, _, bytes) = await StartHubAsync();
-        await using var _s = server;
-        var folder = TestModels.CreateScratchFolder();
-        Environment.SetEnvironmentVariable("ChatPlatform__Models__HubUrl", server.BaseUri.ToString());
-        try
-        {
-            var result = await CliRunner.RunAsync("model", "pull", Repo, FileName, "--out", folder, "--sha256", ModelHub.Sha256Hex(bytes).ToUpperInvariant());
-
-            Assert.Equal(0, result.ExitCode);
-            Assert.Single(server.Requests);
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("ChatPlatform__Models__HubUrl", null);
-        }
-    }
-
-    [Fact]
     public async Task Pull_BadSha256Option_OneLineErrorBeforeDownloading()
     {
         var (server, _, _) = await StartHubAsync();
@@ -120,5 +100,30 @@ public sealed class ModelPullCommandTests
         Assert.Equal(1, result.ExitCode);
         Assert.Equal("--sha256 must be 64 hexadecimal characters (got 'xyz').", result.Error.Trim());
         Assert.Empty(server.Requests);
+    }
+}
+
+/// <summary><c>chatplatform model pull</c> with the hub from <c>ChatPlatform__Models__HubUrl</c>.</summary>
+[Collection(nameof(ProcessEnvironment))]
+public sealed class ModelPullEnvironmentTests
+{
+    [Fact]
+    public async Task Pull_HubUrlFromEnvironment_UsedWithoutTheOption()
+    {
+        var (server, _, bytes) = await ModelPullCommandTests.StartHubAsync();
+        await using var _s = server;
+        var folder = TestModels.CreateScratchFolder();
+        Environment.SetEnvironmentVariable("ChatPlatform__Models__HubUrl", server.BaseUri.ToString());
+        try
+        {
+            var result = await CliRunner.RunAsync("model", "pull", ModelPullCommandTests.Repo, ModelPullCommandTests.FileName, "--out", folder, "--sha256", ModelHub.Sha256Hex(bytes).ToUpperInvariant());
+
+            Assert.Equal(0, result.ExitCode);
+            Assert.Single(server.Requests);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("ChatPlatform__Models__HubUrl", null);
+        }
     }
 }

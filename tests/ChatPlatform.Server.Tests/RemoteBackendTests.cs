@@ -58,7 +58,8 @@ public sealed class RemoteBackendTests
             else await Task.Delay(Timeout.Infinite, context.RequestAborted);
         }, Token);
         using var factory = RemoteFactory(upstream);
-        factory.Settings["ChatPlatform:Remote:TimeoutSeconds"] = "1";
+        // Only the stalled server should hit the timeout; the dropped connection must end the reply by itself.
+        factory.Settings["ChatPlatform:Remote:TimeoutSeconds"] = fault == "stall" ? "1" : "60";
         var conversation = "remote-mid-" + fault;
 
         var response = await factory.CreateClient().PostAsJsonAsync("/api/chat",
@@ -66,8 +67,8 @@ public sealed class RemoteBackendTests
 
         var body = await response.Content.ReadAsStringAsync(Token);
         Assert.Contains("\"text\":\"Half an answer\"", body, StringComparison.Ordinal);
-        Assert.Contains("event: error", body, StringComparison.Ordinal);
-        Assert.Contains($"\"code\":\"{code}\"", body, StringComparison.OrdinalIgnoreCase);
+        Assert.True(body.Contains("event: error", StringComparison.Ordinal), body);
+        Assert.True(body.Contains($"\"code\":\"{code}\"", StringComparison.OrdinalIgnoreCase), body);
         Assert.Single(upstream.Requests);
 
         using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(factory.DataDirectory, "chatplatform.db")};Mode=ReadOnly;Pooling=False");

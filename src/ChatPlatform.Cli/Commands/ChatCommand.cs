@@ -3,12 +3,17 @@ using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Configuration;
 using ChatPlatform.Core.Personas;
 using ChatPlatform.Inference.Local;
+using ChatPlatform.Inference.Remote;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ChatPlatform.Cli.Commands;
 
-/// <summary><c>chatplatform chat</c>: talk to a persona in the terminal on the local model.</summary>
+/// <summary>
+/// <c>chatplatform chat</c>: talk to a persona in the terminal on the local model, or on the remote server when
+/// <c>ChatPlatform:Model:Backend</c> is <c>remote</c> and no <c>--model</c> or <c>--adapter</c> asks for a local one.
+/// </summary>
 internal static class ChatCommand
 {
     public static Command Create(CliConsole console)
@@ -49,11 +54,9 @@ internal static class ChatCommand
                 (catalog.Problems.Count > 0 ? $" ({catalog.Problems.Count} pack problem(s); run 'chatplatform packs validate {options.PersonasDirectory}')" : ""));
 
             using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning));
-            var path = ModelLocator.Resolve(options, loggers.CreateLogger("chatplatform"));
-            using var local = LoadModel(path, options);
-            using var engine = new InferenceEngine(local, options.Model, NullLogger<InferenceEngine>.Instance);
-            using var client = new LocalChatClient(local, engine, options.Model, NullLogger<LocalChatClient>.Instance);
-            var orchestrator = new ChatOrchestrator(catalog, client, new InMemoryConversationStore(), options);
+            var remote = options.Model.IsRemote && parse.GetValue(model) is null && adapters is null;
+            using var backend = remote ? Backend.Remote(options.Remote, loggers) : Backend.Local(options, loggers);
+            var orchestrator = new ChatOrchestrator(catalog, backend.Client, new InMemoryConversationStore(), options);
             var run = new ChatRunOptions(adapters, parse.GetValue(seed));
             var conversation = Guid.NewGuid().ToString("N");
             var chosenLocale = parse.GetValue(locale);
@@ -75,15 +78,37 @@ internal static class ChatCommand
         return command;
     }
 
-    private static LocalModel LoadModel(string path, ChatPlatformOptions options)
+    /// <summary>The chat client and whatever it needs kept alive until the chat ends.</summary>
+    private sealed class Backend(IChatClient client, params IDisposable[] owned) : IDisposable
     {
-        try
+        public IChatClient Client { get; } = client;
+
+        public static Backend Local(ChatPlatformOptions options, ILoggerFactory loggers)
         {
-            return LocalModel.Load(path, options.Model.EffectiveThreads);
+            var path = ModelLocator.Resolve(options, loggers.CreateLogger("chatplatform"));
+            LocalModel local;
+            try
+            {
+                local = LocalModel.Load(path, options.Model.EffectiveThreads);
+            }
+            catch (ModelLoadException e)
+            {
+                throw new CliException(e.Message);
+            }
+            var engine = new InferenceEngine(local, options.Model, NullLogger<InferenceEngine>.Instance);
+            return new Backend(new LocalChatClient(local, engine, options.Model, NullLogger<LocalChatClient>.Instance), engine, local);
         }
-        catch (ModelLoadException e)
+
+        public static Backend Remote(RemoteOptions options, ILoggerFactory loggers)
         {
-            throw new CliException(e.Message);
+            var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+            return new Backend(new RemoteChatClient(http, options, loggers.CreateLogger<RemoteChatClient>()), http);
+        }
+
+        public void Dispose()
+        {
+            Client.Dispose();
+            foreach (var item in owned) item.Dispose();
         }
     }
 

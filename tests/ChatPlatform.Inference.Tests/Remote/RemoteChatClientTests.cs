@@ -18,7 +18,7 @@ public sealed class RemoteChatClientTests
 
     private static RemoteChatClient Client(TestHttpServer server, Action<RemoteOptions>? configure = null, HttpClient? http = null)
     {
-        var options = new RemoteOptions { BaseUrl = new Uri(server.BaseUri, "v1").ToString(), Model = "qwen2.5", TimeoutSeconds = 1, MaxRetries = 2 };
+        var options = new RemoteOptions { BaseUrl = new Uri(server.BaseUri, "v1").ToString(), Model = "qwen2.5", TimeoutSeconds = 30, MaxRetries = 2 };
         configure?.Invoke(options);
         return new RemoteChatClient(http ?? new HttpClient(), options, NullLogger<RemoteChatClient>.Instance);
     }

@@ -24,6 +24,10 @@ public sealed class ChatPlatformOptions
 
     public ModelOptions Model { get; set; } = new();
 
+    public DatabaseOptions Database { get; set; } = new();
+
+    public RetentionOptions Retention { get; set; } = new();
+
     public string DatabasePath => Path.Combine(Path.GetFullPath(DataDirectory), "chatplatform.db");
 
     /// <summary>
@@ -35,6 +39,9 @@ public sealed class ChatPlatformOptions
         var errors = new List<string>();
         Check(this, SectionName, errors);
         Check(Model, SectionName + ":Model", errors);
+        Database.Validate(SectionName + ":Database", errors);
+        Check(Retention, SectionName + ":Retention", errors);
+        Retention.Validate(SectionName + ":Retention", errors);
         if (!string.IsNullOrWhiteSpace(Model.Path) && !File.Exists(Model.Path))
             errors.Add($"{SectionName}:Model:Path points to '{Model.Path}', which does not exist (resolved to {System.IO.Path.GetFullPath(Model.Path)})");
         return errors;

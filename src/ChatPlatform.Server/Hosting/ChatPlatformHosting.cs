@@ -41,7 +41,7 @@ public static partial class ChatPlatformHosting
             LogPacksLoaded(logger, catalog.All.Count, ids, directory);
             return catalog;
         });
-        builder.Services.AddChatData(options.DatabasePath);
+        builder.Services.AddChatData(options);
         builder.AddInference(options);
         builder.Services.AddSingleton<ChatOrchestrator>();
         return builder;

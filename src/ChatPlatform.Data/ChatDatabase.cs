@@ -44,6 +44,8 @@ public sealed class ChatDbContextFactory : IDbContextFactory<ChatDbContext>
     public string? SqliteFile => IsPostgres ? null : new SqliteConnectionStringBuilder(ConnectionString).DataSource;
 
     public ChatDbContext CreateDbContext() => IsPostgres ? new PostgresChatDbContext(_postgres!) : new ChatDbContext(_sqlite!);
+
+    public Task<ChatDbContext> CreateDbContextAsync(CancellationToken cancellationToken = default) => Task.FromResult(CreateDbContext());
 }
 
 public static class ChatDatabase

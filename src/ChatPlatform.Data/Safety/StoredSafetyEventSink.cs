@@ -28,21 +28,39 @@ public sealed class StoredSafetyEventSink : ISafetyEventSink
     internal void Complete() => _queue.Writer.TryComplete();
 }
 
-/// <summary>Stores queued safety events in batches; on shutdown it stores everything still queued before it stops.</summary>
+/// <summary>
+/// Stores queued safety events in batches; on shutdown it stores everything still queued before it stops.
+/// (Not a BackgroundService: that one may skip its loop entirely when stopped right after starting.)
+/// </summary>
 public sealed partial class SafetyEventWriter(
     StoredSafetyEventSink sink,
     IDbContextFactory<ChatDbContext> contexts,
-    ILogger<SafetyEventWriter> logger) : BackgroundService
+    ILogger<SafetyEventWriter> logger) : IHostedService, IDisposable
 {
     private const int MaxBatch = 200;
+    private readonly CancellationTokenSource _stopping = new();
+    private Task? _loop;
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
+    /// <summary>The writing loop; completes once the queue is closed and drained.</summary>
+    public Task? ExecuteTask => _loop;
+
+    public Task StartAsync(CancellationToken cancellationToken)
     {
-        sink.Complete();
-        await base.StopAsync(cancellationToken);
+        _loop = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
+        return Task.CompletedTask;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        sink.Complete();
+        await _stopping.CancelAsync();
+        if (_loop is not null)
+            await _loop.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    public void Dispose() => _stopping.Dispose();
+
+    private async Task RunAsync(CancellationToken stoppingToken)
     {
         var batch = new List<SafetyEvent>(MaxBatch);
         // The loop ends when the queue is completed and empty, not on the stopping token, so nothing queued is dropped.

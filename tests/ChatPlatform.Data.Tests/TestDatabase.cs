@@ -31,8 +31,14 @@ public sealed class TestDatabase : IAsyncDisposable
     /// <summary>Both providers; PostgreSQL runs where the variable is set and is skipped (saying why) elsewhere.</summary>
     public static TheoryData<string> Providers => new(DatabaseOptions.Sqlite, DatabaseOptions.Postgres);
 
+    /// <summary>
+    /// The server from the variable, with generous timeouts and a modest pool: the whole suite runs in parallel on
+    /// small machines, where opening many backends at once can take longer than Npgsql's default 15 s.
+    /// </summary>
     public static string? PostgresServer =>
-        Environment.GetEnvironmentVariable(PostgresVariable) is { Length: > 0 } s && !s.Equals("none", StringComparison.OrdinalIgnoreCase) ? s : null;
+        Environment.GetEnvironmentVariable(PostgresVariable) is { Length: > 0 } s && !s.Equals("none", StringComparison.OrdinalIgnoreCase)
+            ? new NpgsqlConnectionStringBuilder(s) { Timeout = 120, CommandTimeout = 300, MaxPoolSize = 16 }.ConnectionString
+            : null;
 
     public static async Task<TestDatabase> CreateAsync(string provider, bool migrate = true)
     {

@@ -4,6 +4,7 @@ using ChatPlatform.Core.Privacy;
 using ChatPlatform.Core.Safety;
 using ChatPlatform.Data.Conversations;
 using ChatPlatform.Data.Lifecycle;
+using ChatPlatform.Data.Personas;
 using ChatPlatform.Data.Safety;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -31,6 +32,7 @@ public static class DataServiceCollectionExtensions
         services.AddSingleton(options.Retention);
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<DataLifecycle>();
+        services.AddSingleton<PersonaVersionSync>();
         services.AddHostedService<RetentionService>();
         return services;
     }

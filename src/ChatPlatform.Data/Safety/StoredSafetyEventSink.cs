@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using ChatPlatform.Core.Personas;
 using ChatPlatform.Core.Safety;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Hosting;
@@ -120,6 +121,15 @@ public sealed partial class SafetyEventWriter(
             });
         }
         await db.SaveChangesAsync(cancellationToken);
+
+        // A crisis referral marks the conversation, so reviewers and the admin area can find it.
+        var now = DateTimeOffset.UtcNow;
+        foreach (var e in events.Where(e => e.Rail is SafetyRails.Crisis or SafetyRails.MedicalEmergency))
+        {
+            await db.Conversations
+                .Where(c => c.Channel == e.Channel && c.ExternalId == e.ConversationId && !c.CrisisEngaged)
+                .ExecuteUpdateAsync(s => s.SetProperty(c => c.CrisisEngaged, true).SetProperty(c => c.CrisisEngagedAt, now), cancellationToken);
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Storing {Count} safety event(s) failed (attempt {Attempt}), retrying: {Error}")]

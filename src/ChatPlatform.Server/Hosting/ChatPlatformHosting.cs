@@ -2,6 +2,7 @@ using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Configuration;
 using ChatPlatform.Core.Personas;
 using ChatPlatform.Data;
+using ChatPlatform.Data.Personas;
 using ChatPlatform.Inference;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
@@ -51,7 +52,8 @@ public static partial class ChatPlatformHosting
     public static async Task PrepareChatPlatformAsync(this WebApplication app)
     {
         await app.Services.MigrateChatDatabaseAsync();
-        _ = app.Services.GetRequiredService<IPersonaCatalog>();
+        var catalog = app.Services.GetRequiredService<IPersonaCatalog>();
+        await app.Services.GetRequiredService<PersonaVersionSync>().SyncAsync(catalog.All, "packs-folder", CancellationToken.None);
         _ = app.Services.GetRequiredService<Microsoft.Extensions.AI.IChatClient>();
     }
 

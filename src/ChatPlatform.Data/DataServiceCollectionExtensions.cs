@@ -1,42 +1,43 @@
 using ChatPlatform.Core.Chat;
+using ChatPlatform.Core.Configuration;
+using ChatPlatform.Core.Privacy;
+using ChatPlatform.Core.Safety;
 using ChatPlatform.Data.Conversations;
-using Microsoft.Data.Sqlite;
+using ChatPlatform.Data.Lifecycle;
+using ChatPlatform.Data.Personas;
+using ChatPlatform.Data.Safety;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace ChatPlatform.Data;
 
 public static class DataServiceCollectionExtensions
 {
-    /// <summary>Registers the store on a SQLite file (created with its folder when missing).</summary>
-    public static IServiceCollection AddChatData(this IServiceCollection services, string databasePath)
+    /// <summary>
+    /// Registers the store on the configured provider: the conversation store, the safety event sink with its
+    /// background writer, the data lifecycle (export, erase, purge) and the retention job.
+    /// </summary>
+    public static IServiceCollection AddChatData(this IServiceCollection services, ChatPlatformOptions options)
     {
-        var connectionString = SqliteConnectionString(databasePath);
-        services.AddDbContextFactory<ChatDbContext>(o => o.UseSqlite(connectionString));
-        services.AddSingleton<IConversationStore, EfConversationStore>();
+        var factory = new ChatDbContextFactory(options);
+        services.AddSingleton(factory);
+        services.AddSingleton<IDbContextFactory<ChatDbContext>>(factory);
+        services.TryAddSingleton<ITextRedactor>(IdentityRedactor.Instance);
+        services.AddSingleton<EfConversationStore>();
+        services.AddSingleton<IConversationStore>(sp => sp.GetRequiredService<EfConversationStore>());
+        services.AddSingleton<StoredSafetyEventSink>();
+        services.AddSingleton<ISafetyEventSink>(sp => sp.GetRequiredService<StoredSafetyEventSink>());
+        services.AddHostedService<SafetyEventWriter>();
+        services.AddSingleton(options.Retention);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<DataLifecycle>();
+        services.AddSingleton<PersonaVersionSync>();
+        services.AddHostedService<RetentionService>();
         return services;
     }
 
-    public static string SqliteConnectionString(string databasePath) => new SqliteConnectionStringBuilder
-    {
-        DataSource = Path.GetFullPath(databasePath),
-        Mode = SqliteOpenMode.ReadWriteCreate,
-        ForeignKeys = true,
-        DefaultTimeout = 30,
-        Pooling = true,
-    }.ToString();
-
-    /// <summary>
-    /// Brings the database to the current schema (all pending migrations in one go) and switches SQLite to
-    /// write-ahead logging so readers never block the writer.
-    /// </summary>
-    public static async Task MigrateChatDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
-    {
-        var factory = services.GetRequiredService<IDbContextFactory<ChatDbContext>>();
-        await using var db = await factory.CreateDbContextAsync(cancellationToken);
-        if (db.Database.GetDbConnection() is SqliteConnection sqlite && sqlite.DataSource is { Length: > 0 } file)
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
-        await db.Database.MigrateAsync(cancellationToken);
-        await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
-    }
+    /// <summary>Brings the database to the current schema; see <see cref="ChatDatabase.MigrateAsync"/>.</summary>
+    public static Task MigrateChatDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default) =>
+        ChatDatabase.MigrateAsync(services.GetRequiredService<IDbContextFactory<ChatDbContext>>(), cancellationToken);
 }

@@ -37,6 +37,18 @@ public sealed class ChatApiTests : IClassFixture<ServerFactory>
     }
 
     [Fact]
+    public async Task Startup_ReferencePacks_RecordsOneActiveVersionPerPersona()
+    {
+        using var client = _factory.CreateClient();
+        using var health = await client.GetAsync("/healthz", TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        var packs = Directory.GetDirectories(Testing.RepoPaths.Personas).Count(d => File.Exists(Path.Combine(d, "persona.yaml")));
+        Assert.Equal(packs, CountRows("SELECT COUNT(*) FROM persona_versions WHERE Status = 'active'"));
+        Assert.Equal(packs, CountRows("SELECT COUNT(*) FROM audit_log WHERE Action = 'persona.version'"));
+    }
+
+    [Fact]
     public async Task PostChat_ValidRequest_StreamsDeltasThenDoneAndStoresBothMessages()
     {
         var client = _factory.CreateClient();

@@ -95,7 +95,7 @@ public sealed class ChatOrchestrator(
             throw;
         }
 
-        return ChatStart.Accepted(Stream(turn, pack, locale, updates, hasFirst, stopwatch, cancellationToken));
+        return ChatStart.Accepted(Stream(turn, pack, locale, AdapterLabel(run?.Adapters ?? pack.Adapters), updates, hasFirst, stopwatch, cancellationToken));
     }
 
     /// <summary>System prompt first, then the stored history, then the new message.</summary>
@@ -108,8 +108,13 @@ public sealed class ChatOrchestrator(
         return messages;
     }
 
+    /// <summary>The adapters as stored beside a reply: file names with their scale, e.g. <c>tone.gguf@0.8</c>.</summary>
+    private static string? AdapterLabel(IReadOnlyList<AdapterRef> adapters) =>
+        adapters.Count == 0 ? null
+            : string.Join(",", adapters.Select(a => FormattableString.Invariant($"{Path.GetFileName(a.Path)}@{a.Scale:0.##}")));
+
     private async IAsyncEnumerable<ChatEvent> Stream(
-        ChatTurn turn, PersonaPack pack, string locale,
+        ChatTurn turn, PersonaPack pack, string locale, string? adapter,
         IAsyncEnumerator<ChatResponseUpdate> updates, bool hasFirst, Stopwatch stopwatch,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -162,7 +167,7 @@ public sealed class ChatOrchestrator(
             {
                 var reply = new StoredMessage(ChatRole.Assistant.Value, text.ToString(), DateTimeOffset.UtcNow);
                 var details = new MessageDetails(outputTokens, stopwatch.Elapsed.TotalMilliseconds, model,
-                    cancellationToken.IsCancellationRequested ? "cancelled" : finishReason);
+                    cancellationToken.IsCancellationRequested ? "cancelled" : finishReason, adapter);
                 await store.AppendAsync(turn.Channel, turn.ConversationId, reply, details, CancellationToken.None);
             }
         }

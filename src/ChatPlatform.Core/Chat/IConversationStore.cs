@@ -19,5 +19,14 @@ public interface IConversationStore
     Task AppendAsync(string channel, string conversationId, StoredMessage message, MessageDetails? details, CancellationToken cancellationToken);
 }
 
-/// <summary>Facts about a generated reply that are stored beside its text.</summary>
-public sealed record MessageDetails(int? Tokens = null, double? LatencyMs = null, string? Model = null, string? FinishReason = null);
+/// <summary>
+/// Facts about a generated reply that are stored beside its text: <paramref name="Adapter"/> names the LoRA adapter(s)
+/// applied, <paramref name="SafetyVerdicts"/> the safety rails' verdicts (e.g. <c>pii:redacted</c>).
+/// </summary>
+public sealed record MessageDetails(
+    int? Tokens = null,
+    double? LatencyMs = null,
+    string? Model = null,
+    string? FinishReason = null,
+    string? Adapter = null,
+    IReadOnlyList<string>? SafetyVerdicts = null);

@@ -30,6 +30,10 @@ public sealed class ChatPlatformOptions
     /// <summary>Where <c>chatplatform model pull</c> downloads models from.</summary>
     public ModelsOptions Models { get; set; } = new();
 
+    public DatabaseOptions Database { get; set; } = new();
+
+    public RetentionOptions Retention { get; set; } = new();
+
     public string DatabasePath => Path.Combine(Path.GetFullPath(DataDirectory), "chatplatform.db");
 
     /// <summary>
@@ -42,6 +46,9 @@ public sealed class ChatPlatformOptions
         Check(this, SectionName, errors);
         Check(Model, SectionName + ":Model", errors);
         Check(Models, SectionName + ":Models", errors);
+        Database.Validate(SectionName + ":Database", errors);
+        Check(Retention, SectionName + ":Retention", errors);
+        Retention.Validate(SectionName + ":Retention", errors);
         if (!IsHttpUrl(Models.HubUrl))
             errors.Add($"{SectionName}:Models:HubUrl is invalid (got '{Models.HubUrl}'): it must be an absolute http:// or https:// URL");
         if (Model.IsRemote)

@@ -1,11 +1,24 @@
 using ChatPlatform.Core.Chat;
+using ChatPlatform.Core.Personas;
+using ChatPlatform.Core.Privacy;
 using Microsoft.EntityFrameworkCore;
 
 namespace ChatPlatform.Data.Conversations;
 
-/// <summary>Conversations kept in the database; every append is its own short transaction.</summary>
-public sealed class EfConversationStore(IDbContextFactory<ChatDbContext> contexts) : IConversationStore
+/// <summary>
+/// Conversations kept in the database. Every append is its own short transaction that first bumps the
+/// conversation's message counter, which locks that conversation's row (PostgreSQL) or the database (SQLite),
+/// so concurrent appends to one conversation get consecutive sequence numbers and none is lost.
+/// Message text passes through the <see cref="ITextRedactor"/> when the persona's policy asks for it
+/// (unknown personas are redacted: privacy by default).
+/// </summary>
+public sealed class EfConversationStore(
+    IDbContextFactory<ChatDbContext> contexts,
+    ITextRedactor? redactor = null,
+    IPersonaCatalog? personas = null) : IConversationStore
 {
+    private readonly ITextRedactor _redactor = redactor ?? IdentityRedactor.Instance;
+
     public async Task<string> OpenAsync(string channel, string conversationId, string persona, string locale, string? userId, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
@@ -56,24 +69,48 @@ public sealed class EfConversationStore(IDbContextFactory<ChatDbContext> context
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var conversation = await db.Conversations
-            .FirstOrDefaultAsync(c => c.Channel == channel && c.ExternalId == conversationId, cancellationToken)
-            ?? throw new InvalidOperationException($"Conversation '{conversationId}' on channel '{channel}' was not opened.");
-        var last = await db.Messages.Where(m => m.ConversationId == conversation.Id).MaxAsync(m => (int?)m.Sequence, cancellationToken) ?? 0;
+        var now = DateTimeOffset.UtcNow;
+        var bumped = await db.Conversations
+            .Where(c => c.Channel == channel && c.ExternalId == conversationId)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(c => c.MessageCount, c => c.MessageCount + 1)
+                .SetProperty(c => c.UpdatedAt, now), cancellationToken);
+        if (bumped == 0)
+            throw new InvalidOperationException($"Conversation '{conversationId}' on channel '{channel}' was not opened.");
+        var conversation = await db.Conversations.AsNoTracking()
+            .Where(c => c.Channel == channel && c.ExternalId == conversationId)
+            .Select(c => new { c.Id, c.MessageCount, c.PersonaId })
+            .FirstAsync(cancellationToken);
+
+        var redact = ShouldRedact(conversation.PersonaId);
         db.Messages.Add(new MessageRecord
         {
             ConversationId = conversation.Id,
-            Sequence = last + 1,
+            Sequence = conversation.MessageCount,
             Role = message.Role,
-            Text = message.Text,
-            CreatedAt = message.CreatedAt,
+            Text = redact ? _redactor.Redact(message.Text) : message.Text,
+            Redacted = redact,
+            CreatedAt = message.CreatedAt.ToUniversalTime(),
             Tokens = details?.Tokens,
             LatencyMs = details?.LatencyMs,
             Model = details?.Model,
+            Adapter = details?.Adapter,
             FinishReason = details?.FinishReason,
+            SafetyVerdicts = details?.SafetyVerdicts is { Count: > 0 } verdicts ? string.Join(",", verdicts) : null,
         });
-        conversation.UpdatedAt = DateTimeOffset.UtcNow;
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
+
+    /// <summary>Records that the persona's crisis protocol was engaged (kept for reviewers and the admin area).</summary>
+    public async Task MarkCrisisEngagedAsync(string channel, string conversationId, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var now = DateTimeOffset.UtcNow;
+        await db.Conversations
+            .Where(c => c.Channel == channel && c.ExternalId == conversationId && !c.CrisisEngaged)
+            .ExecuteUpdateAsync(s => s.SetProperty(c => c.CrisisEngaged, true).SetProperty(c => c.CrisisEngagedAt, now), cancellationToken);
+    }
+
+    private bool ShouldRedact(string persona) => personas?.Find(persona)?.Safety.RedactPii ?? true;
 }

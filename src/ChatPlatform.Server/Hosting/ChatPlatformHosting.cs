@@ -2,6 +2,7 @@ using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Configuration;
 using ChatPlatform.Core.Personas;
 using ChatPlatform.Data;
+using ChatPlatform.Data.Personas;
 using ChatPlatform.Inference;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
@@ -41,7 +42,7 @@ public static partial class ChatPlatformHosting
             LogPacksLoaded(logger, catalog.All.Count, ids, directory);
             return catalog;
         });
-        builder.Services.AddChatData(options.DatabasePath);
+        builder.Services.AddChatData(options);
         builder.AddInference(options);
         builder.Services.AddSingleton<ChatOrchestrator>();
         return builder;
@@ -51,7 +52,8 @@ public static partial class ChatPlatformHosting
     public static async Task PrepareChatPlatformAsync(this WebApplication app)
     {
         await app.Services.MigrateChatDatabaseAsync();
-        _ = app.Services.GetRequiredService<IPersonaCatalog>();
+        var catalog = app.Services.GetRequiredService<IPersonaCatalog>();
+        await app.Services.GetRequiredService<PersonaVersionSync>().SyncAsync(catalog.All, "packs-folder", CancellationToken.None);
         _ = app.Services.GetRequiredService<Microsoft.Extensions.AI.IChatClient>();
     }
 

@@ -1,0 +1,98 @@
+using System.CommandLine;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using ChatPlatform.Core.Configuration;
+using ChatPlatform.Data;
+using ChatPlatform.Data.Lifecycle;
+
+namespace ChatPlatform.Cli.Commands;
+
+/// <summary><c>chatplatform data</c>: export and erase one user's data, back up the database.</summary>
+internal static class DataCommands
+{
+    private static readonly JsonSerializerOptions s_json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    public static Command Create(CliConsole console)
+    {
+        var dataDir = new Option<string?>("--data-dir") { Description = "The data directory holding chatplatform.db (default: ChatPlatform:DataDirectory from appsettings.json or the environment)." };
+        var user = new Option<string>("--user") { Description = "The end user's id as their channel reports it.", Required = true };
+        var output = new Option<string?>("--out") { Description = "Write the JSON to this file instead of the terminal." };
+
+        var export = new Command("export", "Write everything stored about one user as JSON: conversations, messages, feedback, safety events.") { user, output, dataDir };
+        export.SetAction(async (parse, ct) =>
+        {
+            var lifecycle = await OpenAsync(parse.GetValue(dataDir), ct);
+            var result = await lifecycle.ExportUserAsync(RequireUser(parse.GetValue(user)), ct);
+            var json = JsonSerializer.Serialize(result, s_json);
+            if (parse.GetValue(output) is { Length: > 0 } file)
+            {
+                await File.WriteAllTextAsync(file, json + Environment.NewLine, ct);
+                await console.Out.WriteLineAsync($"Exported {result.Conversations.Count} conversation(s), {result.Conversations.Sum(c => c.Messages.Count)} message(s) to {Path.GetFullPath(file)}");
+            }
+            else
+            {
+                await console.Out.WriteLineAsync(json);
+            }
+            return 0;
+        });
+
+        var actor = new Option<string>("--actor") { Description = "Who asked for the erasure, for the audit log.", DefaultValueFactory = _ => "cli" };
+        var erase = new Command("erase", "Delete one user's conversations, messages and feedback; their safety events keep only non-identifying fields. Recorded in the audit log.") { user, actor, dataDir };
+        erase.SetAction(async (parse, ct) =>
+        {
+            var lifecycle = await OpenAsync(parse.GetValue(dataDir), ct);
+            var result = await lifecycle.EraseUserAsync(RequireUser(parse.GetValue(user)), parse.GetValue(actor)!, ct);
+            await console.Out.WriteLineAsync(
+                $"Erased {result.Conversations} conversation(s), {result.Messages} message(s), {result.Feedback} feedback row(s); anonymised {result.SafetyEventsAnonymised} safety event(s).");
+            return 0;
+        });
+
+        var backupFile = new Option<string>("--out") { Description = "The backup file to create (must not exist).", Required = true };
+        var backup = new Command("backup", "Copy the SQLite database consistently while the server keeps running.") { backupFile, dataDir };
+        backup.SetAction(async (parse, ct) =>
+        {
+            var lifecycle = await OpenAsync(parse.GetValue(dataDir), ct);
+            var file = parse.GetValue(backupFile)!;
+            try
+            {
+                await lifecycle.BackupAsync(file, ct);
+            }
+            catch (Exception e) when (e is IOException or NotSupportedException)
+            {
+                throw new CliException(e.Message);
+            }
+            await console.Out.WriteLineAsync($"Backed up to {Path.GetFullPath(file)} ({new FileInfo(file).Length} bytes)");
+            return 0;
+        });
+
+        return new Command("data", "Stored data: export or erase one user's data, back up the database.") { export, erase, backup };
+    }
+
+    private static string RequireUser(string? user) =>
+        string.IsNullOrWhiteSpace(user) ? throw new CliException("--user must not be empty.") : user;
+
+    /// <summary>Opens the configured database (as the server would) and brings its schema up to date.</summary>
+    private static async Task<DataLifecycle> OpenAsync(string? dataDirectory, CancellationToken cancellationToken)
+    {
+        var options = CliSettings.Load();
+        if (dataDirectory is { Length: > 0 }) options.DataDirectory = dataDirectory;
+        CliSettings.ThrowIfInvalid(options);
+        if (options.Database.IsSqlite && string.IsNullOrWhiteSpace(options.Database.ConnectionString) && !File.Exists(options.DatabasePath))
+            throw new CliException($"No database at {options.DatabasePath}: check --data-dir or ChatPlatform:DataDirectory.");
+        var factory = new ChatDbContextFactory(options);
+        try
+        {
+            await ChatDatabase.MigrateAsync(factory, cancellationToken);
+        }
+        catch (DatabaseMigrationException e)
+        {
+            throw new CliException(e.Message);
+        }
+        return new DataLifecycle(factory, options.Retention);
+    }
+}

@@ -20,6 +20,7 @@ public sealed class ChatDbContext(DbContextOptions<ChatDbContext> options) : DbC
             e.Property(c => c.PersonaId).HasMaxLength(48).IsRequired();
             e.Property(c => c.Locale).HasMaxLength(16).IsRequired();
             e.Property(c => c.UserId).HasMaxLength(128);
+            e.Property(c => c.Flags).HasMaxLength(256);
             e.HasIndex(c => new { c.Channel, c.ExternalId }).IsUnique();
             e.HasIndex(c => c.UserId);
         });

@@ -9,6 +9,8 @@ public sealed class ConversationRecord
     public required string PersonaId { get; set; }
     public required string Locale { get; set; }
     public string? UserId { get; set; }
+    /// <summary>Safety flags such as <c>crisis</c>, space-separated; null when none.</summary>
+    public string? Flags { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 }

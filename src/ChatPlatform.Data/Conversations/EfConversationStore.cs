@@ -76,4 +76,32 @@ public sealed class EfConversationStore(IDbContextFactory<ChatDbContext> context
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
+
+    public async Task AddFlagAsync(string channel, string conversationId, string flag, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(flag) || flag.Any(char.IsWhiteSpace))
+            throw new ArgumentException($"A flag is one word without spaces (got '{flag}').", nameof(flag));
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var conversation = await db.Conversations
+            .FirstOrDefaultAsync(c => c.Channel == channel && c.ExternalId == conversationId, cancellationToken)
+            ?? throw new InvalidOperationException($"Conversation '{conversationId}' on channel '{channel}' was not opened.");
+        var flags = ParseFlags(conversation.Flags);
+        if (!flags.Add(flag)) return;
+        conversation.Flags = string.Join(' ', flags.Order(StringComparer.Ordinal));
+        conversation.UpdatedAt = DateTimeOffset.UtcNow;
+        await db.SaveChangesAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlySet<string>> GetFlagsAsync(string channel, string conversationId, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var flags = await db.Conversations.AsNoTracking()
+            .Where(c => c.Channel == channel && c.ExternalId == conversationId)
+            .Select(c => c.Flags)
+            .FirstOrDefaultAsync(cancellationToken);
+        return ParseFlags(flags);
+    }
+
+    private static HashSet<string> ParseFlags(string? flags) =>
+        new(flags?.Split(' ', StringSplitOptions.RemoveEmptyEntries) ?? [], StringComparer.Ordinal);
 }

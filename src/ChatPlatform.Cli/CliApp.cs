@@ -14,6 +14,7 @@ public static class CliApp
             ModelCommands.Create(console),
             PackCommands.Create(console),
             ChatCommand.Create(console),
+            SafetyCommands.Create(console),
         };
         var parse = root.Parse(args);
         var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };

@@ -13,7 +13,8 @@ public static class InferenceHostingExtensions
     /// Registers the shared local inference core: the model (loaded once), the batching engine and the
     /// <see cref="IChatClient"/> every channel uses.
     /// </summary>
-    public static IHostApplicationBuilder AddInference(this IHostApplicationBuilder builder, ChatPlatformOptions options)
+    /// <param name="pipeline">Adds middlewares (such as the output rails) outside the logging one, outermost first.</param>
+    public static IHostApplicationBuilder AddInference(this IHostApplicationBuilder builder, ChatPlatformOptions options, Action<ChatClientBuilder>? pipeline = null)
     {
         var services = builder.Services;
         services.AddSingleton(sp =>
@@ -25,10 +26,11 @@ public static class InferenceHostingExtensions
         });
         services.AddSingleton(sp => new InferenceEngine(
             sp.GetRequiredService<LocalModel>(), options.Model, sp.GetRequiredService<ILogger<InferenceEngine>>()));
-        services.AddChatClient(sp => new LocalChatClient(
-                sp.GetRequiredService<LocalModel>(), sp.GetRequiredService<InferenceEngine>(), options.Model,
-                sp.GetRequiredService<ILogger<LocalChatClient>>()))
-            .UseLogging();
+        var chat = services.AddChatClient(sp => new LocalChatClient(
+            sp.GetRequiredService<LocalModel>(), sp.GetRequiredService<InferenceEngine>(), options.Model,
+            sp.GetRequiredService<ILogger<LocalChatClient>>()));
+        pipeline?.Invoke(chat);
+        chat.UseLogging();
         return builder;
     }
 }

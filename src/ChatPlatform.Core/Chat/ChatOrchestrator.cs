@@ -90,6 +90,9 @@ public sealed class ChatOrchestrator(
         if (supportive)
             messages.Insert(1, new ChatMessage(ChatRole.System, SupportiveModeNote));
         var chatOptions = PersonaChatOptions.Create(pack, run?.Adapters, run?.Seed);
+        chatOptions.AdditionalProperties![PersonaChatOptions.ConversationKey] = turn.ConversationId;
+        chatOptions.AdditionalProperties[PersonaChatOptions.ChannelKey] = turn.Channel;
+        chatOptions.AdditionalProperties[PersonaChatOptions.LocaleKey] = locale;
 
         var stopwatch = Stopwatch.StartNew();
         var updates = chatClient.GetStreamingResponseAsync(messages, chatOptions, cancellationToken).GetAsyncEnumerator(cancellationToken);

@@ -3,6 +3,8 @@ using ChatPlatform.Core.Configuration;
 using ChatPlatform.Core.Personas;
 using ChatPlatform.Data;
 using ChatPlatform.Inference;
+using ChatPlatform.Safety;
+using ChatPlatform.Safety.Output;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 
@@ -42,7 +44,8 @@ public static partial class ChatPlatformHosting
             return catalog;
         });
         builder.Services.AddChatData(options.DatabasePath);
-        builder.AddInference(options);
+        builder.Services.AddSafety(options.SafetyDirectory);
+        builder.AddInference(options, chat => chat.UseSafety());
         builder.Services.AddSingleton<ChatOrchestrator>();
         return builder;
     }
@@ -52,6 +55,7 @@ public static partial class ChatPlatformHosting
     {
         await app.Services.MigrateChatDatabaseAsync();
         _ = app.Services.GetRequiredService<IPersonaCatalog>();
+        _ = app.Services.GetRequiredService<ChatPlatform.Core.Safety.IInputSafety>();
         _ = app.Services.GetRequiredService<Microsoft.Extensions.AI.IChatClient>();
     }
 

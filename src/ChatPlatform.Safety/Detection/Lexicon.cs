@@ -20,7 +20,7 @@ public enum LexiconMatch
 /// </summary>
 public sealed class Lexicon
 {
-    private static readonly TimeSpan s_timeout = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(1);
     private readonly Regex[] _strong;
     private readonly Regex[] _weak;
     private readonly Regex[] _exclude;
@@ -60,13 +60,14 @@ public sealed class Lexicon
 
     public LexiconMatch Match(string normalized)
     {
-        if (Any(_strong, normalized)) return LexiconMatch.Strong;
-        var excluded = Any(_exclude, normalized);
-        if (!excluded && Any(_weak, normalized)) return LexiconMatch.Weak;
+        // A match that runs out of time counts as a cue (fail closed) but never as an exclusion.
+        if (Any(_strong, normalized, onTimeout: true)) return LexiconMatch.Strong;
+        var excluded = Any(_exclude, normalized, onTimeout: false);
+        if (!excluded && Any(_weak, normalized, onTimeout: true)) return LexiconMatch.Weak;
         return excluded ? LexiconMatch.Excluded : LexiconMatch.None;
     }
 
-    private static bool Any(Regex[] patterns, string text)
+    private static bool Any(Regex[] patterns, string text, bool onTimeout)
     {
         foreach (var p in patterns)
         {
@@ -76,7 +77,8 @@ public sealed class Lexicon
             }
             catch (RegexMatchTimeoutException)
             {
-                // A pathological input must not stall the chat: the other cues and the classifier still decide.
+                // A pathological input must not stall the chat, nor slip past the rails.
+                return onTimeout;
             }
         }
         return false;

@@ -14,10 +14,12 @@ internal static class SafetyCommands
         var persona = new Option<string?>("--persona") { Description = "Score as this persona does: families whose rail the pack does not enable never fire." };
         var json = new Option<string?>("--json") { Description = "Also write the report as JSON to this file." };
         var holdout = new Option<bool>("--holdout") { Description = "Score only the lines of the shared development split that the classifiers were not trained on." };
+        var safetyDir = new Option<string?>("--safety-dir") { Description = "The safety folder (default: ChatPlatform:SafetyDirectory, 'safety')." };
+        var personasDir = new Option<string?>("--personas-dir") { Description = "The persona packs folder (default: ChatPlatform:PersonasDirectory, 'personas')." };
         var errors = new Option<bool>("--errors") { Description = "Print every misclassified line (FP/FN, family, language, text)." };
         var eval = new Command("eval", "Run the input rails over labelled lines; report precision, recall, F1 and false-positive rate per family and language, and latency.")
         {
-            input, persona, json, holdout, errors,
+            input, persona, json, holdout, errors, safetyDir, personasDir,
         };
         eval.SetAction(parse =>
         {
@@ -39,7 +41,7 @@ internal static class SafetyCommands
             SafetyRules rules;
             try
             {
-                rules = SafetyRules.Load(settings.SafetyDirectory);
+                rules = SafetyRules.Load(parse.GetValue(safetyDir) ?? settings.SafetyDirectory);
             }
             catch (Exception e) when (e is IOException or FormatException)
             {
@@ -48,7 +50,7 @@ internal static class SafetyCommands
 
             if (parse.GetValue(persona) is { } id)
             {
-                var packs = PackLoader.LoadAll(settings.PersonasDirectory);
+                var packs = PackLoader.LoadAll(parse.GetValue(personasDir) ?? settings.PersonasDirectory);
                 var pack = packs.Packs.FirstOrDefault(p => p.Id == id)
                     ?? throw new CliException($"--persona: unknown persona '{id}'. Available: {string.Join(", ", packs.Packs.Select(p => p.Id))}.");
                 items = items.Where(i => Enabled(pack, i.Family) || !i.Positive).ToList();

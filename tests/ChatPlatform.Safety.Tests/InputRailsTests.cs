@@ -96,7 +96,7 @@ public sealed class InputRailsTests
     public void Check_OffTopicRequest_ReturnsThePacksOutOfScopeReply()
     {
         var pack = Rules.Pack("mindchat");
-        var verdict = Rules.Input.Check(pack, "Write me a python script that scrapes a website", "en");
+        var verdict = Rules.Input.Check(pack, "Can you give me a recipe for chocolate cake?", "en");
 
         Assert.Equal(InputAction.OutOfScope, verdict.Action);
         Assert.Equal(pack.OutOfScopeFor("en"), verdict.Reply);

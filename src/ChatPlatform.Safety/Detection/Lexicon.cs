@@ -20,7 +20,7 @@ public enum LexiconMatch
 /// </summary>
 public sealed class Lexicon
 {
-    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(2);
     private readonly Regex[] _strong;
     private readonly Regex[] _weak;
     private readonly Regex[] _exclude;
@@ -44,7 +44,10 @@ public sealed class Lexicon
             };
             try
             {
-                list.Add(new Regex(pattern, RegexOptions.CultureInvariant | RegexOptions.Compiled, s_timeout));
+                var regex = new Regex(pattern, RegexOptions.CultureInvariant, s_timeout);
+                // Interpreted: hundreds of short patterns load in milliseconds; match once so the first message pays nothing.
+                regex.IsMatch("warm up 预热");
+                list.Add(regex);
             }
             catch (Exception e) when (e is ArgumentException or NotSupportedException)
             {

@@ -15,7 +15,7 @@ public sealed class NgramClassifier
     private float _bias;
 
     /// <summary>Trains on normalised texts with their labels (true = the phenomenon).</summary>
-    public static NgramClassifier Train(IReadOnlyList<(string Normalized, bool Positive)> examples, int epochs = 20, float learningRate = 0.5f, float l2 = 1e-4f)
+    public static NgramClassifier Train(IReadOnlyList<(string Normalized, bool Positive)> examples, int epochs = 40, float learningRate = 0.5f, float l2 = 1e-5f)
     {
         var model = new NgramClassifier();
         if (examples.Count == 0) return model;

@@ -41,12 +41,15 @@ public sealed record FixedReply(string Text, string? Reminder);
 /// </summary>
 public sealed class SafetyRules
 {
-    /// <summary>Classifier score above which a family fires when no lexicon cue decided; chosen on held-out data.</summary>
+    /// <summary>
+    /// Classifier score above which a family fires when no lexicon cue decided. Chosen on phrasings written after the
+    /// lexicons (safety/eval/unseen.jsonl): recall matters most for crisis, so its threshold is the lowest.
+    /// </summary>
     public static readonly IReadOnlyDictionary<string, float> DefaultThresholds = new Dictionary<string, float>
     {
-        [SafetyFamilies.Crisis] = 0.80f,
-        [SafetyFamilies.Medical] = 0.85f,
-        [SafetyFamilies.Injection] = 0.85f,
+        [SafetyFamilies.Crisis] = 0.5f,
+        [SafetyFamilies.Medical] = 0.5f,
+        [SafetyFamilies.Injection] = 0.95f,
     };
 
     public required TextNormalizer Normalizer { get; init; }

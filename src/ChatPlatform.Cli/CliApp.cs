@@ -16,6 +16,7 @@ public static class CliApp
             ChatCommand.Create(console),
             BenchCommand.Create(console),
             DataCommands.Create(console),
+            SafetyCommands.Create(console),
         };
         var parse = root.Parse(args);
         var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };

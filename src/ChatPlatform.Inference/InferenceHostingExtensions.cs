@@ -14,7 +14,8 @@ public static class InferenceHostingExtensions
     /// Registers the <see cref="IChatClient"/> every channel uses: the shared local inference core (the model loaded
     /// once and the batching engine) or, with <c>ChatPlatform:Model:Backend = remote</c>, an OpenAI-compatible server.
     /// </summary>
-    public static IHostApplicationBuilder AddInference(this IHostApplicationBuilder builder, ChatPlatformOptions options)
+    /// <param name="pipeline">Adds middlewares (such as the output rails) outside the logging one, outermost first.</param>
+    public static IHostApplicationBuilder AddInference(this IHostApplicationBuilder builder, ChatPlatformOptions options, Action<ChatClientBuilder>? pipeline = null)
     {
         if (options.Model.IsRemote)
             return builder.AddRemoteInference(options.Remote);
@@ -29,10 +30,11 @@ public static class InferenceHostingExtensions
         });
         services.AddSingleton(sp => new InferenceEngine(
             sp.GetRequiredService<LocalModel>(), options.Model, sp.GetRequiredService<ILogger<InferenceEngine>>()));
-        services.AddChatClient(sp => new LocalChatClient(
-                sp.GetRequiredService<LocalModel>(), sp.GetRequiredService<InferenceEngine>(), options.Model,
-                sp.GetRequiredService<ILogger<LocalChatClient>>()))
-            .UseLogging();
+        var chat = services.AddChatClient(sp => new LocalChatClient(
+            sp.GetRequiredService<LocalModel>(), sp.GetRequiredService<InferenceEngine>(), options.Model,
+            sp.GetRequiredService<ILogger<LocalChatClient>>()));
+        pipeline?.Invoke(chat);
+        chat.UseLogging();
         return builder;
     }
 

@@ -23,6 +23,7 @@ public sealed class ServerFactory : WebApplicationFactory<Program>
         builder.UseEnvironment("Production");
         builder.UseSetting("ChatPlatform:DataDirectory", DataDirectory);
         builder.UseSetting("ChatPlatform:PersonasDirectory", RepoPaths.Personas);
+        builder.UseSetting("ChatPlatform:SafetyDirectory", RepoPaths.Safety);
         foreach (var (key, value) in Settings)
             builder.UseSetting(key, value);
     }

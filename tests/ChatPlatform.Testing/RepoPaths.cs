@@ -11,6 +11,9 @@ public static class RepoPaths
     /// <summary>The repository's personas folder (the reference packs).</summary>
     public static string Personas => Path.Combine(Root, "personas");
 
+    /// <summary>The repository's safety folder (lexicons, examples, crisis replies).</summary>
+    public static string Safety => Path.Combine(Root, "safety");
+
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

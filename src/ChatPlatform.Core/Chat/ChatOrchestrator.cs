@@ -3,21 +3,35 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using ChatPlatform.Core.Configuration;
 using ChatPlatform.Core.Personas;
+using ChatPlatform.Core.Safety;
 using Microsoft.Extensions.AI;
 
 namespace ChatPlatform.Core.Chat;
 
 /// <summary>
 /// Runs one user turn for any channel: checks the request, loads the persona and the conversation,
-/// builds the prompt (system prompt, history, new message), streams the reply and stores both messages.
+/// runs the input rails (which may answer by themselves, with no model call), builds the prompt
+/// (system prompt, history, new message), streams the reply and stores both messages.
 /// </summary>
 public sealed class ChatOrchestrator(
     IPersonaCatalog personas,
     IChatClient chatClient,
     IConversationStore store,
-    ChatPlatformOptions options)
+    ChatPlatformOptions options,
+    IInputSafety? inputSafety = null,
+    ISafetyEventSink? safetyEvents = null)
 {
     public const int MaxConversationIdLength = 128;
+
+    /// <summary>Finish reason of a reply the input rails wrote instead of the model.</summary>
+    public const string SafetyFinishReason = "safety";
+
+    /// <summary>Longest excerpt of a (redacted) message kept in a safety event.</summary>
+    public const int MaxExcerptChars = 200;
+
+    private const string SupportiveModeNote =
+        "Safety note: earlier in this conversation the person said they might be in crisis and was given crisis hotlines. " +
+        "Stay warm, calm and supportive; do not give advice that could cause harm; encourage contacting the hotlines or a trusted person.";
 
     /// <summary>Checks a turn without doing any work. Null means it may run.</summary>
     public ChatError? Validate(ChatTurn turn)
@@ -60,9 +74,25 @@ public sealed class ChatOrchestrator(
             return ChatStart.Refused(new(ChatErrorKind.Conflict, "conversation_persona_mismatch",
                 $"Conversation '{turn.ConversationId}' belongs to persona '{owner}', not '{pack.Id}'. Start a new conversation to talk to another persona."));
 
+        var flags = await store.GetFlagsAsync(turn.Channel, turn.ConversationId, cancellationToken);
+        var text = turn.Text;
+        if (inputSafety is not null)
+        {
+            var verdict = inputSafety.Check(pack, turn.Text, locale);
+            text = verdict.Text;
+            if (verdict.AnswersItself)
+                return ChatStart.Accepted(await AnswerFromRailAsync(turn, pack, locale, verdict, flags, cancellationToken));
+        }
+
+        var supportive = flags.Contains(ConversationFlags.Crisis) && inputSafety is not null;
         var history = await store.GetHistoryAsync(turn.Channel, turn.ConversationId, options.HistoryMessages, cancellationToken);
-        var messages = BuildMessages(pack, locale, history, turn.Text);
+        var messages = BuildMessages(pack, locale, history, text);
+        if (supportive)
+            messages.Insert(1, new ChatMessage(ChatRole.System, SupportiveModeNote));
         var chatOptions = PersonaChatOptions.Create(pack, run?.Adapters, run?.Seed);
+        chatOptions.AdditionalProperties![PersonaChatOptions.ConversationKey] = turn.ConversationId;
+        chatOptions.AdditionalProperties[PersonaChatOptions.ChannelKey] = turn.Channel;
+        chatOptions.AdditionalProperties[PersonaChatOptions.LocaleKey] = locale;
 
         var stopwatch = Stopwatch.StartNew();
         var updates = chatClient.GetStreamingResponseAsync(messages, chatOptions, cancellationToken).GetAsyncEnumerator(cancellationToken);
@@ -84,7 +114,7 @@ public sealed class ChatOrchestrator(
 
         // Admitted: the user's message is stored before the reply streams, so it is never lost;
         // a refused turn stores nothing and can simply be sent again.
-        var userMessage = new StoredMessage(ChatRole.User.Value, turn.Text, DateTimeOffset.UtcNow);
+        var userMessage = new StoredMessage(ChatRole.User.Value, text, DateTimeOffset.UtcNow);
         try
         {
             await store.AppendAsync(turn.Channel, turn.ConversationId, userMessage, null, cancellationToken);
@@ -95,7 +125,42 @@ public sealed class ChatOrchestrator(
             throw;
         }
 
-        return ChatStart.Accepted(Stream(turn, pack, locale, AdapterLabel(run?.Adapters ?? pack.Adapters), updates, hasFirst, stopwatch, cancellationToken));
+        var reminder = supportive ? inputSafety!.CrisisReminderFor(locale) : null;
+        return ChatStart.Accepted(Stream(turn, pack, locale, AdapterLabel(run?.Adapters ?? pack.Adapters), updates, hasFirst, stopwatch, reminder, cancellationToken));
+    }
+
+    /// <summary>
+    /// The rails answered by themselves: store the (redacted) message and the fixed reply, flag a crisis
+    /// conversation and record the event, all before the reply is shown; no model is called.
+    /// </summary>
+    private async Task<IAsyncEnumerable<ChatEvent>> AnswerFromRailAsync(
+        ChatTurn turn, PersonaPack pack, string locale, InputVerdict verdict, IReadOnlySet<string> flags, CancellationToken cancellationToken)
+    {
+        var reply = verdict.Reply ?? "";
+        if (verdict.Action != InputAction.Crisis && flags.Contains(ConversationFlags.Crisis))
+            reply += "\n\n" + inputSafety!.CrisisReminderFor(locale);
+
+        await store.AppendAsync(turn.Channel, turn.ConversationId, new StoredMessage(ChatRole.User.Value, verdict.Text, DateTimeOffset.UtcNow), null, cancellationToken);
+        if (verdict.Action == InputAction.Crisis)
+            await store.AddFlagAsync(turn.Channel, turn.ConversationId, ConversationFlags.Crisis, cancellationToken);
+        await store.AppendAsync(turn.Channel, turn.ConversationId, new StoredMessage(ChatRole.Assistant.Value, reply, DateTimeOffset.UtcNow),
+            new MessageDetails(FinishReason: SafetyFinishReason), cancellationToken);
+
+        if (safetyEvents is not null)
+        {
+            var excerpt = verdict.Text.Length > MaxExcerptChars ? verdict.Text[..MaxExcerptChars] : verdict.Text;
+            await safetyEvents.RecordAsync(new SafetyEvent(turn.Channel, turn.ConversationId, pack.Id, verdict.Rail ?? verdict.Action.ToString(),
+                verdict.Severity, verdict.Action.ToString(), excerpt, DateTimeOffset.UtcNow), cancellationToken);
+        }
+
+        return Fixed(turn, pack, locale, reply);
+    }
+
+    private static async IAsyncEnumerable<ChatEvent> Fixed(ChatTurn turn, PersonaPack pack, string locale, string reply)
+    {
+        await Task.CompletedTask;
+        yield return new ChatDelta(reply);
+        yield return new ChatCompleted(turn.ConversationId, pack.Id, locale, reply, SafetyFinishReason, null, 0);
     }
 
     /// <summary>System prompt first, then the stored history, then the new message.</summary>
@@ -115,7 +180,7 @@ public sealed class ChatOrchestrator(
 
     private async IAsyncEnumerable<ChatEvent> Stream(
         ChatTurn turn, PersonaPack pack, string locale, string? adapter,
-        IAsyncEnumerator<ChatResponseUpdate> updates, bool hasFirst, Stopwatch stopwatch,
+        IAsyncEnumerator<ChatResponseUpdate> updates, bool hasFirst, Stopwatch stopwatch, string? reminder,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var text = new StringBuilder();
@@ -157,6 +222,14 @@ public sealed class ChatOrchestrator(
                     finishReason = "interrupted";
                     hasCurrent = false;
                 }
+            }
+
+            if (reminder is not null && failure is null)
+            {
+                // Resources stay visible on every later turn of a crisis conversation.
+                var footer = (text.Length > 0 ? "\n\n" : "") + reminder;
+                text.Append(footer);
+                yield return new ChatDelta(footer);
             }
         }
         finally

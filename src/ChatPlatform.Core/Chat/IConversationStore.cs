@@ -17,6 +17,12 @@ public interface IConversationStore
 
     /// <summary>Appends one message; returns once it is durably stored.</summary>
     Task AppendAsync(string channel, string conversationId, StoredMessage message, MessageDetails? details, CancellationToken cancellationToken);
+
+    /// <summary>Adds a flag (such as <c>crisis</c>) to an opened conversation; flags are never removed by the chat path.</summary>
+    Task AddFlagAsync(string channel, string conversationId, string flag, CancellationToken cancellationToken);
+
+    /// <summary>The conversation's flags; empty when it has none or does not exist.</summary>
+    Task<IReadOnlySet<string>> GetFlagsAsync(string channel, string conversationId, CancellationToken cancellationToken);
 }
 
 /// <summary>

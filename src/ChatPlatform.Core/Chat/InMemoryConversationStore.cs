@@ -5,7 +5,10 @@ namespace ChatPlatform.Core.Chat;
 /// <summary>A store that keeps conversations in memory only: the terminal chat and tests use it.</summary>
 public sealed class InMemoryConversationStore : IConversationStore
 {
-    private sealed record Conversation(string Persona, List<StoredMessage> Messages);
+    private sealed record Conversation(string Persona, List<StoredMessage> Messages)
+    {
+        public HashSet<string> Flags { get; } = new(StringComparer.Ordinal);
+    }
 
     private readonly ConcurrentDictionary<(string, string), Conversation> _conversations = new();
 
@@ -29,5 +32,21 @@ public sealed class InMemoryConversationStore : IConversationStore
         lock (conversation.Messages)
             conversation.Messages.Add(message);
         return Task.CompletedTask;
+    }
+
+    public Task AddFlagAsync(string channel, string conversationId, string flag, CancellationToken cancellationToken)
+    {
+        var conversation = _conversations[(channel, conversationId)];
+        lock (conversation.Flags)
+            conversation.Flags.Add(flag);
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlySet<string>> GetFlagsAsync(string channel, string conversationId, CancellationToken cancellationToken)
+    {
+        if (!_conversations.TryGetValue((channel, conversationId), out var conversation))
+            return Task.FromResult<IReadOnlySet<string>>(new HashSet<string>());
+        lock (conversation.Flags)
+            return Task.FromResult<IReadOnlySet<string>>(new HashSet<string>(conversation.Flags, StringComparer.Ordinal));
     }
 }

@@ -12,6 +12,13 @@ public static class PersonaChatOptions
     public const string PersonaKey = "chatplatform.persona";
     public const string AdaptersKey = "chatplatform.adapters";
     public const string RepeatPenaltyKey = "chatplatform.repeat_penalty";
+    public const string ConversationKey = "chatplatform.conversation";
+    public const string ChannelKey = "chatplatform.channel";
+    public const string LocaleKey = "chatplatform.locale";
+
+    /// <summary>A string value the orchestrator put into the options, or null.</summary>
+    public static string? GetString(ChatOptions? options, string key) =>
+        options?.AdditionalProperties?.TryGetValue(key, out var value) == true ? value as string : null;
 
     public static ChatOptions Create(PersonaPack pack, IReadOnlyList<AdapterRef>? adapterOverride = null, long? seedOverride = null)
     {

@@ -14,6 +14,10 @@ public sealed class ChatPlatformOptions
     [Required(AllowEmptyStrings = false)]
     public string PersonasDirectory { get; set; } = "personas";
 
+    /// <summary>Shared safety content: lexicons, examples the classifiers learn from, crisis and emergency replies.</summary>
+    [Required(AllowEmptyStrings = false)]
+    public string SafetyDirectory { get; set; } = "safety";
+
     /// <summary>Longest user message accepted, in characters.</summary>
     [Range(1, 1_000_000)]
     public int MaxMessageChars { get; set; } = 4000;

@@ -1,3 +1,4 @@
+using ChatPlatform.Core.Safety;
 using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Personas;
 using ChatPlatform.Core.Privacy;
@@ -110,6 +111,22 @@ public sealed class EfConversationStore(
         await db.Conversations
             .Where(c => c.Channel == channel && c.ExternalId == conversationId && !c.CrisisEngaged)
             .ExecuteUpdateAsync(s => s.SetProperty(c => c.CrisisEngaged, true).SetProperty(c => c.CrisisEngagedAt, now), cancellationToken);
+    }
+
+    /// <summary>The store keeps the flags the platform knows as columns; today that is the crisis flag.</summary>
+    public Task AddFlagAsync(string channel, string conversationId, string flag, CancellationToken cancellationToken) =>
+        flag == ConversationFlags.Crisis
+            ? MarkCrisisEngagedAsync(channel, conversationId, cancellationToken)
+            : throw new ArgumentException($"Unknown conversation flag '{flag}'; known: {ConversationFlags.Crisis}.", nameof(flag));
+
+    public async Task<IReadOnlySet<string>> GetFlagsAsync(string channel, string conversationId, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var crisis = await db.Conversations.AsNoTracking()
+            .Where(c => c.Channel == channel && c.ExternalId == conversationId)
+            .Select(c => c.CrisisEngaged)
+            .FirstOrDefaultAsync(cancellationToken);
+        return crisis ? new HashSet<string>(StringComparer.Ordinal) { ConversationFlags.Crisis } : new HashSet<string>(StringComparer.Ordinal);
     }
 
     private bool ShouldRedact(string persona) => personas?.Find(persona)?.Safety.RedactPii ?? true;

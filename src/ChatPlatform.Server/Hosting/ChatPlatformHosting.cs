@@ -4,6 +4,8 @@ using ChatPlatform.Core.Personas;
 using ChatPlatform.Data;
 using ChatPlatform.Data.Personas;
 using ChatPlatform.Inference;
+using ChatPlatform.Safety;
+using ChatPlatform.Safety.Output;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 
@@ -43,7 +45,14 @@ public static partial class ChatPlatformHosting
             return catalog;
         });
         builder.Services.AddChatData(options);
-        builder.AddInference(options);
+        builder.Services.AddSafety(options.SafetyDirectory);
+        // Safety events are stored for reviewers and also logged and sent to the on-call webhook.
+        builder.Services.AddSingleton<ChatPlatform.Core.Safety.ISafetyEventSink>(sp => new ChatPlatform.Core.Safety.CompositeSafetyEventSink(
+        [
+            sp.GetRequiredService<ChatPlatform.Data.Safety.StoredSafetyEventSink>(),
+            sp.GetRequiredService<ChatPlatform.Safety.Events.NotifyingSafetyEventSink>(),
+        ]));
+        builder.AddInference(options, chat => chat.UseSafety());
         builder.Services.AddSingleton<ChatOrchestrator>();
         return builder;
     }
@@ -54,6 +63,7 @@ public static partial class ChatPlatformHosting
         await app.Services.MigrateChatDatabaseAsync();
         var catalog = app.Services.GetRequiredService<IPersonaCatalog>();
         await app.Services.GetRequiredService<PersonaVersionSync>().SyncAsync(catalog.All, "packs-folder", CancellationToken.None);
+        _ = app.Services.GetRequiredService<ChatPlatform.Core.Safety.IInputSafety>();
         _ = app.Services.GetRequiredService<Microsoft.Extensions.AI.IChatClient>();
     }
 

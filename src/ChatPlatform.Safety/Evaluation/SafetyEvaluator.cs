@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ChatPlatform.Safety.Rails;
+
+namespace ChatPlatform.Safety.Evaluation;
+
+/// <summary>One labelled line of an evaluation file.</summary>
+public sealed record EvalItem(string Text, string Family, bool Positive, string Lang, string? Id);
+
+/// <summary>Confusion counts and the rates derived from them.</summary>
+public sealed record EvalScores(
+    [property: JsonPropertyName("precision")] double Precision,
+    [property: JsonPropertyName("recall")] double Recall,
+    [property: JsonPropertyName("f1")] double F1,
+    [property: JsonPropertyName("fpr")] double Fpr,
+    [property: JsonPropertyName("tp")] int Tp,
+    [property: JsonPropertyName("fp")] int Fp,
+    [property: JsonPropertyName("fn")] int Fn,
+    [property: JsonPropertyName("tn")] int Tn)
+{
+    public static EvalScores From(int tp, int fp, int fn, int tn)
+    {
+        var precision = tp + fp == 0 ? 0 : (double)tp / (tp + fp);
+        var recall = tp + fn == 0 ? 0 : (double)tp / (tp + fn);
+        var f1 = precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall);
+        var fpr = fp + tn == 0 ? 0 : (double)fp / (fp + tn);
+        return new(Math.Round(precision, 4), Math.Round(recall, 4), Math.Round(f1, 4), Math.Round(fpr, 4), tp, fp, fn, tn);
+    }
+}
+
+public sealed record EvalLatency([property: JsonPropertyName("p50")] double P50, [property: JsonPropertyName("p99")] double P99);
+
+/// <summary>The report <c>chatplatform safety eval</c> prints and writes as JSON.</summary>
+public sealed record EvalReport(
+    [property: JsonPropertyName("families")] IReadOnlyDictionary<string, IReadOnlyDictionary<string, EvalScores>> Families,
+    [property: JsonPropertyName("latency_ms")] EvalLatency LatencyMs)
+{
+    private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true };
+
+    public string ToJson() => JsonSerializer.Serialize(this, s_json);
+}
+
+/// <summary>Runs the input rails over labelled lines and scores each family per language.</summary>
+public static class SafetyEvaluator
+{
+    /// <summary>
+    /// Reads JSON lines <c>{"text", "label", "lang"}</c>. Throws <see cref="FormatException"/> naming the line
+    /// for anything unreadable or an unknown label.
+    /// </summary>
+    public static List<EvalItem> Read(string path)
+    {
+        var items = new List<EvalItem>();
+        var number = 0;
+        foreach (var line in File.ReadLines(path))
+        {
+            number++;
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            string? text, label, lang, id;
+            try
+            {
+                using var doc = JsonDocument.Parse(line);
+                var root = doc.RootElement;
+                text = root.TryGetProperty("text", out var t) ? t.GetString() : null;
+                label = root.TryGetProperty("label", out var l) ? l.GetString() : null;
+                lang = root.TryGetProperty("lang", out var g) ? g.GetString() : null;
+                id = root.TryGetProperty("id", out var i) ? i.GetString() : null;
+            }
+            catch (Exception e) when (e is JsonException or InvalidOperationException)
+            {
+                throw new FormatException($"{path}:{number}: not a JSON object with string fields ({e.Message})", e);
+            }
+            if (string.IsNullOrEmpty(text)) throw new FormatException($"{path}:{number}: 'text' is missing or empty");
+            if (label is null || SafetyFamilies.FromLabel(label) is not { } family)
+                throw new FormatException($"{path}:{number}: unknown label '{label}'; expected crisis, not_crisis, medical_emergency, medical_ordinary, injection, benign, pii or no_pii");
+            items.Add(new EvalItem(text, family.Family, family.Positive, string.IsNullOrWhiteSpace(lang) ? "unknown" : lang, id));
+        }
+        return items;
+    }
+
+    /// <summary>
+    /// True for the half of the shared development split that is kept out of <c>safety/examples/dev-train.jsonl</c>
+    /// (the MD5 of the id starts with an odd hex digit).
+    /// </summary>
+    public static bool IsHeldOut(EvalItem item)
+    {
+        if (item.Id is null) return true;
+#pragma warning disable CA5351 // a fixed split of the data, not security
+        var hash = MD5.HashData(Encoding.UTF8.GetBytes(item.Id));
+#pragma warning restore CA5351
+        return (hash[0] >> 4) % 2 == 1;
+    }
+
+    public static EvalReport Run(InputRails rails, IReadOnlyList<EvalItem> items, Action<EvalItem, bool>? onError = null)
+    {
+        // One warm-up pass (regex compilation, JIT) so latency reflects a running server, not start-up.
+        foreach (var item in items) rails.Inspect(item.Text);
+
+        var counts = new Dictionary<(string Family, string Lang), int[]>();
+        var latencies = new List<double>(items.Count);
+        foreach (var item in items)
+        {
+            var start = Stopwatch.GetTimestamp();
+            var findings = rails.Inspect(item.Text);
+            latencies.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            var fired = findings.Fired(item.Family);
+            if (fired != item.Positive) onError?.Invoke(item, fired);
+            var cell = fired ? (item.Positive ? 0 : 1) : (item.Positive ? 2 : 3);
+            foreach (var lang in new[] { "all", item.Lang })
+            {
+                if (!counts.TryGetValue((item.Family, lang), out var c)) counts[(item.Family, lang)] = c = new int[4];
+                c[cell]++;
+            }
+        }
+
+        var families = new SortedDictionary<string, IReadOnlyDictionary<string, EvalScores>>(StringComparer.Ordinal);
+        foreach (var group in counts.GroupBy(kv => kv.Key.Family))
+            families[group.Key] = group.OrderBy(kv => kv.Key.Lang == "all" ? "" : kv.Key.Lang, StringComparer.Ordinal)
+                .ToDictionary(kv => kv.Key.Lang, kv => EvalScores.From(kv.Value[0], kv.Value[1], kv.Value[2], kv.Value[3]));
+        latencies.Sort();
+        return new EvalReport(families, new EvalLatency(Math.Round(Percentile(latencies, 0.50), 4), Math.Round(Percentile(latencies, 0.99), 4)));
+    }
+
+    private static double Percentile(List<double> sorted, double p)
+    {
+        if (sorted.Count == 0) return 0;
+        var rank = (int)Math.Ceiling(p * sorted.Count) - 1;
+        return sorted[Math.Clamp(rank, 0, sorted.Count - 1)];
+    }
+}

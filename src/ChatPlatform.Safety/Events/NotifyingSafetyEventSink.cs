@@ -1,0 +1,58 @@
+using System.Net.Http.Json;
+using ChatPlatform.Core.Personas;
+using ChatPlatform.Core.Safety;
+using Microsoft.Extensions.Logging;
+
+namespace ChatPlatform.Safety.Events;
+
+/// <summary>
+/// Keeps recent safety events in memory (until the store records them), logs each one without its text, and
+/// for a high-severity event posts a JSON notice to the persona's <c>crisis.notifyWebhook</c> when one is set.
+/// A failing webhook is logged and never breaks the chat.
+/// </summary>
+public sealed partial class NotifyingSafetyEventSink(
+    IPersonaCatalog personas, IHttpClientFactory? httpClients, ILogger<NotifyingSafetyEventSink> logger) : ISafetyEventSink
+{
+    public const int MaxRecent = 1000;
+    private readonly Queue<SafetyEvent> _recent = new();
+
+    public IReadOnlyList<SafetyEvent> Recent
+    {
+        get { lock (_recent) return [.. _recent]; }
+    }
+
+    public async ValueTask RecordAsync(SafetyEvent safetyEvent, CancellationToken cancellationToken)
+    {
+        lock (_recent)
+        {
+            _recent.Enqueue(safetyEvent);
+            while (_recent.Count > MaxRecent) _recent.Dequeue();
+        }
+        LogEvent(logger, safetyEvent.Severity, safetyEvent.Rail, safetyEvent.Action, safetyEvent.Persona, safetyEvent.Channel, safetyEvent.ConversationId);
+
+        if (safetyEvent.Severity != SafetySeverity.High || httpClients is null) return;
+        if (personas.Find(safetyEvent.Persona)?.Safety.Crisis.NotifyWebhook is not { } webhook) return;
+        try
+        {
+            using var client = httpClients.CreateClient(nameof(NotifyingSafetyEventSink));
+            client.Timeout = TimeSpan.FromSeconds(5);
+            // The excerpt stays out of the notice: on-call staff open the conversation in the admin console.
+            using var response = await client.PostAsJsonAsync(new Uri(webhook), new
+            {
+                safetyEvent.Channel, safetyEvent.ConversationId, safetyEvent.Persona, safetyEvent.Rail,
+                Severity = safetyEvent.Severity.ToString(), safetyEvent.Action, safetyEvent.At,
+            }, cancellationToken);
+            if (!response.IsSuccessStatusCode) LogWebhookFailed(logger, safetyEvent.Persona, $"HTTP {(int)response.StatusCode}");
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            LogWebhookFailed(logger, safetyEvent.Persona, e.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Safety event {Severity} {Rail} {Action} persona={Persona} channel={Channel} conversation={ConversationId}")]
+    private static partial void LogEvent(ILogger logger, SafetySeverity severity, string rail, string action, string persona, string channel, string conversationId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Crisis webhook for persona {Persona} failed: {Reason}")]
+    private static partial void LogWebhookFailed(ILogger logger, string persona, string reason);
+}

@@ -1,0 +1,78 @@
+using ChatPlatform.Core.Personas;
+using ChatPlatform.Core.Safety;
+using ChatPlatform.Safety.Detection;
+
+namespace ChatPlatform.Safety.Rails;
+
+/// <summary>What every family saw in one message, independent of any persona (used by the evaluation).</summary>
+public sealed record RailFindings(DetectionResult Crisis, DetectionResult Medical, DetectionResult Injection, bool Pii, bool OutOfScope)
+{
+    public bool Fired(string family) => family switch
+    {
+        SafetyFamilies.Crisis => Crisis.Fired,
+        SafetyFamilies.Medical => Medical.Fired,
+        SafetyFamilies.Injection => Injection.Fired,
+        SafetyFamilies.Pii => Pii,
+        _ => throw new ArgumentOutOfRangeException(nameof(family), family, "unknown family"),
+    };
+}
+
+/// <summary>
+/// The input rails as the orchestrator runs them: crisis (always, whatever the pack lists), then the pack's medical
+/// emergency, injection and scope rails; PII is redacted from the text that goes on when the pack says so.
+/// </summary>
+public sealed class InputRails(SafetyRules rules) : IInputSafety
+{
+    public SafetyRules Rules { get; } = rules;
+
+    /// <summary>Runs every family on the text.</summary>
+    public RailFindings Inspect(string text)
+    {
+        var normalized = Rules.Normalizer.Normalize(text);
+        return new RailFindings(
+            Rules.Crisis.Detect(normalized, Rules.ThresholdFor(SafetyFamilies.Crisis)),
+            Rules.Medical.Detect(normalized, Rules.ThresholdFor(SafetyFamilies.Medical)),
+            Rules.Injection.Detect(normalized, Rules.ThresholdFor(SafetyFamilies.Injection)),
+            Rules.Pii.Contains(text),
+            Rules.Scope.Match(normalized) is LexiconMatch.Strong or LexiconMatch.Weak);
+    }
+
+    public InputVerdict Check(PersonaPack pack, string text, string locale)
+    {
+        var policy = pack.Safety;
+        var redact = policy.RedactPii || policy.Rails.Contains(SafetyRails.Pii);
+        var outgoing = redact ? Rules.Pii.Redact(text) : text;
+        var normalized = Rules.Normalizer.Normalize(text);
+
+        // The crisis rail is mandatory for every pack (the pack loader refuses to turn it off).
+        var crisis = Rules.Crisis.Detect(normalized, Rules.ThresholdFor(SafetyFamilies.Crisis));
+        if (crisis.Fired)
+            return new InputVerdict(InputAction.Crisis, outgoing, SafetyRules.ReplyFor(Rules.CrisisReplies, locale).Text, SafetyRails.Crisis, crisis.Score);
+
+        if (policy.Rails.Contains(SafetyRails.MedicalEmergency)
+            && Rules.Medical.Detect(normalized, Rules.ThresholdFor(SafetyFamilies.Medical)) is { Fired: true } medical)
+            return new InputVerdict(InputAction.MedicalEmergency, outgoing, SafetyRules.ReplyFor(Rules.EmergencyReplies, locale).Text, SafetyRails.MedicalEmergency, medical.Score);
+
+        if (policy.Rails.Contains(SafetyRails.Injection)
+            && Rules.Injection.Detect(normalized, Rules.ThresholdFor(SafetyFamilies.Injection)) is { Fired: true } injection)
+            return new InputVerdict(InputAction.Refuse, outgoing, RefusalFor(pack, locale), SafetyRails.Injection, injection.Score);
+
+        if (policy.Rails.Contains(SafetyRails.Scope) && pack.OutOfScopeFor(locale) is { } outOfScope
+            && Rules.Scope.Match(normalized) is LexiconMatch.Strong or LexiconMatch.Weak)
+            return new InputVerdict(InputAction.OutOfScope, outgoing, outOfScope, SafetyRails.Scope);
+
+        return new InputVerdict(InputAction.Allow, outgoing);
+    }
+
+    public string CrisisReminderFor(string locale)
+    {
+        var reply = SafetyRules.ReplyFor(Rules.CrisisReplies, locale);
+        return reply.Reminder ?? reply.Text;
+    }
+
+    private string RefusalFor(PersonaPack pack, string locale)
+    {
+        var refusal = Rules.Refusals.GetValueOrDefault(Locales.Resolve(locale, [.. Rules.Refusals.Keys.OrderBy(k => k == "en" ? 0 : 1)]), "");
+        return pack.OutOfScopeFor(locale) is { } back ? refusal + " " + back : refusal;
+    }
+}

@@ -1,0 +1,30 @@
+using ChatPlatform.Core.Privacy;
+using ChatPlatform.Core.Safety;
+using ChatPlatform.Safety.Events;
+using ChatPlatform.Safety.Output;
+using ChatPlatform.Safety.Pii;
+using ChatPlatform.Safety.Rails;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace ChatPlatform.Safety;
+
+public static class SafetyServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the input rails (<see cref="IInputSafety"/>), the output rails used by <c>UseSafety()</c>, the PII
+    /// redactor (<see cref="ITextRedactor"/>) and the safety event sink, all loaded once from <paramref name="safetyDirectory"/>.
+    /// </summary>
+    public static IServiceCollection AddSafety(this IServiceCollection services, string safetyDirectory)
+    {
+        services.AddSingleton(_ => SafetyRules.Load(safetyDirectory));
+        services.AddSingleton<InputRails>();
+        services.AddSingleton<IInputSafety>(sp => sp.GetRequiredService<InputRails>());
+        services.AddSingleton(sp => OutputRails.Load(sp.GetRequiredService<SafetyRules>(), safetyDirectory));
+        services.AddSingleton<ITextRedactor>(PiiRedactor.Instance);
+        services.AddHttpClient();
+        services.TryAddSingleton<NotifyingSafetyEventSink>();
+        services.TryAddSingleton<ISafetyEventSink>(sp => sp.GetRequiredService<NotifyingSafetyEventSink>());
+        return services;
+    }
+}

@@ -15,6 +15,7 @@ public static class CliApp
             PackCommands.Create(console),
             ChatCommand.Create(console),
             BenchCommand.Create(console),
+            ApiKeyCommands.Create(console),
         };
         var parse = root.Parse(args);
         var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };

@@ -1,3 +1,4 @@
+using ChatPlatform.Channels;
 using ChatPlatform.Server.Chat;
 using ChatPlatform.Server.Hosting;
 
@@ -13,6 +14,7 @@ app.UseStatusCodePages();
 app.UseDefaultFiles();
 app.UseStaticFiles();
 app.MapChatApi();
+app.MapChannels();
 app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" }));
 
 await app.RunAsync();

@@ -1,3 +1,4 @@
+using ChatPlatform.Channels;
 using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Configuration;
 using ChatPlatform.Core.Personas;
@@ -44,6 +45,7 @@ public static partial class ChatPlatformHosting
         builder.Services.AddChatData(options.DatabasePath);
         builder.AddInference(options);
         builder.Services.AddSingleton<ChatOrchestrator>();
+        builder.AddChannels(options.DataDirectory);
         return builder;
     }
 

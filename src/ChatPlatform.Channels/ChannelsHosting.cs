@@ -1,11 +1,13 @@
 using ChatPlatform.Channels.ApiKeys;
 using ChatPlatform.Channels.OpenAi;
+using ChatPlatform.Channels.RateLimiting;
 using ChatPlatform.Channels.Slack;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace ChatPlatform.Channels;
 
@@ -16,6 +18,10 @@ public static class ChannelsHosting
     {
         var services = builder.Services;
         services.TryAddSingleton(TimeProvider.System);
+        var rateLimit = builder.Configuration.GetSection(RateLimitOptions.SectionName).Get<RateLimitOptions>() ?? new RateLimitOptions();
+        if (rateLimit.Validate() is { Count: > 0 } errors)
+            throw new OptionsValidationException(RateLimitOptions.SectionName, typeof(RateLimitOptions), errors);
+        services.AddPerIpRateLimiting(rateLimit);
         services.AddSingleton(builder.Configuration.GetSection(OpenAiApiOptions.SectionName).Get<OpenAiApiOptions>() ?? new OpenAiApiOptions());
         services.TryAddSingleton<IApiKeyStore>(_ => FileApiKeyStore.InDataDirectory(dataDirectory));
         services.AddSingleton<ApiKeys.ApiKeys>();

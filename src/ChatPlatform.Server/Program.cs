@@ -13,6 +13,7 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseDefaultFiles();
 app.UseStaticFiles();
+app.UseRateLimiter();
 app.MapChatApi();
 app.MapChannels();
 app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" }));

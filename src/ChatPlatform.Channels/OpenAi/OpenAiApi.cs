@@ -30,7 +30,7 @@ public static class OpenAiApi
 
     public static IEndpointRouteBuilder MapOpenAiApi(this IEndpointRouteBuilder app)
     {
-        var v1 = app.MapGroup("/v1").AddEndpointFilter(RequireKey);
+        var v1 = app.MapGroup("/v1").AddEndpointFilter(RequireKey).RequireRateLimiting(RateLimiting.PerIpRateLimiting.Policy);
         v1.MapGet("/models", GetModels);
         v1.MapPost("/chat/completions", PostCompletion).WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes));
         return app;

@@ -2,6 +2,7 @@ using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text.Json.Serialization;
 using ChatPlatform.Channels.Http;
+using ChatPlatform.Channels.RateLimiting;
 using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Personas;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -19,6 +20,7 @@ public static class ChatApi
     {
         app.MapPost("/api/chat", PostChat)
             .WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes))
+            .RequireRateLimiting(PerIpRateLimiting.Policy)
             .Accepts<ChatRequest>("application/json")
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
             .ProducesProblem(StatusCodes.Status400BadRequest)

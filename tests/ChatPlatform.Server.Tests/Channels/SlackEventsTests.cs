@@ -6,6 +6,7 @@ using System.Text.Json;
 using ChatPlatform.Channels.Slack;
 using ChatPlatform.Testing.Http;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Data.Sqlite;
 
 namespace ChatPlatform.Server.Tests.Channels;
 
@@ -147,6 +148,18 @@ public sealed class SlackEventsTests(SlackFixture fixture) : IClassFixture<Slack
         var requests = fixture.SlackApi.Requests.Where(r => r.Body.Contains("C-retry", StringComparison.Ordinal)).ToList();
         Assert.All(requests, r => Assert.Equal("/api/chat.postMessage", r.PathAndQuery));
         Assert.All(requests, r => Assert.Equal("Bearer " + SlackFixture.BotToken, r.Header("Authorization")));
+        Assert.Equal("How should I prepare for graduate school?", StoredUserText("T1:C-retry:1700000000.000100"));
+    }
+
+    /// <summary>The user message stored for a Slack conversation: what the persona was asked, mentions stripped.</summary>
+    private string StoredUserText(string conversationId)
+    {
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(fixture.Factory.DataDirectory, "chatplatform.db")};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT m.Text FROM messages m JOIN conversations c ON c.Id = m.ConversationId WHERE c.ExternalId = $id AND m.Role = 'user'";
+        command.Parameters.AddWithValue("$id", conversationId);
+        return (string)command.ExecuteScalar()!;
     }
 
     [Fact]

@@ -17,6 +17,7 @@ public static class CliApp
             BenchCommand.Create(console),
             DataCommands.Create(console),
             SafetyCommands.Create(console),
+            ApiKeyCommands.Create(console),
         };
         var parse = root.Parse(args);
         var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };

@@ -1,3 +1,4 @@
+using ChatPlatform.Channels;
 using ChatPlatform.Server.Chat;
 using ChatPlatform.Server.Hosting;
 
@@ -12,7 +13,9 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseDefaultFiles();
 app.UseStaticFiles();
+app.UseRateLimiter();
 app.MapChatApi();
+app.MapChannels();
 app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" }));
 
 await app.RunAsync();

@@ -16,6 +16,8 @@ public sealed class ServerFactory : WebApplicationFactory<Program>
         ["ChatPlatform:Model:ContextSize"] = "2048",
         ["ChatPlatform:Model:Threads"] = "2",
         ["ChatPlatform:MaxMessageChars"] = "500",
+        // Every test client shares one address; the limit has its own test.
+        ["ChatPlatform:RateLimit:PermitsPerWindow"] = "0",
     };
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)

@@ -1,6 +1,8 @@
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text.Json.Serialization;
+using ChatPlatform.Channels.Http;
+using ChatPlatform.Channels.RateLimiting;
 using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Personas;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -18,6 +20,7 @@ public static class ChatApi
     {
         app.MapPost("/api/chat", PostChat)
             .WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes))
+            .RequireRateLimiting(PerIpRateLimiting.Policy)
             .Accepts<ChatRequest>("application/json")
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
             .ProducesProblem(StatusCodes.Status400BadRequest)
@@ -38,8 +41,7 @@ public static class ChatApi
         var start = await orchestrator.StartAsync(turn, cancellationToken: cancellationToken);
         if (start.Error is { } error)
         {
-            if (start.RetryAfter is { } retry)
-                http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            ChatHttp.SetRetryAfter(http.Response, start.RetryAfter);
             return Problem(error);
         }
 
@@ -68,15 +70,7 @@ public static class ChatApi
     internal static ProblemHttpResult Problem(ChatError error) => TypedResults.Problem(
         title: error.Code,
         detail: error.Message,
-        statusCode: error.Kind switch
-        {
-            ChatErrorKind.NotFound => StatusCodes.Status404NotFound,
-            ChatErrorKind.TooLarge => StatusCodes.Status413PayloadTooLarge,
-            ChatErrorKind.Conflict => StatusCodes.Status409Conflict,
-            ChatErrorKind.Busy => StatusCodes.Status429TooManyRequests,
-            ChatErrorKind.Upstream => StatusCodes.Status502BadGateway,
-            _ => StatusCodes.Status400BadRequest,
-        },
+        statusCode: ChatHttp.StatusCode(error.Kind),
         extensions: new Dictionary<string, object?> { ["code"] = error.Code });
 
     private sealed record DeltaData([property: JsonPropertyName("text")] string Text);

@@ -1,3 +1,4 @@
+using ChatPlatform.Channels;
 using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Configuration;
 using ChatPlatform.Core.Personas;
@@ -54,6 +55,7 @@ public static partial class ChatPlatformHosting
         ]));
         builder.AddInference(options, chat => chat.UseSafety());
         builder.Services.AddSingleton<ChatOrchestrator>();
+        builder.AddChannels(options.DataDirectory);
         return builder;
     }
 

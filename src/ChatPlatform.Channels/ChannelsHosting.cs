@@ -1,0 +1,42 @@
+using ChatPlatform.Channels.ApiKeys;
+using ChatPlatform.Channels.OpenAi;
+using ChatPlatform.Channels.RateLimiting;
+using ChatPlatform.Channels.Slack;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace ChatPlatform.Channels;
+
+/// <summary>Registers and maps every channel: the OpenAI-compatible API and Slack.</summary>
+public static class ChannelsHosting
+{
+    public static IHostApplicationBuilder AddChannels(this IHostApplicationBuilder builder, string dataDirectory)
+    {
+        var services = builder.Services;
+        services.TryAddSingleton(TimeProvider.System);
+        var rateLimit = builder.Configuration.GetSection(RateLimitOptions.SectionName).Get<RateLimitOptions>() ?? new RateLimitOptions();
+        if (rateLimit.Validate() is { Count: > 0 } errors)
+            throw new OptionsValidationException(RateLimitOptions.SectionName, typeof(RateLimitOptions), errors);
+        services.AddPerIpRateLimiting(rateLimit);
+        services.AddSingleton(builder.Configuration.GetSection(OpenAiApiOptions.SectionName).Get<OpenAiApiOptions>() ?? new OpenAiApiOptions());
+        services.TryAddSingleton<IApiKeyStore>(_ => FileApiKeyStore.InDataDirectory(dataDirectory));
+        services.AddSingleton<ApiKeys.ApiKeys>();
+
+        services.AddSingleton(builder.Configuration.GetSection(SlackOptions.SectionName).Get<SlackOptions>() ?? new SlackOptions());
+        services.AddHttpClient(SlackResponder.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30));
+        services.AddSingleton<SlackResponder>();
+        services.AddHostedService(sp => sp.GetRequiredService<SlackResponder>());
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapChannels(this IEndpointRouteBuilder app)
+    {
+        app.MapOpenAiApi();
+        app.MapSlackEvents();
+        return app;
+    }
+}

@@ -1,0 +1,86 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+
+namespace ChatPlatform.Channels.Slack;
+
+/// <summary>
+/// <c>POST /api/slack/events</c>: checks Slack's signature, answers <c>url_verification</c>, and acknowledges each
+/// event at once while <see cref="SlackResponder"/> answers it in the background with <c>chat.postMessage</c>.
+/// </summary>
+public static class SlackEventsApi
+{
+    public const int MaxBodyBytes = 1024 * 1024;
+
+    public static IEndpointRouteBuilder MapSlackEvents(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/slack/events", PostEvent);
+        return app;
+    }
+
+    internal static async Task<IResult> PostEvent(HttpContext http, SlackOptions options, SlackResponder responder, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (!options.Enabled)
+            return Problem(StatusCodes.Status404NotFound, "slack_not_configured", "Slack is not configured: set ChatPlatform:Slack:SigningSecret.");
+
+        var body = await ReadBodyAsync(http.Request, cancellationToken);
+        if (body is null)
+            return Problem(StatusCodes.Status413PayloadTooLarge, "request_too_large", $"The request body is larger than {MaxBodyBytes} bytes.");
+
+        var problem = SlackSignature.Check(options.SigningSecret!,
+            http.Request.Headers["X-Slack-Request-Timestamp"].FirstOrDefault(),
+            http.Request.Headers["X-Slack-Signature"].FirstOrDefault(),
+            body, time.GetUtcNow());
+        if (problem is not null)
+            return Problem(StatusCodes.Status401Unauthorized, "invalid_signature", $"Slack signature check failed: {problem}.");
+
+        JsonElement payload;
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            payload = document.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "invalid_json", $"The request body is not valid JSON: {e.Message}");
+        }
+        if (payload.ValueKind != JsonValueKind.Object)
+            return Problem(StatusCodes.Status400BadRequest, "invalid_payload", "The request body must be a JSON object.");
+
+        switch (Str(payload, "type"))
+        {
+            case "url_verification":
+                return TypedResults.Ok(new { challenge = Str(payload, "challenge") ?? "" });
+            case "event_callback" when payload.TryGetProperty("event", out var e) && e.ValueKind == JsonValueKind.Object:
+                responder.Accept(Str(payload, "event_id"), Str(payload, "team_id"), e);
+                return TypedResults.Ok();
+            default:
+                // Other callbacks (app_rate_limited, ...) need only an acknowledgement.
+                return TypedResults.Ok();
+        }
+    }
+
+    internal static string? Str(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > MaxBodyBytes)
+            return null;
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > MaxBodyBytes)
+                return null;
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+
+    private static ProblemHttpResult Problem(int status, string code, string message) =>
+        TypedResults.Problem(title: code, detail: message, statusCode: status, extensions: new Dictionary<string, object?> { ["code"] = code });
+}

@@ -1,0 +1,172 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using System.Threading.Channels;
+using ChatPlatform.Channels.Http;
+using ChatPlatform.Core.Chat;
+using ChatPlatform.Core.Personas;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace ChatPlatform.Channels.Slack;
+
+/// <summary>A Slack message to answer: where it came from and what it said.</summary>
+public sealed record SlackMessage(string Team, string Channel, string ThreadTs, string? User, string Text);
+
+/// <summary>
+/// Answers Slack events in the background: each message runs through the <see cref="ChatOrchestrator"/> and the
+/// reply is posted in the message's thread. Retried deliveries (same <c>event_id</c>) are answered once.
+/// </summary>
+public sealed partial class SlackResponder(
+    SlackOptions options,
+    ChatOrchestrator orchestrator,
+    IPersonaCatalog personas,
+    IHttpClientFactory httpClients,
+    TimeProvider time,
+    ILogger<SlackResponder> logger) : BackgroundService
+{
+    public const string HttpClientName = "slack";
+    public const string ChannelName = "slack";
+    private static readonly TimeSpan DedupeWindow = TimeSpan.FromHours(1);
+
+    private readonly Channel<SlackMessage> _queue = Channel.CreateBounded<SlackMessage>(new BoundedChannelOptions(1000) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _seen = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Team, string Channel), string> _personaByChannel = new();
+
+    [GeneratedRegex(@"<@[UWB][A-Z0-9]+(\|[^>]*)?>")]
+    private static partial Regex Mention();
+
+    /// <summary>Takes an event from the endpoint; returns at once. False when it is ignored.</summary>
+    public bool Accept(string? eventId, string? team, JsonElement e)
+    {
+        var type = SlackEventsApi.Str(e, "type");
+        var isDirect = type == "message" && SlackEventsApi.Str(e, "channel_type") == "im";
+        if (type != "app_mention" && !isDirect)
+            return false;
+        // Bots (this one included) and edits, joins and other subtypes get no answer.
+        if (e.TryGetProperty("bot_id", out _) || SlackEventsApi.Str(e, "subtype") is not null)
+            return false;
+        var channel = SlackEventsApi.Str(e, "channel");
+        var ts = SlackEventsApi.Str(e, "ts");
+        if (channel is null || ts is null)
+            return false;
+        if (eventId is not null && !FirstSighting(eventId))
+        {
+            LogDuplicate(logger, eventId);
+            return false;
+        }
+
+        var text = Mention().Replace(SlackEventsApi.Str(e, "text") ?? "", "").Trim();
+        var message = new SlackMessage(team ?? "", channel, SlackEventsApi.Str(e, "thread_ts") ?? ts, SlackEventsApi.Str(e, "user"), text);
+        if (!_queue.Writer.TryWrite(message))
+            LogQueueFull(logger);
+        return true;
+    }
+
+    private bool FirstSighting(string eventId)
+    {
+        var now = time.GetUtcNow();
+        if (_seen.Count > 10_000)
+        {
+            foreach (var (id, at) in _seen)
+                if (now - at > DedupeWindow) _seen.TryRemove(id, out _);
+        }
+        return _seen.TryAdd(eventId, now);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await foreach (var message in _queue.Reader.ReadAllAsync(stoppingToken))
+        {
+            try
+            {
+                await AnswerAsync(message, stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                LogAnswerFailed(logger, e, message.Channel);
+            }
+        }
+    }
+
+    internal async Task AnswerAsync(SlackMessage message, CancellationToken cancellationToken)
+    {
+        var key = (message.Team, message.Channel);
+        if (message.Text.StartsWith("/persona", StringComparison.OrdinalIgnoreCase))
+        {
+            var id = message.Text["/persona".Length..].Trim();
+            var pack = personas.Find(id);
+            if (pack is null)
+            {
+                await PostAsync(message, $"Unknown persona '{id}'. Available: {string.Join(", ", personas.All.Select(p => p.Id))}.", cancellationToken);
+                return;
+            }
+            _personaByChannel[key] = pack.Id;
+            await PostAsync(message, $"New conversations here are answered by {pack.Name} ({pack.Id}).", cancellationToken);
+            return;
+        }
+        if (message.Text.Length == 0)
+            return;
+
+        var persona = _personaByChannel.TryGetValue(key, out var chosen) ? chosen : options.Persona;
+        var turn = new ChatTurn(persona, $"{message.Team}:{message.Channel}:{message.ThreadTs}", message.Text, Channel: ChannelName, UserId: message.User);
+        var start = await orchestrator.StartAsync(turn, cancellationToken: cancellationToken);
+        if (start.Error is { } error)
+        {
+            var text = error.Kind == ChatErrorKind.Busy
+                ? $"Sorry, I am busy right now. Please try again in {ChatHttp.RetryAfterSeconds(start.RetryAfter ?? TimeSpan.FromSeconds(5))} seconds."
+                : error.Message;
+            await PostAsync(message, text, cancellationToken);
+            return;
+        }
+
+        var reply = new StringBuilder();
+        await foreach (var e in start.Events!.WithCancellation(cancellationToken))
+        {
+            if (e is ChatCompleted completed) reply.Clear().Append(completed.Text);
+            else if (e is ChatFailed failed) reply.Append(reply.Length > 0 ? "\n\n" : "").Append(failed.Error.Message);
+            else if (e is ChatDelta delta) reply.Append(delta.Text);
+        }
+        await PostAsync(message, reply.Length > 0 ? reply.ToString() : "…", cancellationToken);
+    }
+
+    private async Task PostAsync(SlackMessage message, string text, CancellationToken cancellationToken)
+    {
+        var http = httpClients.CreateClient(HttpClientName);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(new Uri(options.ApiBaseUrl.TrimEnd('/') + "/"), "chat.postMessage"))
+        {
+            Content = JsonContent.Create(new { channel = message.Channel, thread_ts = message.ThreadTs, text }),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", options.BotToken);
+        using var response = await http.SendAsync(request, cancellationToken);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        var ok = false;
+        string? slackError = null;
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            ok = document.RootElement.TryGetProperty("ok", out var value) && value.ValueKind == JsonValueKind.True;
+            slackError = SlackEventsApi.Str(document.RootElement, "error");
+        }
+        catch (JsonException)
+        {
+        }
+        if (!response.IsSuccessStatusCode || !ok)
+            LogPostFailed(logger, (int)response.StatusCode, slackError ?? "no error given", message.Channel);
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Slack event {EventId} seen before; ignored")]
+    private static partial void LogDuplicate(ILogger logger, string eventId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Slack queue is full; an event was dropped")]
+    private static partial void LogQueueFull(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Answering a Slack message in channel {Channel} failed")]
+    private static partial void LogAnswerFailed(ILogger logger, Exception exception, string channel);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "chat.postMessage failed (HTTP {Status}, {Error}) for channel {Channel}")]
+    private static partial void LogPostFailed(ILogger logger, int status, string error, string channel);
+}

@@ -1,0 +1,52 @@
+using Xunit;
+using ChatPlatform.Channels.ApiKeys;
+
+namespace ChatPlatform.Cli.Tests;
+
+/// <summary><c>chatplatform apikey</c> against a data folder from <c>ChatPlatform__DataDirectory</c>.</summary>
+[Collection(nameof(ProcessEnvironment))]
+public sealed class ApiKeyCommandTests
+{
+    [Fact]
+    public async Task CreateListRevoke_OneKey_PrintedOnceStoredAsHashThenGone()
+    {
+        var data = Directory.CreateTempSubdirectory("chatplatform-apikey-").FullName;
+        Environment.SetEnvironmentVariable("ChatPlatform__DataDirectory", data);
+        try
+        {
+            var created = await CliRunner.RunAsync("apikey", "create", "--name", "lms");
+            var duplicate = await CliRunner.RunAsync("apikey", "create", "--name", "lms");
+            var listed = await CliRunner.RunAsync("apikey", "list");
+            var file = await File.ReadAllTextAsync(Path.Combine(data, FileApiKeyStore.FileName), TestContext.Current.CancellationToken);
+            var revoked = await CliRunner.RunAsync("apikey", "revoke", "lms");
+            var again = await CliRunner.RunAsync("apikey", "revoke", "lms");
+
+            Assert.Equal(0, created.ExitCode);
+            var key = created.Out.Trim();
+            Assert.StartsWith(ApiKeys.Prefix, key, StringComparison.Ordinal);
+            Assert.DoesNotContain(key, file, StringComparison.Ordinal);
+            Assert.Contains(ApiKeys.Hash(key), file, StringComparison.Ordinal);
+            Assert.Equal(1, duplicate.ExitCode);
+            Assert.Contains("exists already", duplicate.Error, StringComparison.Ordinal);
+            Assert.StartsWith("lms\t", listed.Out, StringComparison.Ordinal);
+            Assert.DoesNotContain(key, listed.Out, StringComparison.Ordinal);
+            Assert.Equal(0, revoked.ExitCode);
+            Assert.Equal(1, again.ExitCode);
+            Assert.Equal("No API key named 'lms'.", again.Error.Trim());
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("ChatPlatform__DataDirectory", null);
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Create_BadName_OneLineError()
+    {
+        var result = await CliRunner.RunAsync("apikey", "create", "--name", "has space");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("'has space'", result.Error, StringComparison.Ordinal);
+    }
+}

@@ -101,6 +101,8 @@ public sealed class CrashRestartTests : IDisposable
         start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
         start.Environment["ChatPlatform__DataDirectory"] = _dataDir;
         start.Environment["ChatPlatform__PersonasDirectory"] = RepoPaths.Personas;
+        start.Environment["ChatPlatform__SafetyDirectory"] = RepoPaths.Safety;
+        start.Environment["ChatPlatform__RateLimit__PermitsPerWindow"] = "0";
         start.Environment["ChatPlatform__Model__Path"] = TestModels.TinyPath;
         start.Environment["ChatPlatform__Model__ContextSize"] = "2048";
         start.Environment["ChatPlatform__Model__Threads"] = "2";

@@ -40,6 +40,7 @@ public sealed partial class SafetyEventWriter(
 {
     private const int MaxBatch = 200;
     private readonly CancellationTokenSource _stopping = new();
+    private volatile bool _disposed;
     private Task? _loop;
 
     /// <summary>The writing loop; completes once the queue is closed and drained.</summary>
@@ -54,12 +55,17 @@ public sealed partial class SafetyEventWriter(
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         sink.Complete();
-        await _stopping.CancelAsync();
+        // A host that is torn down twice may dispose the writer before it stops it.
+        if (!_disposed) await _stopping.CancelAsync();
         if (_loop is not null)
             await _loop.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
-    public void Dispose() => _stopping.Dispose();
+    public void Dispose()
+    {
+        _disposed = true;
+        _stopping.Dispose();
+    }
 
     private async Task RunAsync(CancellationToken stoppingToken)
     {

@@ -7,7 +7,7 @@ namespace ChatPlatform.Cli.Tests;
 public sealed class ChatCommandTests
 {
     private static Task<CliRunner.Result> Chat(params string[] extra) => CliRunner.RunAsync(
-        ["chat", "--model", TestModels.TinyPath, "--personas", RepoPaths.Personas, "--persona", "gradchat", "--locale", "en", "--message", "hi", "--seed", "1", "--threads", "2", .. extra]);
+        ["chat", "--model", TestModels.TinyPath, "--personas", RepoPaths.Personas, "--safety-dir", RepoPaths.Safety, "--persona", "gradchat", "--locale", "en", "--message", "hi", "--seed", "1", "--threads", "2", .. extra]);
 
     [Fact]
     public async Task Chat_OneMessage_PrintsAReplyAndTheSameOneAgain()
@@ -36,7 +36,7 @@ public sealed class ChatCommandTests
     public async Task Chat_Interactive_GreetsThenAnswersEachLineUntilEmptyLine()
     {
         var result = await CliRunner.RunWithInputAsync("hello\nwhat next?\n\n",
-            "chat", "--model", TestModels.TinyPath, "--personas", RepoPaths.Personas, "--persona", "gradchat", "--locale", "en", "--seed", "1", "--threads", "2");
+            "chat", "--model", TestModels.TinyPath, "--personas", RepoPaths.Personas, "--safety-dir", RepoPaths.Safety, "--persona", "gradchat", "--locale", "en", "--seed", "1", "--threads", "2");
 
         Assert.Equal(0, result.ExitCode);
         var lines = result.Out.Split('\n');
@@ -45,9 +45,30 @@ public sealed class ChatCommandTests
     }
 
     [Fact]
+    public async Task Chat_CrisisMessage_AnsweredWithTheHumanWrittenReferral()
+    {
+        var result = await CliRunner.RunAsync("chat", "--model", TestModels.TinyPath, "--personas", RepoPaths.Personas, "--safety-dir", RepoPaths.Safety,
+            "--persona", "gradchat", "--locale", "en", "--message", "I want to kill myself tonight", "--threads", "2");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("988", result.Out, StringComparison.Ordinal);
+        Assert.Contains("116 123", result.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Chat_MissingSafetyFolder_OneLineError()
+    {
+        var result = await CliRunner.RunAsync("chat", "--model", TestModels.TinyPath, "--personas", RepoPaths.Personas, "--safety-dir", "/nonexistent/safety",
+            "--persona", "gradchat", "--message", "hi");
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("/nonexistent/safety", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Chat_UnknownPersona_ListsAvailable()
     {
-        var result = await CliRunner.RunAsync("chat", "--model", TestModels.TinyPath, "--personas", RepoPaths.Personas, "--persona", "nobody", "--message", "hi");
+        var result = await CliRunner.RunAsync("chat", "--model", TestModels.TinyPath, "--personas", RepoPaths.Personas, "--safety-dir", RepoPaths.Safety, "--persona", "nobody", "--message", "hi");
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("Unknown persona 'nobody'", result.Error, StringComparison.Ordinal);
         Assert.Contains("gradchat", result.Error, StringComparison.Ordinal);
@@ -59,7 +80,7 @@ public sealed class ChatCommandTests
         var path = Path.Combine(TestModels.CreateScratchFolder(), "broken.gguf");
         await File.WriteAllBytesAsync(path, (await File.ReadAllBytesAsync(TestModels.TinyPath, TestContext.Current.CancellationToken))[..5000], TestContext.Current.CancellationToken);
 
-        var result = await CliRunner.RunAsync("chat", "--model", path, "--personas", RepoPaths.Personas, "--persona", "gradchat", "--message", "hi");
+        var result = await CliRunner.RunAsync("chat", "--model", path, "--personas", RepoPaths.Personas, "--safety-dir", RepoPaths.Safety, "--persona", "gradchat", "--message", "hi");
 
         Assert.NotEqual(0, result.ExitCode);
         Assert.StartsWith(path + ": ", result.Error.Trim(), StringComparison.Ordinal);
@@ -76,7 +97,7 @@ public sealed class ChatCommandTests
     [Fact]
     public async Task Chat_EmptyMessage_ClearError()
     {
-        var result = await CliRunner.RunAsync("chat", "--model", TestModels.TinyPath, "--personas", RepoPaths.Personas, "--persona", "gradchat", "--message", " ");
+        var result = await CliRunner.RunAsync("chat", "--model", TestModels.TinyPath, "--personas", RepoPaths.Personas, "--safety-dir", RepoPaths.Safety, "--persona", "gradchat", "--message", " ");
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("empty_message", result.Error, StringComparison.Ordinal);
     }

@@ -18,7 +18,7 @@ public sealed class RemoteChatCommandTests
         Environment.SetEnvironmentVariable(Keys[2], "qwen2.5-7b-instruct");
         try
         {
-            return await CliRunner.RunAsync("chat", "--personas", RepoPaths.Personas, "--persona", "gradchat", "--locale", "en", "--message", "hi", "--seed", "3");
+            return await CliRunner.RunAsync("chat", "--personas", RepoPaths.Personas, "--safety-dir", RepoPaths.Safety, "--persona", "gradchat", "--locale", "en", "--message", "hi", "--seed", "3");
         }
         finally
         {

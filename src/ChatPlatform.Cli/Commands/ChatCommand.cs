@@ -2,11 +2,14 @@ using System.CommandLine;
 using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Configuration;
 using ChatPlatform.Core.Personas;
+using ChatPlatform.Core.Safety;
 using ChatPlatform.Inference.Local;
 using ChatPlatform.Inference.Remote;
+using ChatPlatform.Safety.Output;
+using ChatPlatform.Safety.Rails;
 using Microsoft.Extensions.AI;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging;
 
 namespace ChatPlatform.Cli.Commands;
 
@@ -27,14 +30,16 @@ internal static class ChatCommand
         var seed = new Option<long?>("--seed") { Description = "Sampling seed, for repeatable replies." };
         var personas = new Option<string?>("--personas") { Description = "Persona packs folder. Default: ChatPlatform:PersonasDirectory or ./personas." };
         var threads = new Option<int?>("--threads") { Description = "CPU threads. Default: one per core." };
+        var safetyDir = new Option<string?>("--safety-dir") { Description = "The safety folder. Default: ChatPlatform:SafetyDirectory or ./safety." };
 
-        var command = new Command("chat", "Chat with a persona in the terminal.") { persona, model, adapter, adapterScale, locale, message, seed, personas, threads };
+        var command = new Command("chat", "Chat with a persona in the terminal.") { persona, model, adapter, adapterScale, locale, message, seed, personas, threads, safetyDir };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var options = CliSettings.Load();
             if (parse.GetValue(model) is { } modelPath) options.Model.Path = modelPath;
             if (parse.GetValue(personas) is { } dir) options.PersonasDirectory = dir;
             if (parse.GetValue(threads) is { } t) options.Model.Threads = t;
+            if (parse.GetValue(safetyDir) is { } safetyPath) options.SafetyDirectory = safetyPath;
             options.Model.MaxConcurrentConversations = 1;
             CliSettings.ThrowIfInvalid(options);
 
@@ -56,7 +61,11 @@ internal static class ChatCommand
             using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning));
             var remote = options.Model.IsRemote && parse.GetValue(model) is null && adapters is null;
             using var backend = remote ? Backend.Remote(options.Remote, loggers) : Backend.Local(options, loggers);
-            var orchestrator = new ChatOrchestrator(catalog, backend.Client, new InMemoryConversationStore(), options);
+            // The terminal goes through the same input and output rails as every other channel.
+            var rules = LoadSafetyRules(options.SafetyDirectory);
+            var events = new InMemorySafetyEventSink();
+            using var safeClient = new SafetyChatClient(backend.Client, OutputRails.Load(rules, options.SafetyDirectory), catalog, events);
+            var orchestrator = new ChatOrchestrator(catalog, safeClient, new InMemoryConversationStore(), options, new InputRails(rules), events);
             var run = new ChatRunOptions(adapters, parse.GetValue(seed));
             var conversation = Guid.NewGuid().ToString("N");
             var chosenLocale = parse.GetValue(locale);
@@ -109,6 +118,18 @@ internal static class ChatCommand
         {
             Client.Dispose();
             foreach (var item in owned) item.Dispose();
+        }
+    }
+
+    private static SafetyRules LoadSafetyRules(string directory)
+    {
+        try
+        {
+            return SafetyRules.Load(directory);
+        }
+        catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException or InvalidDataException or FormatException)
+        {
+            throw new CliException(e.Message);
         }
     }
 

@@ -69,6 +69,20 @@ public sealed class ChatApiTests : IClassFixture<ServerFactory>
     }
 
     [Fact]
+    public async Task PostChat_PersonalData_RedactedBeforeItIsStored()
+    {
+        var client = _factory.CreateClient();
+        var response = await client.PostAsJsonAsync("/api/chat",
+            new { persona = "gradchat", conversationId = "pii-1", text = "Please write to alice.wong@example.com or call +1 202-555-0143 about my application.", locale = "en" },
+            TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await ReadEvents(response);
+
+        Assert.Equal(1, CountRows("SELECT COUNT(*) FROM messages m JOIN conversations c ON c.Id = m.ConversationId WHERE c.ExternalId = 'pii-1' AND m.Role = 'user'"));
+        Assert.Equal(0, CountRows("SELECT COUNT(*) FROM messages WHERE Text LIKE '%alice.wong@example.com%' OR Text LIKE '%555-0143%'"));
+    }
+
+    [Fact]
     public async Task PostChat_SecondTurn_AppendsToTheSameConversationInOrder()
     {
         var client = _factory.CreateClient();

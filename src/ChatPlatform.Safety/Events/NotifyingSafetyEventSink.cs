@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using ChatPlatform.Core.Personas;
 using ChatPlatform.Core.Safety;
@@ -8,20 +9,21 @@ namespace ChatPlatform.Safety.Events;
 /// <summary>
 /// Keeps recent safety events in memory (until the store records them), logs each one without its text, and
 /// for a high-severity event posts a JSON notice to the persona's <c>crisis.notifyWebhook</c> when one is set.
-/// A failing webhook is logged and never breaks the chat.
+/// The notice is sent in the background; a failing webhook is logged and never delays or breaks the chat.
 /// </summary>
 public sealed partial class NotifyingSafetyEventSink(
     IPersonaCatalog personas, IHttpClientFactory? httpClients, ILogger<NotifyingSafetyEventSink> logger) : ISafetyEventSink
 {
     public const int MaxRecent = 1000;
     private readonly Queue<SafetyEvent> _recent = new();
+    private readonly ConcurrentDictionary<Task, byte> _inFlight = new();
 
     public IReadOnlyList<SafetyEvent> Recent
     {
         get { lock (_recent) return [.. _recent]; }
     }
 
-    public async ValueTask RecordAsync(SafetyEvent safetyEvent, CancellationToken cancellationToken)
+    public ValueTask RecordAsync(SafetyEvent safetyEvent, CancellationToken cancellationToken)
     {
         lock (_recent)
         {
@@ -30,21 +32,34 @@ public sealed partial class NotifyingSafetyEventSink(
         }
         LogEvent(logger, safetyEvent.Severity, safetyEvent.Rail, safetyEvent.Action, safetyEvent.Persona, safetyEvent.Channel, safetyEvent.ConversationId);
 
-        if (safetyEvent.Severity != SafetySeverity.High || httpClients is null) return;
-        if (personas.Find(safetyEvent.Persona)?.Safety.Crisis.NotifyWebhook is not { } webhook) return;
+        if (safetyEvent.Severity != SafetySeverity.High || httpClients is null) return ValueTask.CompletedTask;
+        if (personas.Find(safetyEvent.Persona)?.Safety.Crisis.NotifyWebhook is not { } webhook) return ValueTask.CompletedTask;
+
+        // The notice goes out in the background: a person in crisis never waits for the on-call system.
+        var notice = NotifyAsync(httpClients, new Uri(webhook), safetyEvent);
+        _inFlight.TryAdd(notice, 0);
+        _ = notice.ContinueWith(t => _inFlight.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Completes when every webhook notice sent so far has been delivered or has failed (and was logged).</summary>
+    public Task FlushAsync() => Task.WhenAll(_inFlight.Keys);
+
+    private async Task NotifyAsync(IHttpClientFactory clients, Uri webhook, SafetyEvent safetyEvent)
+    {
         try
         {
-            using var client = httpClients.CreateClient(nameof(NotifyingSafetyEventSink));
-            client.Timeout = TimeSpan.FromSeconds(5);
+            using var client = clients.CreateClient(nameof(NotifyingSafetyEventSink));
+            client.Timeout = TimeSpan.FromSeconds(10);
             // The excerpt stays out of the notice: on-call staff open the conversation in the admin console.
-            using var response = await client.PostAsJsonAsync(new Uri(webhook), new
+            using var response = await client.PostAsJsonAsync(webhook, new
             {
                 safetyEvent.Channel, safetyEvent.ConversationId, safetyEvent.Persona, safetyEvent.Rail,
                 Severity = safetyEvent.Severity.ToString(), safetyEvent.Action, safetyEvent.At,
-            }, cancellationToken);
+            });
             if (!response.IsSuccessStatusCode) LogWebhookFailed(logger, safetyEvent.Persona, $"HTTP {(int)response.StatusCode}");
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or InvalidOperationException)
         {
             LogWebhookFailed(logger, safetyEvent.Persona, e.Message);
         }

@@ -16,6 +16,7 @@ public sealed class InputRailsPhenomenaTests
     [InlineData("药都攒够了")]
     [InlineData("想从楼顶跳下去")]
     [InlineData("閉上眼睛再也不要醒")]
+    [InlineData("奶奶去世了，我也不想活了")]
     public void Inspect_IndirectCrisis_FiresCrisis(string text) =>
         Assert.True(Rules.Input.Inspect(text).Crisis.Fired, text);
 
@@ -24,6 +25,7 @@ public sealed class InputRailsPhenomenaTests
     [InlineData("同学最近总说不想活了，我怎么安慰她")]
     [InlineData("I'm donating my furniture before moving to Lisbon")]
     [InlineData("烦得我想跳楼哈哈")]
+    [InlineData("我的狗去世了，我好难过")]
     public void Inspect_ReportedOrFigurative_DoesNotFireCrisis(string text) =>
         Assert.False(Rules.Input.Inspect(text).Crisis.Fired, text);
 

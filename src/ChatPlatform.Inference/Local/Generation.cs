@@ -1,3 +1,4 @@
+using LLama.Native;
 using ChatPlatform.Core.Personas;
 
 namespace ChatPlatform.Inference.Local;
@@ -6,14 +7,15 @@ namespace ChatPlatform.Inference.Local;
 public sealed record SamplingSettings(float Temperature, float TopP, int TopK, float RepeatPenalty, uint Seed, bool IgnoreEndOfTurn = false);
 
 /// <summary>One reply to generate: the fully templated prompt and how to continue it.</summary>
-/// <param name="CacheablePrefix">The start of <paramref name="Prompt"/> worth keeping decoded for other conversations (the templated system prompt).</param>
+/// <param name="PromptTokens">The templated prompt, tokenised.</param>
+/// <param name="SharedPrefixLength">Leading prompt tokens worth keeping decoded for other conversations (the templated system prompt); 0 for none.</param>
 public sealed record GenerationRequest(
-    string Prompt,
+    IReadOnlyList<LLamaToken> PromptTokens,
     IReadOnlyList<AdapterRef> Adapters,
     SamplingSettings Sampling,
     int MaxTokens,
     IReadOnlyList<string> Stops,
-    string? CacheablePrefix = null);
+    int SharedPrefixLength = 0);
 
 /// <summary>What the engine reports while it generates.</summary>
 public abstract record GenerationEvent;

@@ -136,13 +136,12 @@ public sealed partial class InferenceEngine : IDisposable
             try
             {
                 var lane = GetLane(sequence.Request.Adapters);
-                var tokens = lane.Executor.Context.Tokenize(sequence.Request.Prompt, addBos: true, special: true);
+                var tokens = sequence.Request.PromptTokens as LLamaToken[] ?? [.. sequence.Request.PromptTokens];
                 var window = _options.ContextSize;
                 if (tokens.Length >= window)
                     throw new ChatRejectedException(new ChatError(ChatErrorKind.TooLarge, "context_overflow",
                         $"The conversation needs {tokens.Length} tokens but the model's window is {window}."));
-                var prefixLength = PrefixLength(lane, tokens, sequence.Request.CacheablePrefix);
-                sequence.Start(lane, tokens, prefixLength, _model.Weights);
+                sequence.Start(lane, tokens, sequence.Request.SharedPrefixLength, _model.Weights);
             }
             catch (Exception e)
             {
@@ -270,18 +269,6 @@ public sealed partial class InferenceEngine : IDisposable
         _lanes.Clear();
         _stopping.Dispose();
         _wake.Dispose();
-    }
-
-    /// <summary>
-    /// How many leading tokens of the prompt are the cacheable prefix (the templated system prompt), or 0 when the
-    /// prefix does not tokenise to a true prefix of the prompt.
-    /// </summary>
-    private static int PrefixLength(Lane lane, LLamaToken[] tokens, string? prefix)
-    {
-        if (!lane.Cache.Enabled || string.IsNullOrEmpty(prefix)) return 0;
-        var prefixTokens = lane.Executor.Context.Tokenize(prefix, addBos: true, special: true);
-        if (prefixTokens.Length >= tokens.Length) return 0;
-        return tokens.AsSpan(0, prefixTokens.Length).SequenceEqual(prefixTokens) ? prefixTokens.Length : 0;
     }
 
     private sealed class Lane(string key, BatchedExecutor executor, PromptCache cache)

@@ -3,6 +3,7 @@ using System.Text;
 using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Configuration;
 using LLama;
+using LLama.Native;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 
@@ -41,11 +42,11 @@ public sealed partial class LocalChatClient(
     {
         var maxTokens = Math.Clamp(options?.MaxOutputTokens ?? DefaultMaxTokens, 1, modelOptions.ContextSize - 1);
         var list = messages as IList<ChatMessage> ?? messages.ToList();
-        var (prompt, dropped) = FitPrompt([.. list], maxTokens);
+        var (tokens, dropped) = FitPrompt([.. list], maxTokens);
         if (dropped > 0) LogDropped(dropped);
 
         var request = new GenerationRequest(
-            prompt,
+            tokens,
             PersonaChatOptions.GetAdapters(options),
             new SamplingSettings(
                 options?.Temperature ?? 0.7f,
@@ -56,7 +57,7 @@ public sealed partial class LocalChatClient(
                 options?.AdditionalProperties?.TryGetValue(IgnoreEndOfTurnKey, out var ignore) == true && ignore is true),
             maxTokens,
             options?.StopSequences is { Count: > 0 } stops ? [.. stops] : [],
-            CacheablePrefix(list));
+            SharedPrefixLength(list, tokens));
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(modelOptions.RequestTimeoutSeconds));
@@ -96,33 +97,38 @@ public sealed partial class LocalChatClient(
     /// Renders the conversation with the model's template. When it would not leave room for the reply, the oldest
     /// turns after the system prompt are dropped; the system prompt and the newest message always stay.
     /// </summary>
-    internal (string Prompt, int Dropped) FitPrompt(List<ChatMessage> messages, int maxTokens)
+    internal (LLamaToken[] Tokens, int Dropped) FitPrompt(List<ChatMessage> messages, int maxTokens)
     {
         var budget = modelOptions.ContextSize - maxTokens;
         var dropped = 0;
         while (true)
         {
-            var prompt = Render(model.Weights, messages);
-            var count = model.Weights.Tokenize(prompt, true, true, Encoding.UTF8).Length;
-            if (count <= budget) return (prompt, dropped);
+            var tokens = Tokenize(Render(model.Weights, messages));
+            if (tokens.Length <= budget) return (tokens, dropped);
 
             var first = messages.Count > 0 && messages[0].Role == ChatRole.System ? 1 : 0;
             if (messages.Count - first <= 1)
                 throw new ChatRejectedException(new ChatError(ChatErrorKind.TooLarge, "context_overflow",
-                    $"The message needs {count} tokens with the persona's instructions, but only {budget} fit the model's window of {modelOptions.ContextSize} tokens next to the reply. Please send a shorter message."));
+                    $"The message needs {tokens.Length} tokens with the persona's instructions, but only {budget} fit the model's window of {modelOptions.ContextSize} tokens next to the reply. Please send a shorter message."));
             messages.RemoveAt(first);
             dropped++;
         }
     }
 
-    /// <summary>The templated system prompt alone: the part of the prompt that a persona's conversations share.</summary>
-    private string? CacheablePrefix(IList<ChatMessage> messages)
+    /// <summary>
+    /// How many leading prompt tokens are the templated system prompt alone, the part a persona's conversations share
+    /// (0 when there is no system prompt or it does not tokenise to a true prefix of the prompt).
+    /// </summary>
+    private int SharedPrefixLength(IList<ChatMessage> messages, LLamaToken[] prompt)
     {
-        if (messages.Count == 0 || messages[0].Role != ChatRole.System) return null;
+        if (messages.Count == 0 || messages[0].Role != ChatRole.System) return 0;
         var template = new LLamaTemplate(model.Weights) { AddAssistant = false };
         template.Add(messages[0].Role.Value, messages[0].Text);
-        return Encoding.UTF8.GetString(template.Apply());
+        var prefix = Tokenize(Encoding.UTF8.GetString(template.Apply()));
+        return prefix.Length < prompt.Length && prompt.AsSpan(0, prefix.Length).SequenceEqual(prefix) ? prefix.Length : 0;
     }
+
+    private LLamaToken[] Tokenize(string text) => model.Weights.Tokenize(text, true, true, Encoding.UTF8);
 
     /// <summary>Applies the model's own chat template (from GGUF metadata) and opens the assistant's turn.</summary>
     public static string Render(LLamaWeights weights, IEnumerable<ChatMessage> messages)

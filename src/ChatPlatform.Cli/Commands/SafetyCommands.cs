@@ -48,11 +48,13 @@ internal static class SafetyCommands
                 throw new CliException($"Cannot load the safety rules: {e.Message}");
             }
 
+            PersonaPack? scoredAs = null;
             if (parse.GetValue(persona) is { } id)
             {
                 var packs = PackLoader.LoadAll(parse.GetValue(personasDir) ?? settings.PersonasDirectory);
                 var pack = packs.Packs.FirstOrDefault(p => p.Id == id)
                     ?? throw new CliException($"--persona: unknown persona '{id}'. Available: {string.Join(", ", packs.Packs.Select(p => p.Id))}.");
+                scoredAs = pack;
                 items = items.Where(i => Enabled(pack, i.Family) || !i.Positive).ToList();
                 var off = SafetyFamilies.All.Where(f => !Enabled(pack, f)).ToList();
                 if (off.Count > 0) console.Out.WriteLine($"Persona {id} does not enable: {string.Join(", ", off)} (their positives are skipped).");
@@ -60,7 +62,8 @@ internal static class SafetyCommands
 
             var showErrors = parse.GetValue(errors);
             var report = SafetyEvaluator.Run(new InputRails(rules), items,
-                showErrors ? (item, fired) => console.Out.WriteLine($"{(fired ? "FP" : "FN")} {item.Family} {item.Lang} {item.Text.ReplaceLineEndings(" ")}") : null);
+                showErrors ? (item, fired) => console.Out.WriteLine($"{(fired ? "FP" : "FN")} {item.Family} {item.Lang} {item.Text.ReplaceLineEndings(" ")}") : null,
+                scoredAs);
             Print(console.Out, report);
             if (parse.GetValue(json) is { } outPath)
             {

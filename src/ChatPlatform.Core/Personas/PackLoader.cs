@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using YamlDotNet.RepresentationModel;
@@ -90,7 +91,7 @@ public static partial class PackLoader
     private static readonly string[] GenerationKeys = ["temperature", "topP", "topK", "repeatPenalty", "maxTokens", "seed", "stop"];
     private static readonly string[] AdapterKeys = ["path", "scale", "sha256"];
     private static readonly string[] ModelKeys = ["architectures", "minContext"];
-    private static readonly string[] SafetyKeys = ["rails", "disclaimer", "outOfScope", "crisis", "redactPii"];
+    private static readonly string[] SafetyKeys = ["rails", "disclaimer", "outOfScope", "crisis", "redactPii", "thresholds"];
     private static readonly string[] CrisisKeys = ["enabled", "offerHuman", "notifyWebhook"];
 
     internal sealed record PackRead(PersonaPack? Pack, List<PackProblem> Problems, string? Id, int IdLine, string ManifestPath);
@@ -470,6 +471,21 @@ public static partial class PackLoader
                 };
             }
 
+            var thresholds = new Dictionary<string, float>(StringComparer.Ordinal);
+            var t = root.Section("thresholds", [.. SafetyPolicy.ThresholdRails]);
+            if (t is not null)
+            {
+                foreach (var rail in SafetyPolicy.ThresholdRails.Order(StringComparer.Ordinal))
+                {
+                    if (t.Number(rail, 0.01, 0.99) is not { } value) continue;
+                    if (rail == SafetyRails.Crisis && value > SafetyPolicy.MaxCrisisThreshold)
+                        t.Source.Report(t.KeyLine(rail), string.Create(CultureInfo.InvariantCulture,
+                            $"thresholds.crisis may only make the crisis rail more sensitive: use a value up to {SafetyPolicy.MaxCrisisThreshold}, got {value}"));
+                    else
+                        thresholds[rail] = (float)value;
+                }
+            }
+
             return new SafetyPolicy
             {
                 Rails = rails,
@@ -477,6 +493,7 @@ public static partial class PackLoader
                 OutOfScope = outOfScope ?? [],
                 Crisis = crisis,
                 RedactPii = root.Bool("redactPii") ?? true,
+                Thresholds = thresholds,
             };
         }
 

@@ -80,6 +80,22 @@ public sealed record SafetyPolicy
     public IReadOnlyDictionary<string, string> OutOfScope { get; init; } = new Dictionary<string, string>();
     public CrisisProtocol Crisis { get; init; } = new();
     public bool RedactPii { get; init; } = true;
+
+    /// <summary>
+    /// Classifier thresholds this persona sets, by rail (<see cref="ThresholdRails"/>); a rail not listed uses the
+    /// platform default. A lower value fires more readily.
+    /// </summary>
+    public IReadOnlyDictionary<string, float> Thresholds { get; init; } = new Dictionary<string, float>();
+
+    /// <summary>Rails whose classifier threshold a pack may set.</summary>
+    public static readonly IReadOnlySet<string> ThresholdRails =
+        new HashSet<string>(StringComparer.Ordinal) { SafetyRails.Crisis, SafetyRails.MedicalEmergency, SafetyRails.Injection };
+
+    /// <summary>
+    /// The platform's crisis threshold, and the highest a pack may set: a persona may make the crisis rail more
+    /// sensitive, never less.
+    /// </summary>
+    public const float MaxCrisisThreshold = 0.5f;
 }
 
 public sealed record CrisisProtocol

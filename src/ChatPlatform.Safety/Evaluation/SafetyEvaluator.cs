@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using ChatPlatform.Core.Personas;
 using ChatPlatform.Safety.Rails;
 
 namespace ChatPlatform.Safety.Evaluation;
@@ -93,17 +94,18 @@ public static class SafetyEvaluator
         return (hash[0] >> 4) % 2 == 1;
     }
 
-    public static EvalReport Run(InputRails rails, IReadOnlyList<EvalItem> items, Action<EvalItem, bool>? onError = null)
+    /// <summary>Scores <paramref name="items"/>; with <paramref name="pack"/>, at that persona's thresholds.</summary>
+    public static EvalReport Run(InputRails rails, IReadOnlyList<EvalItem> items, Action<EvalItem, bool>? onError = null, PersonaPack? pack = null)
     {
         // One warm-up pass (regex compilation, JIT) so latency reflects a running server, not start-up.
-        foreach (var item in items) rails.Inspect(item.Text);
+        foreach (var item in items) rails.Inspect(item.Text, pack);
 
         var counts = new Dictionary<(string Family, string Lang), int[]>();
         var latencies = new List<double>(items.Count);
         foreach (var item in items)
         {
             var start = Stopwatch.GetTimestamp();
-            var findings = rails.Inspect(item.Text);
+            var findings = rails.Inspect(item.Text, pack);
             latencies.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
             var fired = findings.Fired(item.Family);
             if (fired != item.Positive) onError?.Invoke(item, fired);

@@ -25,14 +25,14 @@ public sealed class InputRails(SafetyRules rules) : IInputSafety
 {
     public SafetyRules Rules { get; } = rules;
 
-    /// <summary>Runs every family on the text.</summary>
-    public RailFindings Inspect(string text)
+    /// <summary>Runs every family on the text, with the thresholds of <paramref name="pack"/> where it sets them.</summary>
+    public RailFindings Inspect(string text, PersonaPack? pack = null)
     {
         var normalized = Rules.Normalizer.Normalize(text);
         return new RailFindings(
-            Rules.Crisis.Detect(normalized, Rules.ThresholdFor(SafetyFamilies.Crisis)),
-            Rules.Medical.Detect(normalized, Rules.ThresholdFor(SafetyFamilies.Medical)),
-            Rules.Injection.Detect(normalized, Rules.ThresholdFor(SafetyFamilies.Injection)),
+            Rules.Crisis.Detect(normalized, ThresholdFor(pack, SafetyFamilies.Crisis)),
+            Rules.Medical.Detect(normalized, ThresholdFor(pack, SafetyFamilies.Medical)),
+            Rules.Injection.Detect(normalized, ThresholdFor(pack, SafetyFamilies.Injection)),
             Rules.Pii.Contains(text),
             Rules.Scope.Match(normalized) is LexiconMatch.Strong or LexiconMatch.Weak);
     }
@@ -45,16 +45,16 @@ public sealed class InputRails(SafetyRules rules) : IInputSafety
         var normalized = Rules.Normalizer.Normalize(text);
 
         // The crisis rail is mandatory for every pack (the pack loader refuses to turn it off).
-        var crisis = Rules.Crisis.Detect(normalized, Rules.ThresholdFor(SafetyFamilies.Crisis));
+        var crisis = Rules.Crisis.Detect(normalized, ThresholdFor(pack, SafetyFamilies.Crisis));
         if (crisis.Fired)
             return new InputVerdict(InputAction.Crisis, outgoing, SafetyRules.ReplyFor(Rules.CrisisReplies, locale).Text, SafetyRails.Crisis, crisis.Score);
 
         if (policy.Rails.Contains(SafetyRails.MedicalEmergency)
-            && Rules.Medical.Detect(normalized, Rules.ThresholdFor(SafetyFamilies.Medical)) is { Fired: true } medical)
+            && Rules.Medical.Detect(normalized, ThresholdFor(pack, SafetyFamilies.Medical)) is { Fired: true } medical)
             return new InputVerdict(InputAction.MedicalEmergency, outgoing, SafetyRules.ReplyFor(Rules.EmergencyReplies, locale).Text, SafetyRails.MedicalEmergency, medical.Score);
 
         if (policy.Rails.Contains(SafetyRails.Injection)
-            && Rules.Injection.Detect(normalized, Rules.ThresholdFor(SafetyFamilies.Injection)) is { Fired: true } injection)
+            && Rules.Injection.Detect(normalized, ThresholdFor(pack, SafetyFamilies.Injection)) is { Fired: true } injection)
             return new InputVerdict(InputAction.Refuse, outgoing, RefusalFor(pack, locale), SafetyRails.Injection, injection.Score);
 
         if (policy.Rails.Contains(SafetyRails.Scope) && pack.OutOfScopeFor(locale) is { } outOfScope
@@ -62,6 +62,19 @@ public sealed class InputRails(SafetyRules rules) : IInputSafety
             return new InputVerdict(InputAction.OutOfScope, outgoing, outOfScope, SafetyRails.Scope);
 
         return new InputVerdict(InputAction.Allow, outgoing);
+    }
+
+    /// <summary>The pack's threshold for a family where its safety.yaml sets one, else the platform default.</summary>
+    public float ThresholdFor(PersonaPack? pack, string family)
+    {
+        var rail = family switch
+        {
+            SafetyFamilies.Crisis => SafetyRails.Crisis,
+            SafetyFamilies.Medical => SafetyRails.MedicalEmergency,
+            SafetyFamilies.Injection => SafetyRails.Injection,
+            _ => family,
+        };
+        return pack is not null && pack.Safety.Thresholds.TryGetValue(rail, out var own) ? own : Rules.ThresholdFor(family);
     }
 
     public string CrisisReminderFor(string locale)

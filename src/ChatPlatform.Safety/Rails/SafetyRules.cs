@@ -47,7 +47,7 @@ public sealed class SafetyRules
     /// </summary>
     public static readonly IReadOnlyDictionary<string, float> DefaultThresholds = new Dictionary<string, float>
     {
-        [SafetyFamilies.Crisis] = 0.5f,
+        [SafetyFamilies.Crisis] = SafetyPolicy.MaxCrisisThreshold,
         [SafetyFamilies.Medical] = 0.5f,
         [SafetyFamilies.Injection] = 0.95f,
     };

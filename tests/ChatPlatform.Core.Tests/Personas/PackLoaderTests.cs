@@ -377,6 +377,32 @@ public sealed class PackLoaderTests : IDisposable
         AssertProblem(Safety, line, "crisis.notifyWebhook must be an http(s) URL");
     }
 
+    [Fact]
+    public void Load_Thresholds_ReadPerRail()
+    {
+        _pack.Write(Safety, _pack.Read(Safety) + "\nthresholds:\n  crisis: 0.35\n  injection: 0.9\n");
+
+        var result = Load();
+
+        ProblemAssert.None(result.Problems);
+        Assert.Equal(0.35f, result.Pack!.Safety.Thresholds[SafetyRails.Crisis]);
+        Assert.Equal(0.9f, result.Pack.Safety.Thresholds[SafetyRails.Injection]);
+        Assert.False(result.Pack.Safety.Thresholds.ContainsKey(SafetyRails.MedicalEmergency));
+    }
+
+    [Theory]
+    [InlineData("  crisis: 0.8", "thresholds.crisis may only make the crisis rail more sensitive")]
+    [InlineData("  injection: 1.5", "thresholds.injection must be between 0.01 and 0.99, got 1.5")]
+    [InlineData("  scope: 0.5", "unknown key 'thresholds.scope'")]
+    public void Load_BadThreshold_ReportsItsLine(string entry, string fragment)
+    {
+        var before = _pack.Read(Safety).TrimEnd('\n');
+        _pack.Write(Safety, before + "\nthresholds:\n" + entry + "\n");
+        var line = before.Split('\n').Length + 2;
+
+        AssertProblem(Safety, line, fragment);
+    }
+
     [Theory]
     [InlineData("fr", "unknown locale 'fr'")]
     [InlineData("zh-cn", "(did you mean 'zh-CN'?)")]

@@ -38,6 +38,37 @@ public static class InferenceHostingExtensions
         return builder;
     }
 
+    /// <summary>
+    /// Registers the safety judge's <see cref="IChatClient"/> under <paramref name="serviceKey"/>: a guard GGUF loaded
+    /// beside the chat model with its own small decode loop, or a guard model on an OpenAI-compatible server.
+    /// </summary>
+    public static IHostApplicationBuilder AddSafetyJudgeClient(this IHostApplicationBuilder builder, SafetyJudgeOptions judge, string serviceKey)
+    {
+        if (judge.IsRemote)
+        {
+            const string httpName = "chatplatform.safety-judge";
+            builder.Services.AddHttpClient(httpName, http => http.Timeout = Timeout.InfiniteTimeSpan);
+            builder.Services.AddKeyedSingleton<IChatClient>(serviceKey, (sp, _) => new RemoteChatClient(
+                sp.GetRequiredService<IHttpClientFactory>().CreateClient(httpName), judge.Remote,
+                sp.GetRequiredService<ILogger<RemoteChatClient>>()));
+            return builder;
+        }
+
+        var engineOptions = new ModelOptions
+        {
+            Path = judge.ModelPath,
+            Threads = judge.Threads,
+            ContextSize = judge.ContextSize,
+            MaxConcurrentConversations = 4,
+            MaxQueuedRequests = 64,
+            RequestTimeoutSeconds = Math.Max(1, (judge.TimeoutMilliseconds + 999) / 1000),
+            PromptCacheTokens = 0,
+        };
+        builder.Services.AddKeyedSingleton<IChatClient>(serviceKey, (sp, _) =>
+            new DedicatedLocalClient(judge.ModelPath!, engineOptions, sp.GetRequiredService<ILoggerFactory>()));
+        return builder;
+    }
+
     /// <summary>Registers <see cref="RemoteChatClient"/> over a pooled <see cref="HttpClient"/> from <see cref="IHttpClientFactory"/>.</summary>
     public static IHostApplicationBuilder AddRemoteInference(this IHostApplicationBuilder builder, RemoteOptions remote)
     {

@@ -1,6 +1,8 @@
+using ChatPlatform.Core.Configuration;
 using ChatPlatform.Core.Privacy;
 using ChatPlatform.Core.Safety;
 using ChatPlatform.Safety.Events;
+using ChatPlatform.Safety.Judge;
 using ChatPlatform.Safety.Output;
 using ChatPlatform.Safety.Pii;
 using ChatPlatform.Safety.Rails;
@@ -25,6 +27,21 @@ public static class SafetyServiceCollectionExtensions
         services.AddHttpClient();
         services.TryAddSingleton<NotifyingSafetyEventSink>();
         services.TryAddSingleton<ISafetyEventSink>(sp => sp.GetRequiredService<NotifyingSafetyEventSink>());
+        return services;
+    }
+
+    /// <summary>
+    /// Puts a guard model in front as a second opinion (<see cref="JudgedInputSafety"/>). The guard's
+    /// <see cref="Microsoft.Extensions.AI.IChatClient"/> must be registered under <see cref="JudgedInputSafety.JudgeClientKey"/>.
+    /// </summary>
+    public static IServiceCollection AddSafetyJudge(this IServiceCollection services, SafetyJudgeOptions options)
+    {
+        services.AddSingleton(sp => new JudgedInputSafety(
+            sp.GetRequiredService<InputRails>(),
+            sp.GetRequiredKeyedService<Microsoft.Extensions.AI.IChatClient>(JudgedInputSafety.JudgeClientKey),
+            options,
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<JudgedInputSafety>>()));
+        services.Replace(ServiceDescriptor.Singleton<IInputSafety>(sp => sp.GetRequiredService<JudgedInputSafety>()));
         return services;
     }
 }

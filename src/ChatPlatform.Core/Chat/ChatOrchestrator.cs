@@ -78,7 +78,7 @@ public sealed class ChatOrchestrator(
         var text = turn.Text;
         if (inputSafety is not null)
         {
-            var verdict = inputSafety.Check(pack, turn.Text, locale);
+            var verdict = await inputSafety.CheckAsync(pack, turn.Text, locale, cancellationToken);
             text = verdict.Text;
             if (verdict.AnswersItself)
                 return ChatStart.Accepted(await AnswerFromRailAsync(turn, pack, locale, verdict, flags, cancellationToken));

@@ -38,6 +38,9 @@ public sealed class ChatPlatformOptions
 
     public RetentionOptions Retention { get; set; } = new();
 
+    /// <summary>An optional guard model asked for a second opinion on messages the input rails let through.</summary>
+    public SafetyJudgeOptions SafetyJudge { get; set; } = new();
+
     public string DatabasePath => Path.Combine(Path.GetFullPath(DataDirectory), "chatplatform.db");
 
     /// <summary>
@@ -65,6 +68,7 @@ public sealed class ChatPlatformOptions
         }
         else if (!string.IsNullOrWhiteSpace(Model.Path) && !File.Exists(Model.Path))
             errors.Add($"{SectionName}:Model:Path points to '{Model.Path}', which does not exist (resolved to {System.IO.Path.GetFullPath(Model.Path)})");
+        SafetyJudge.Validate(SectionName + ":SafetyJudge", errors);
         return errors;
     }
 
@@ -161,6 +165,64 @@ public sealed class RemoteOptions
     /// <summary>Retries on connection failures, HTTP 5xx and 429 before the reply starts (never after).</summary>
     [Range(0, 10)]
     public int MaxRetries { get; set; } = 2;
+}
+
+/// <summary>
+/// The <c>ChatPlatform:SafetyJudge</c> section: a guard model (e.g. a Qwen3Guard or Llama Guard GGUF, or such a
+/// model behind an OpenAI-compatible server) that reviews messages the rules let through. It can only add a
+/// crisis referral or an injection refusal; the rails never wait longer than <see cref="TimeoutMilliseconds"/> for it.
+/// </summary>
+public sealed class SafetyJudgeOptions
+{
+    /// <summary><c>off</c> (default), <c>local</c> (a GGUF at <see cref="ModelPath"/>) or <c>remote</c> (<see cref="Remote"/>).</summary>
+    public string Backend { get; set; } = "off";
+
+    /// <summary>The guard model's GGUF file, for the <c>local</c> backend. It is loaded beside the chat model.</summary>
+    public string? ModelPath { get; set; }
+
+    /// <summary>The OpenAI-compatible server for the <c>remote</c> backend.</summary>
+    public RemoteOptions Remote { get; set; } = new();
+
+    /// <summary>Longest wait for the judge per message; past it, the rules' verdict stands.</summary>
+    public int TimeoutMilliseconds { get; set; } = 3000;
+
+    /// <summary>Token window of the local judge (one message plus a short verdict).</summary>
+    public int ContextSize { get; set; } = 2048;
+
+    /// <summary>CPU threads for the local judge; 0 means one per core.</summary>
+    public int Threads { get; set; }
+
+    public bool IsEnabled => !string.Equals(Backend, "off", StringComparison.OrdinalIgnoreCase);
+
+    public bool IsRemote => string.Equals(Backend, "remote", StringComparison.OrdinalIgnoreCase);
+
+    internal void Validate(string prefix, List<string> errors)
+    {
+        if (Backend is not { } backend || !(backend.Equals("off", StringComparison.OrdinalIgnoreCase)
+            || backend.Equals("local", StringComparison.OrdinalIgnoreCase) || IsRemote))
+        {
+            errors.Add($"{prefix}:Backend is invalid (got '{Backend}'): it must be 'off', 'local' or 'remote'");
+            return;
+        }
+        if (TimeoutMilliseconds is < 50 or > 60_000)
+            errors.Add($"{prefix}:TimeoutMilliseconds is invalid (got '{TimeoutMilliseconds}'): it must be between 50 and 60000");
+        if (ContextSize is < 256 or > 1_048_576)
+            errors.Add($"{prefix}:ContextSize is invalid (got '{ContextSize}'): it must be between 256 and 1048576");
+        if (Threads is < 0 or > 1024)
+            errors.Add($"{prefix}:Threads is invalid (got '{Threads}'): it must be between 0 and 1024");
+        if (!IsEnabled) return;
+        if (IsRemote)
+        {
+            if (!Uri.TryCreate(Remote.BaseUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+                errors.Add($"{prefix}:Remote:BaseUrl is invalid (got '{Remote.BaseUrl}'): with {prefix}:Backend = remote it must be the absolute http:// or https:// URL of an OpenAI-compatible server");
+            if (string.IsNullOrWhiteSpace(Remote.Model))
+                errors.Add($"{prefix}:Remote:Model is empty: name the guard model the server should use");
+        }
+        else if (string.IsNullOrWhiteSpace(ModelPath))
+            errors.Add($"{prefix}:ModelPath is empty: with {prefix}:Backend = local it must name the guard model's GGUF file");
+        else if (!File.Exists(ModelPath))
+            errors.Add($"{prefix}:ModelPath points to '{ModelPath}', which does not exist (resolved to {System.IO.Path.GetFullPath(ModelPath)})");
+    }
 }
 
 /// <summary>The <c>ChatPlatform:Models</c> section: the model hub <c>chatplatform model pull</c> downloads from.</summary>

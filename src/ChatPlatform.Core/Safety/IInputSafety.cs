@@ -39,6 +39,12 @@ public interface IInputSafety
     InputVerdict Check(PersonaPack pack, string text, string locale);
 
     /// <summary>
+    /// <see cref="Check"/> where a second opinion (a guard model) may be asked; the orchestrator calls this one.
+    /// </summary>
+    ValueTask<InputVerdict> CheckAsync(PersonaPack pack, string text, string locale, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(Check(pack, text, locale));
+
+    /// <summary>
     /// A short reminder of crisis resources for a locale, shown under every later reply of a conversation
     /// that went through the crisis protocol.
     /// </summary>

@@ -47,7 +47,7 @@ public sealed class InputRails(SafetyRules rules) : IInputSafety
         // The crisis rail is mandatory for every pack (the pack loader refuses to turn it off).
         var crisis = Rules.Crisis.Detect(normalized, ThresholdFor(pack, SafetyFamilies.Crisis));
         if (crisis.Fired)
-            return new InputVerdict(InputAction.Crisis, outgoing, SafetyRules.ReplyFor(Rules.CrisisReplies, locale).Text, SafetyRails.Crisis, crisis.Score);
+            return CrisisVerdict(outgoing, locale, crisis.Score);
 
         if (policy.Rails.Contains(SafetyRails.MedicalEmergency)
             && Rules.Medical.Detect(normalized, ThresholdFor(pack, SafetyFamilies.Medical)) is { Fired: true } medical)
@@ -55,7 +55,7 @@ public sealed class InputRails(SafetyRules rules) : IInputSafety
 
         if (policy.Rails.Contains(SafetyRails.Injection)
             && Rules.Injection.Detect(normalized, ThresholdFor(pack, SafetyFamilies.Injection)) is { Fired: true } injection)
-            return new InputVerdict(InputAction.Refuse, outgoing, RefusalFor(pack, locale), SafetyRails.Injection, injection.Score);
+            return InjectionVerdict(pack, outgoing, locale, injection.Score);
 
         if (policy.Rails.Contains(SafetyRails.Scope) && pack.OutOfScopeFor(locale) is { } outOfScope
             && Rules.Scope.Match(normalized) is LexiconMatch.Strong or LexiconMatch.Weak)
@@ -63,6 +63,14 @@ public sealed class InputRails(SafetyRules rules) : IInputSafety
 
         return new InputVerdict(InputAction.Allow, outgoing);
     }
+
+    /// <summary>The crisis protocol's verdict: the human-written referral for the locale.</summary>
+    public InputVerdict CrisisVerdict(string outgoing, string locale, double score) =>
+        new(InputAction.Crisis, outgoing, SafetyRules.ReplyFor(Rules.CrisisReplies, locale).Text, SafetyRails.Crisis, score);
+
+    /// <summary>The injection rail's verdict: the fixed refusal, then the pack's way back to its domain.</summary>
+    public InputVerdict InjectionVerdict(PersonaPack pack, string outgoing, string locale, double score) =>
+        new(InputAction.Refuse, outgoing, RefusalFor(pack, locale), SafetyRails.Injection, score);
 
     /// <summary>The pack's threshold for a family where its safety.yaml sets one, else the platform default.</summary>
     public float ThresholdFor(PersonaPack? pack, string family)

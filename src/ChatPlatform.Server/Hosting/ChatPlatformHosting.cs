@@ -54,6 +54,11 @@ public static partial class ChatPlatformHosting
             sp.GetRequiredService<ChatPlatform.Safety.Events.NotifyingSafetyEventSink>(),
         ]));
         builder.AddInference(options, chat => chat.UseSafety());
+        if (options.SafetyJudge.IsEnabled)
+        {
+            builder.AddSafetyJudgeClient(options.SafetyJudge, ChatPlatform.Safety.Judge.JudgedInputSafety.JudgeClientKey);
+            builder.Services.AddSafetyJudge(options.SafetyJudge);
+        }
         builder.Services.AddSingleton<ChatOrchestrator>();
         builder.AddChannels(options.DataDirectory);
         return builder;

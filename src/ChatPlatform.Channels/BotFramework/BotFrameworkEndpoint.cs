@@ -57,7 +57,7 @@ public static partial class BotFrameworkEndpoint
                 if (persona is not null)
                     turn.TurnState.Add(PersonaBot.RoutePersonaKey, persona);
                 return runtime.Bot.OnTurnAsync(turn, ct);
-            }, cancellationToken);
+            }, runtime.Stopping);
         }
         catch (Exception e) when (e is UnauthorizedAccessException or SecurityTokenException or ArgumentException)
         {

@@ -12,7 +12,8 @@ using Microsoft.Extensions.Options;
 namespace ChatPlatform.Channels.BotFramework;
 
 /// <summary>What the endpoint needs per request: the SDK adapter, the bot, and whether tokens are checked.</summary>
-public sealed class BotFrameworkRuntime(PlatformCloudAdapter adapter, PersonaBot bot, IPersonaCatalog personas, bool authenticationEnabled, ILogger logger)
+public sealed class BotFrameworkRuntime(
+    PlatformCloudAdapter adapter, PersonaBot bot, IPersonaCatalog personas, bool authenticationEnabled, IHostApplicationLifetime lifetime, ILogger logger)
 {
     public PlatformCloudAdapter Adapter { get; } = adapter;
     public PersonaBot Bot { get; } = bot;
@@ -20,6 +21,12 @@ public sealed class BotFrameworkRuntime(PlatformCloudAdapter adapter, PersonaBot
 
     /// <summary>False when no <c>MicrosoftAppId</c> is configured: then only loopback requests are served.</summary>
     public bool AuthenticationEnabled { get; } = authenticationEnabled;
+
+    /// <summary>
+    /// Turns stop only when the server does: replies go to the channel's service, not into the request, so a channel
+    /// that gives up on a slow request (Azure Bot Service waits 15 s) still gets the answer.
+    /// </summary>
+    public CancellationToken Stopping => lifetime.ApplicationStopping;
 
     internal ILogger Logger { get; } = logger;
 }
@@ -66,6 +73,7 @@ public static partial class BotFrameworkHosting
             sp.GetRequiredService<PersonaBot>(),
             sp.GetRequiredService<IPersonaCatalog>(),
             AuthenticationEnabled(configuration),
+            sp.GetRequiredService<IHostApplicationLifetime>(),
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("ChatPlatform.Channels.BotFramework")));
         services.AddHostedService(sp => new BotAuthNotice(AuthenticationEnabled(configuration), sp.GetRequiredService<ILogger<BotAuthNotice>>()));
         return builder;

@@ -8,7 +8,7 @@ namespace ChatPlatform.Channels.BotFramework;
 /// Streams one reply into a Teams one-to-one chat with the <c>streaminfo</c> protocol: cumulative <c>typing</c>
 /// updates (the first one's id is the stream id) at most once per second, then a final <c>message</c> with
 /// <c>streamType: final</c>. Updates stop before Teams' two-minute stream limit; a final message too late for the
-/// stream is sent as a plain message. A reply that finishes before <see cref="BotFrameworkOptions.StreamAfterMilliseconds"/>
+/// stream, or after the channel refused an update, is sent as a plain message. A reply that finishes before <see cref="BotFrameworkOptions.StreamAfterMilliseconds"/>
 /// is sent whole, with no stream.
 /// </summary>
 internal sealed class ReplyStream(ITurnContext turnContext, BotFrameworkOptions options, TimeProvider time, long turnStarted)
@@ -18,6 +18,7 @@ internal sealed class ReplyStream(ITurnContext turnContext, BotFrameworkOptions 
     private long _lastSent;
     private int _sequence;
     private bool _stopped;
+    private bool _failed;
 
     public string? StreamId => _streamId;
 
@@ -46,7 +47,19 @@ internal sealed class ReplyStream(ITurnContext turnContext, BotFrameworkOptions 
             Entities = [StreamInfo(_streamId, "streaming", ++_sequence)],
             ChannelData = ChannelData(_streamId, "streaming", _sequence),
         };
-        var response = await turnContext.SendActivityAsync(update, cancellationToken);
+        ResourceResponse? response;
+        try
+        {
+            response = await turnContext.SendActivityAsync(update, cancellationToken);
+        }
+        catch (ErrorResponseException)
+        {
+            // Teams refuses updates it will not show (403 ContentStreamNotAllowed, throttling): the reply then
+            // arrives whole, as a new message.
+            _stopped = true;
+            _failed = true;
+            return;
+        }
         _lastSent = now;
         if (_streamId is null)
         {
@@ -60,7 +73,7 @@ internal sealed class ReplyStream(ITurnContext turnContext, BotFrameworkOptions 
     /// <summary>Sends the whole reply; returns the ids the channel knows it by (for reactions).</summary>
     public async Task<IReadOnlyList<string?>> FinishAsync(string text, CancellationToken cancellationToken)
     {
-        if (_streamId is null || time.GetElapsedTime(_streamStarted) >= PersonaBot.StreamFinalLimit)
+        if (_streamId is null || _failed || time.GetElapsedTime(_streamStarted) >= PersonaBot.StreamFinalLimit)
             return [(await turnContext.SendActivityAsync(MessageFactory.Text(text), cancellationToken))?.Id, _streamId];
 
         var wait = PersonaBot.StreamUpdateInterval - time.GetElapsedTime(_lastSent);

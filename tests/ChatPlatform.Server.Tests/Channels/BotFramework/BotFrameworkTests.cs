@@ -97,6 +97,39 @@ public sealed class BotFrameworkTests : IClassFixture<BotFrameworkFixture>
     }
 
     [Fact]
+    public async Task PostActivity_BodyOverTheLimit_413()
+    {
+        var activity = fixture.Message("big-1", new string('x', BotFrameworkEndpoint.MaxBodyBytes));
+
+        var response = await fixture.PostAsync(activity, fixture.Token());
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal(0, await StoredConversationsAsync("big-1"));
+    }
+
+    [Fact]
+    public async Task PostActivity_ReactionWithdrawn_FeedbackRemoved()
+    {
+        await fixture.PostAsync(fixture.Message("unreact-1", "hello", conversationType: "groupChat"), fixture.Token());
+        var replyId = "srv-" + fixture.Channel.Requests.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var reaction = fixture.Message("unreact-1", "");
+        reaction.Type = ActivityTypes.MessageReaction;
+        reaction.Text = null;
+        reaction.ReplyToId = replyId;
+        reaction.ReactionsAdded = [new MessageReaction("sad")];
+        await fixture.PostAsync(reaction, fixture.Token());
+        await using (var db = await fixture.DbAsync())
+            Assert.Equal(-1, await db.Feedback.Where(f => db.Conversations.Any(c => c.Id == f.ConversationId && c.ExternalId.EndsWith("|unreact-1"))).Select(f => f.Rating).SingleAsync(Ct));
+
+        reaction.ReactionsAdded = null;
+        reaction.ReactionsRemoved = [new MessageReaction("sad")];
+        await fixture.PostAsync(reaction, fixture.Token());
+
+        await using var after = await fixture.DbAsync();
+        Assert.False(await after.Feedback.AnyAsync(f => after.Conversations.Any(c => c.Id == f.ConversationId && c.ExternalId.EndsWith("|unreact-1")), Ct));
+    }
+
+    [Fact]
     public async Task PostActivity_PersonaInRoute_AnsweredByThatPersona()
     {
         var response = await fixture.PostAsync(fixture.Message("route-1", "hello"), fixture.Token(), "/api/messages/gradchat");

@@ -53,8 +53,7 @@ public sealed class TestHttpServer : IAsyncDisposable
             await handler(context, recorded);
         });
         await app.StartAsync(cancellationToken);
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()
-            .Replace("[::1]", "127.0.0.1", StringComparison.Ordinal);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server = new TestHttpServer(app, new Uri(address.TrimEnd('/') + "/"));
         return server;
     }

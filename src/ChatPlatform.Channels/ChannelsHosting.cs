@@ -1,4 +1,5 @@
 using ChatPlatform.Channels.ApiKeys;
+using ChatPlatform.Channels.BotFramework;
 using ChatPlatform.Channels.OpenAi;
 using ChatPlatform.Channels.RateLimiting;
 using ChatPlatform.Channels.Slack;
@@ -11,7 +12,7 @@ using Microsoft.Extensions.Options;
 
 namespace ChatPlatform.Channels;
 
-/// <summary>Registers and maps every channel: the OpenAI-compatible API and Slack.</summary>
+/// <summary>Registers and maps every channel: the OpenAI-compatible API, Slack and Bot Framework.</summary>
 public static class ChannelsHosting
 {
     public static IHostApplicationBuilder AddChannels(this IHostApplicationBuilder builder, string dataDirectory)
@@ -30,6 +31,7 @@ public static class ChannelsHosting
         services.AddHttpClient(SlackResponder.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30));
         services.AddSingleton<SlackResponder>();
         services.AddHostedService(sp => sp.GetRequiredService<SlackResponder>());
+        builder.AddBotFramework();
         return builder;
     }
 
@@ -37,6 +39,7 @@ public static class ChannelsHosting
     {
         app.MapOpenAiApi();
         app.MapSlackEvents();
+        app.MapBotFramework();
         return app;
     }
 }

@@ -11,6 +11,9 @@ public sealed class ScriptedChatClient(params string[] chunks) : IChatClient
 {
     public List<(List<ChatMessage> Messages, ChatOptions? Options)> Calls { get; } = [];
 
+    /// <summary>A pause before each chunk, to stand in for a model that takes its time.</summary>
+    public TimeSpan ChunkDelay { get; set; }
+
     /// <summary>Thrown on the first read instead of answering, when set.</summary>
     public Exception? FailWith { get; set; }
 
@@ -25,7 +28,10 @@ public sealed class ScriptedChatClient(params string[] chunks) : IChatClient
         foreach (var chunk in chunks)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            await Task.Yield();
+            if (ChunkDelay > TimeSpan.Zero)
+                await Task.Delay(ChunkDelay, cancellationToken);
+            else
+                await Task.Yield();
             yield return new ChatResponseUpdate(ChatRole.Assistant, chunk);
         }
         yield return new ChatResponseUpdate { Role = ChatRole.Assistant, FinishReason = ChatFinishReason.Stop };

@@ -20,6 +20,27 @@ public static class ChatHttp
     /// <summary>Whole seconds, at least one, as <c>Retry-After</c> wants them.</summary>
     public static int RetryAfterSeconds(TimeSpan retryAfter) => Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
 
+    /// <summary>What a chat channel (Slack, Teams) tells the user when the inference core is at capacity.</summary>
+    public static string BusyMessage(TimeSpan? retryAfter) =>
+        $"Sorry, I am busy right now. Please try again in {RetryAfterSeconds(retryAfter ?? TimeSpan.FromSeconds(5))} seconds.";
+
+    /// <summary>The whole request body, or null when it is longer than <paramref name="maxBytes"/>.</summary>
+    public static async Task<byte[]?> ReadBodyAsync(HttpRequest request, int maxBytes, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > maxBytes)
+            return null;
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > maxBytes)
+                return null;
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+
     public static void SetRetryAfter(HttpResponse response, TimeSpan? retryAfter)
     {
         if (retryAfter is { } retry)

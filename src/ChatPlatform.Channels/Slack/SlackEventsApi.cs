@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ChatPlatform.Channels.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -25,7 +26,7 @@ public static class SlackEventsApi
         if (!options.Enabled)
             return Problem(StatusCodes.Status404NotFound, "slack_not_configured", "Slack is not configured: set ChatPlatform:Slack:SigningSecret.");
 
-        var body = await ReadBodyAsync(http.Request, cancellationToken);
+        var body = await ChatHttp.ReadBodyAsync(http.Request, MaxBodyBytes, cancellationToken);
         if (body is null)
             return Problem(StatusCodes.Status413PayloadTooLarge, "request_too_large", $"The request body is larger than {MaxBodyBytes} bytes.");
 
@@ -64,22 +65,6 @@ public static class SlackEventsApi
 
     internal static string? Str(JsonElement element, string name) =>
         element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-
-    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
-    {
-        if (request.ContentLength > MaxBodyBytes)
-            return null;
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > MaxBodyBytes)
-                return null;
-            buffer.Write(chunk, 0, read);
-        }
-        return buffer.ToArray();
-    }
 
     private static ProblemHttpResult Problem(int status, string code, string message) =>
         TypedResults.Problem(title: code, detail: message, statusCode: status, extensions: new Dictionary<string, object?> { ["code"] = code });

@@ -116,9 +116,7 @@ public sealed partial class SlackResponder(
         var start = await orchestrator.StartAsync(turn, cancellationToken: cancellationToken);
         if (start.Error is { } error)
         {
-            var text = error.Kind == ChatErrorKind.Busy
-                ? $"Sorry, I am busy right now. Please try again in {ChatHttp.RetryAfterSeconds(start.RetryAfter ?? TimeSpan.FromSeconds(5))} seconds."
-                : error.Message;
+            var text = error.Kind == ChatErrorKind.Busy ? ChatHttp.BusyMessage(start.RetryAfter) : error.Message;
             await PostAsync(message, text, cancellationToken);
             return;
         }

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -20,17 +22,22 @@ public sealed class TestHttpServer : IAsyncDisposable
         BaseUri = baseUri;
     }
 
-    /// <summary>e.g. <c>http://127.0.0.1:41234/</c>.</summary>
+    /// <summary>e.g. <c>http://127.0.0.1:41234/</c> (or <c>https://</c>).</summary>
     public Uri BaseUri { get; }
 
     /// <summary>Every request seen, in arrival order.</summary>
     public ConcurrentQueue<RecordedRequest> Requests { get; } = new();
 
-    public static async Task<TestHttpServer> StartAsync(Func<HttpContext, RecordedRequest, Task> handler, CancellationToken cancellationToken)
+    /// <summary>Starts the server; with a <paramref name="certificate"/> it serves https (the caller makes the certificate trusted).</summary>
+    public static async Task<TestHttpServer> StartAsync(Func<HttpContext, RecordedRequest, Task> handler, CancellationToken cancellationToken,
+        X509Certificate2? certificate = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        if (certificate is null)
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+        else
+            builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.UseHttps(certificate)));
         var app = builder.Build();
         TestHttpServer? server = null;
         app.Run(async context =>

@@ -170,14 +170,14 @@ public sealed class StreamConnection(WebSocket socket)
             if (socket.State == WebSocketState.Open)
                 await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "collision", linked.Token);
         }
-        catch (Exception e) when (e is OperationCanceledException or WebSocketException)
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException or IOException or ObjectDisposedException)
         {
             // The client went away or the server is stopping; the client resumes with its watermark.
         }
         finally
         {
             await linked.CancelAsync();
-            try { await reading; } catch (Exception e) when (e is OperationCanceledException or WebSocketException) { }
+            await reading;
         }
     }
 
@@ -185,14 +185,19 @@ public sealed class StreamConnection(WebSocket socket)
     private async Task ReadUntilClosedAsync(CancellationToken cancellationToken)
     {
         var buffer = new byte[1024];
-        while (!cancellationToken.IsCancellationRequested)
+        try
         {
-            var result = await socket.ReceiveAsync(buffer, cancellationToken);
-            if (result.MessageType == WebSocketMessageType.Close)
+            while (!cancellationToken.IsCancellationRequested)
             {
-                Close();
-                return;
+                var result = await socket.ReceiveAsync(buffer, cancellationToken);
+                if (result.MessageType == WebSocketMessageType.Close)
+                    break;
             }
         }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException or IOException or ObjectDisposedException)
+        {
+            // The connection dropped: the client resumes with its watermark.
+        }
+        Close();
     }
 }

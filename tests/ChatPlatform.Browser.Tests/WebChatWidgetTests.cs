@@ -16,7 +16,7 @@ public sealed class WidgetServer : BrowserServer
 /// <summary>The demo page in headless Chromium: the official Web Chat bundle talks to the personas over Direct Line.</summary>
 public sealed class WebChatWidgetTests(WidgetServer server) : IClassFixture<WidgetServer>
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
+    internal static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
 
     [Fact]
     public async Task DemoPage_MessageTyped_ShowsSentMessageStreamedReplyAndStoresTranscript()
@@ -75,7 +75,7 @@ public sealed class WebChatWidgetTests(WidgetServer server) : IClassFixture<Widg
         return (page, frames);
     }
 
-    private static async Task SendAsync(IPage page, string text)
+    internal static async Task SendAsync(IPage page, string text)
     {
         var input = page.Locator("[data-id='webchat-sendbox-input']");
         await input.WaitForAsync(new LocatorWaitForOptions { Timeout = (float)Wait.TotalMilliseconds });
@@ -84,7 +84,7 @@ public sealed class WebChatWidgetTests(WidgetServer server) : IClassFixture<Widg
     }
 
     /// <summary>Waits until the question is shown as sent (no "Sending"/"Send failed") and a reply follows it.</summary>
-    private static async Task<int> RoundTripAsync(IPage page, string question)
+    internal static async Task<int> RoundTripAsync(IPage page, string question)
     {
         var deadline = DateTime.UtcNow + Wait;
         while (true)

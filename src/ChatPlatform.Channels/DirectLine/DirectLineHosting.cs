@@ -26,12 +26,15 @@ public static class DirectLineHosting
         return builder;
     }
 
-    /// <summary>The headers and methods Direct Line clients send (as Azure's service allows them), for the configured origins.</summary>
+    /// <summary>
+    /// The headers and methods Direct Line clients send, for the configured origins. DirectLineJS's requests (rxjs
+    /// ajax) also carry <c>X-Requested-With</c>; without it the browser blocks every cross-site call.
+    /// </summary>
     private static void Configure(CorsPolicyBuilder policy, IReadOnlyList<string> origins)
     {
         if (origins.Contains("*")) policy.AllowAnyOrigin();
         else policy.WithOrigins([.. origins]);
-        policy.WithHeaders("Authorization", "Content-Type", "Accept", "x-ms-bot-agent")
+        policy.WithHeaders("Authorization", "Content-Type", "Accept", "x-ms-bot-agent", "X-Requested-With")
             .WithMethods("GET", "POST", "OPTIONS")
             .SetPreflightMaxAge(TimeSpan.FromHours(1));
     }

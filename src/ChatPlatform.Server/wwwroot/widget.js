@@ -10,7 +10,7 @@
   'use strict';
   var script = document.currentScript;
   var scriptUrl = new URL(script ? script.src : 'widget.js', location.href);
-  var server = scriptUrl.href.replace(/\/widget\.js(\?.*)?$/, '');
+  var server = scriptUrl.href.replace(/\/+widget\.js([?#].*)?$/, '');
   var bundle = null;
 
   function loadWebChat() {
@@ -53,6 +53,10 @@
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ persona: options.persona || '', locale: locale })
+    }).catch(function () {
+      // A network or CORS failure: the page may be on a site the server does not allow.
+      throw new Error('cannot reach the chat server at ' + server + '. (For the site owner: the server must allow this page\'s origin, ' +
+        location.origin + ', in ChatPlatform:DirectLine:AllowedOrigins.)');
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (body) {
         if (!response.ok) {

@@ -35,8 +35,11 @@ public class BrowserServer : WebApplicationFactory<Program>, IAsyncLifetime
     /// <summary>The SQLite database the server writes.</summary>
     public string DatabasePath => Path.Combine(DataDirectory, "chatplatform.db");
 
-    /// <summary>The server's address, e.g. <c>http://127.0.0.1:41234</c> (no trailing slash).</summary>
+    /// <summary>The server's address, e.g. <c>http://127.0.0.1:41234/</c>; <see cref="Origin"/> is the same without the slash.</summary>
     public Uri BaseUrl { get; private set; } = null!;
+
+    /// <summary>The server's origin, e.g. <c>http://127.0.0.1:41234</c>, for building URLs by hand.</summary>
+    public string Origin => BaseUrl.GetLeftPart(UriPartial.Authority);
 
     public IBrowser Browser => _browser ?? throw new InvalidOperationException("The fixture is not initialised.");
 
@@ -45,7 +48,7 @@ public class BrowserServer : WebApplicationFactory<Program>, IAsyncLifetime
     {
     }
 
-    public async ValueTask InitializeAsync()
+    public virtual async ValueTask InitializeAsync()
     {
         if (!File.Exists(ChromiumPath))
             throw new InvalidOperationException($"Chromium is not installed at {ChromiumPath}: run ./test.sh (it installs Debian's chromium package) or 'apt-get install chromium'.");
@@ -73,7 +76,13 @@ public class BrowserServer : WebApplicationFactory<Program>, IAsyncLifetime
             Locale = locale ?? "en-US",
             ViewportSize = new ViewportSize { Width = 1100, Height = 800 },
         });
-        return await context.NewPageAsync();
+        var page = await context.NewPageAsync();
+        // Browser-side failures go to the test's output, where a failing test shows them.
+        var output = TestContext.Current.TestOutputHelper;
+        page.Console += (_, message) => { if (message.Type is "error" or "warning") output?.WriteLine($"[browser {message.Type}] {message.Text}"); };
+        page.PageError += (_, error) => output?.WriteLine($"[page error] {error}");
+        page.RequestFailed += (_, request) => output?.WriteLine($"[request failed] {request.Method} {request.Url}: {request.Failure}");
+        return page;
     }
 
     /// <summary>Saves a full-page screenshot under <see cref="ScreenshotFolder"/> and reports where it went.</summary>

@@ -190,7 +190,7 @@ public sealed class DirectLineTests(DirectLineFixture fixture) : IClassFixture<D
             using var preflight = new HttpRequestMessage(HttpMethod.Options, "/v3/directline/conversations");
             preflight.Headers.Add("Origin", origin);
             preflight.Headers.Add("Access-Control-Request-Method", "POST");
-            preflight.Headers.Add("Access-Control-Request-Headers", "authorization,content-type,x-ms-bot-agent");
+            preflight.Headers.Add("Access-Control-Request-Headers", "authorization,content-type,x-ms-bot-agent,x-requested-with");
             using var response = await _client.SendAsync(preflight, Ct);
             Assert.Equal(allowed, response.Headers.TryGetValues("Access-Control-Allow-Origin", out var values) && values.Single() == origin);
         }

@@ -1,8 +1,10 @@
 using ChatPlatform.Channels.ApiKeys;
 using ChatPlatform.Channels.BotFramework;
+using ChatPlatform.Channels.DirectLine;
 using ChatPlatform.Channels.OpenAi;
 using ChatPlatform.Channels.RateLimiting;
 using ChatPlatform.Channels.Slack;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,7 +14,7 @@ using Microsoft.Extensions.Options;
 
 namespace ChatPlatform.Channels;
 
-/// <summary>Registers and maps every channel: the OpenAI-compatible API, Slack and Bot Framework.</summary>
+/// <summary>Registers and maps every channel: the OpenAI-compatible API, Slack, Bot Framework and Direct Line (with the widget).</summary>
 public static class ChannelsHosting
 {
     public static IHostApplicationBuilder AddChannels(this IHostApplicationBuilder builder, string dataDirectory)
@@ -32,7 +34,16 @@ public static class ChannelsHosting
         services.AddSingleton<SlackResponder>();
         services.AddHostedService(sp => sp.GetRequiredService<SlackResponder>());
         builder.AddBotFramework();
+        builder.AddDirectLine(dataDirectory);
         return builder;
+    }
+
+    /// <summary>Middleware the channels need: WebSockets (the Direct Line stream) and CORS (the widget on other sites).</summary>
+    public static IApplicationBuilder UseChannels(this IApplicationBuilder app)
+    {
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
+        app.UseCors();
+        return app;
     }
 
     public static IEndpointRouteBuilder MapChannels(this IEndpointRouteBuilder app)
@@ -40,6 +51,7 @@ public static class ChannelsHosting
         app.MapOpenAiApi();
         app.MapSlackEvents();
         app.MapBotFramework();
+        app.MapDirectLine();
         return app;
     }
 }

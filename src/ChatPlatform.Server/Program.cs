@@ -13,6 +13,7 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseDefaultFiles();
 app.UseStaticFiles();
+app.UseChannels();
 app.UseRateLimiter();
 app.MapChatApi();
 app.MapChannels();

@@ -14,11 +14,11 @@ public static class InferenceHostingExtensions
     /// Registers the <see cref="IChatClient"/> every channel uses: the shared local inference core (the model loaded
     /// once and the batching engine) or, with <c>ChatPlatform:Model:Backend = remote</c>, an OpenAI-compatible server.
     /// </summary>
-    /// <param name="pipeline">Adds middlewares (such as the output rails) outside the logging one, outermost first.</param>
+    /// <param name="pipeline">Adds middlewares (such as the output rails), outermost first.</param>
     public static IHostApplicationBuilder AddInference(this IHostApplicationBuilder builder, ChatPlatformOptions options, Action<ChatClientBuilder>? pipeline = null)
     {
         if (options.Model.IsRemote)
-            return builder.AddRemoteInference(options.Remote);
+            return builder.AddRemoteInference(options.Remote, pipeline);
 
         var services = builder.Services;
         services.AddSingleton(sp =>
@@ -33,8 +33,9 @@ public static class InferenceHostingExtensions
         var chat = services.AddChatClient(sp => new LocalChatClient(
             sp.GetRequiredService<LocalModel>(), sp.GetRequiredService<InferenceEngine>(), options.Model,
             sp.GetRequiredService<ILogger<LocalChatClient>>()));
+        // No logging middleware: it records a busy core (an expected answer) as an error with a stack trace; the
+        // engine, the orchestrator and the channels log what operators need, without message text.
         pipeline?.Invoke(chat);
-        chat.UseLogging();
         return builder;
     }
 
@@ -70,7 +71,8 @@ public static class InferenceHostingExtensions
     }
 
     /// <summary>Registers <see cref="RemoteChatClient"/> over a pooled <see cref="HttpClient"/> from <see cref="IHttpClientFactory"/>.</summary>
-    public static IHostApplicationBuilder AddRemoteInference(this IHostApplicationBuilder builder, RemoteOptions remote)
+    /// <param name="pipeline">Adds middlewares (such as the output rails), outermost first: a remote model's replies are checked like local ones.</param>
+    public static IHostApplicationBuilder AddRemoteInference(this IHostApplicationBuilder builder, RemoteOptions remote, Action<ChatClientBuilder>? pipeline = null)
     {
         builder.Services.AddHttpClient(RemoteChatClient.HttpClientName, http => http.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
@@ -79,10 +81,10 @@ public static class InferenceHostingExtensions
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),
                 ConnectTimeout = TimeSpan.FromSeconds(remote.TimeoutSeconds),
             });
-        builder.Services.AddChatClient(sp => new RemoteChatClient(
+        var chat = builder.Services.AddChatClient(sp => new RemoteChatClient(
                 sp.GetRequiredService<IHttpClientFactory>().CreateClient(RemoteChatClient.HttpClientName), remote,
-                sp.GetRequiredService<ILogger<RemoteChatClient>>()))
-            .UseLogging();
+                sp.GetRequiredService<ILogger<RemoteChatClient>>()));
+        pipeline?.Invoke(chat);
         return builder;
     }
 }

@@ -35,8 +35,8 @@ public sealed class RemoteBackendTests
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = await response.Content.ReadAsStringAsync(Token);
-        Assert.Contains("\"text\":\"Start with \"", body, StringComparison.Ordinal);
-        Assert.Contains("\"text\":\"your interests.\"", body, StringComparison.Ordinal);
+        // The output rails release the reply sentence by sentence.
+        Assert.Contains("\"text\":\"Start with your interests.\"", body, StringComparison.Ordinal);
         Assert.Contains("event: done", body, StringComparison.Ordinal);
 
         var sent = JsonDocument.Parse(Assert.Single(upstream.Requests).Body).RootElement;
@@ -46,6 +46,22 @@ public sealed class RemoteBackendTests
         Assert.Equal("How do I choose a program?", messages[messages.GetArrayLength() - 1].GetProperty("content").GetString());
     }
 
+    [Fact]
+    public async Task PostChat_RemoteBackend_OutputRailsCheckTheUpstreamReply()
+    {
+        await using var upstream = await TestHttpServer.StartAsync((context, _) => OpenAiResponses.WriteReplyAsync(context,
+            "Rest and drink water. ", "You should take 1200 mg every 4 hours. ", "See a doctor if it gets worse."), Token);
+        using var factory = RemoteFactory(upstream);
+
+        var response = await factory.CreateClient().PostAsJsonAsync("/api/chat",
+            new { persona = "sunsimiao", conversationId = "remote-rails", text = "I have a headache, what should I do?", locale = "en" }, Token);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadAsStringAsync(Token);
+        Assert.Contains("Rest and drink water.", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("1200 mg", body, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("stall", "timeout")]
     [InlineData("drop", "reply_interrupted")]
@@ -53,7 +69,7 @@ public sealed class RemoteBackendTests
     {
         await using var upstream = await TestHttpServer.StartAsync(async (context, _) =>
         {
-            await OpenAiResponses.WriteEventsAsync(context, [OpenAiResponses.Chunk("Half an answer")]);
+            await OpenAiResponses.WriteEventsAsync(context, [OpenAiResponses.Chunk("Half an answer. ")]);
             if (fault == "drop") await OpenAiResponses.AbortAfterDeliveryAsync(context);
             else await Task.Delay(Timeout.Infinite, context.RequestAborted);
         }, Token);
@@ -66,7 +82,7 @@ public sealed class RemoteBackendTests
             new { persona = "gradchat", conversationId = conversation, text = "hi" }, Token);
 
         var body = await response.Content.ReadAsStringAsync(Token);
-        Assert.Contains("\"text\":\"Half an answer\"", body, StringComparison.Ordinal);
+        Assert.Contains("\"text\":\"Half an answer.", body, StringComparison.Ordinal);
         Assert.True(body.Contains("event: error", StringComparison.Ordinal), body);
         Assert.True(body.Contains($"\"code\":\"{code}\"", StringComparison.OrdinalIgnoreCase), body);
         Assert.Single(upstream.Requests);
@@ -75,7 +91,7 @@ public sealed class RemoteBackendTests
         connection.Open();
         using var command = connection.CreateCommand();
         command.CommandText = $"SELECT m.Text FROM messages m JOIN conversations c ON c.Id = m.ConversationId WHERE c.ExternalId = '{conversation}' AND m.Role = 'assistant'";
-        Assert.Equal("Half an answer", command.ExecuteScalar());
+        Assert.Equal("Half an answer.", (command.ExecuteScalar() as string)?.Trim());
     }
 
     [Fact]

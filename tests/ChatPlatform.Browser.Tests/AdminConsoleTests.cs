@@ -65,11 +65,18 @@ public sealed class AdminConsoleTests(BrowserServer server) : IClassFixture<Brow
         await BrowserServer.ScreenshotAsync(widget, "admin-widget-new-greeting");
         await widget.Context.CloseAsync();
 
+        // A new draft, so the playground has both sides to compare.
+        await page.Locator("#greeting-en").FillAsync(greeting + " (next draft)");
+        await page.Locator("[data-testid=save-draft]").ClickAsync();
+        await page.Locator("[data-testid=editor-message]", new PageLocatorOptions { HasTextString = "Saved as draft" })
+            .WaitForAsync(new LocatorWaitForOptions { Timeout = Wait });
+
         await page.GotoAsync("/admin/playground?persona=gradchat");
         await VisibleAsync(page, "#playground-message");
         await page.Locator("#playground-message").FillAsync("How do I plan a study abroad application?");
         await page.Locator("[data-testid=playground-send]").ClickAsync();
         await page.Locator("[data-testid=playground-live] [data-testid=rails]").WaitForAsync(new LocatorWaitForOptions { Timeout = Wait });
+        await page.Locator("[data-testid=playground-draft] [data-testid=rails]").WaitForAsync(new LocatorWaitForOptions { Timeout = Wait });
         Assert.Contains("Retrieved passages", await page.Locator("[data-testid=playground-live] [data-testid=passages]").InnerTextAsync(), StringComparison.Ordinal);
         await BrowserServer.ScreenshotAsync(page, "admin-playground");
         await page.Context.CloseAsync();

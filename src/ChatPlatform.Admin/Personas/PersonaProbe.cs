@@ -64,11 +64,19 @@ public sealed class PersonaProbe(IChatClient chatClient, ChatPlatformOptions opt
         var total = stopwatch.Elapsed.TotalMilliseconds;
         var rails = events.Rails.ToList();
         if (done?.FinishReason == ChatFinishReason.ContentFilter.Value) rails.Add(SafetyRails.Output);
-        double? tps = done?.OutputTokens is > 0 && firstMs is { } first && total > first
-            ? Math.Round(done.OutputTokens.Value / ((total - first) / 1000.0), 1)
-            : null;
+        double? tps = done?.OutputTokens is > 0 && firstMs is { } first ? Math.Round(Rate(done.OutputTokens.Value, first, total), 1) : null;
         return new ProbeReply(done?.Text ?? reply.ToString(), done?.FinishReason ?? "error", rails, [], done?.OutputTokens,
             firstMs is { } f1 ? Math.Round(f1, 1) : null, tps, failure);
+    }
+
+    /// <summary>
+    /// Decoding speed: tokens after the first over the time after the first; when the text arrived in one burst
+    /// (under 100 ms after the first token) that window says nothing, so the whole reply's time is used.
+    /// </summary>
+    public static double Rate(int tokens, double firstTokenMs, double totalMs)
+    {
+        var window = totalMs - firstTokenMs;
+        return tokens > 1 && window >= 100 ? (tokens - 1) / (window / 1000.0) : tokens / (Math.Max(totalMs, 1) / 1000.0);
     }
 
     /// <summary>Runs every eval conversation of the pack and checks each expectation.</summary>

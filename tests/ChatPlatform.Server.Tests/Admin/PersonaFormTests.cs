@@ -91,6 +91,12 @@ public sealed class PersonaFormTests
     public void PathProblem_PackPaths_AreAccepted(string path) =>
         Assert.Null(PackFiles.PathProblem(path));
 
+    [Theory]
+    [InlineData(11, 500, 1500, 10.0)]
+    [InlineData(20, 990, 1000, 20.0)]
+    public void Rate_DecodeWindowOrBurst_GivesTokensPerSecond(int tokens, double first, double total, double expected) =>
+        Assert.Equal(expected, PersonaProbe.Rate(tokens, first, total), 3);
+
     [Fact]
     public void Judge_RailExpectations_PassOnlyWhenTheRightRailFires()
     {

@@ -18,6 +18,7 @@ public static class CliApp
             DataCommands.Create(console),
             SafetyCommands.Create(console),
             ApiKeyCommands.Create(console),
+            AdminCommands.Create(console),
             LoadTestCommand.Create(console),
         };
         var parse = root.Parse(args);

@@ -37,6 +37,36 @@ public sealed class PersonaVersionSyncTests
         Assert.Equal(2, await db.AuditLog.CountAsync(a => a.Action == "persona.version" && a.Target == "persona:kindbot", Ct));
     }
 
+    [Theory]
+    [MemberData(nameof(TestDatabase.Providers), MemberType = typeof(TestDatabase))]
+    public async Task SyncAsync_VersionActivatedElsewhereAndFolderUnchanged_KeepsThatVersionLive(string provider)
+    {
+        await using var database = await TestDatabase.CreateAsync(provider);
+        var folder = Directory.CreateDirectory(Path.Combine(database.DataDirectory, "pack")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(folder, "system.en.md"), "Be kind.", Ct);
+        var pack = TestPersonas.Create("kindbot") with { Directory = folder };
+        var sync = new PersonaVersionSync(database.Factory);
+        await sync.SyncAsync([pack], "packs-folder", Ct);
+        await using (var db = await database.Factory.CreateDbContextAsync(Ct))
+        {
+            // What the admin console does on activation: retire the live version, make another one live.
+            var live = await db.PersonaVersions.SingleAsync(Ct);
+            live.Status = PersonaVersionStatus.Retired;
+            db.PersonaVersions.Add(new PersonaVersionRecord
+            {
+                PersonaId = "kindbot", Number = 2, Status = PersonaVersionStatus.Active, Content = "{}", ContentHash = new string('0', 64),
+                Author = "editor", CreatedAt = DateTimeOffset.UtcNow,
+            });
+            await db.SaveChangesAsync(Ct);
+        }
+
+        var restarted = await sync.SyncAsync([pack], "packs-folder", Ct);
+
+        Assert.Empty(restarted);
+        await using var check = await database.Factory.CreateDbContextAsync(Ct);
+        Assert.Equal(2, (await check.PersonaVersions.SingleAsync(v => v.Status == PersonaVersionStatus.Active, Ct)).Number);
+    }
+
     [Fact]
     public async Task SafetyEventWriter_CrisisEvent_MarksTheConversationCrisisEngaged()
     {

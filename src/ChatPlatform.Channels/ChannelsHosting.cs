@@ -1,4 +1,3 @@
-using ChatPlatform.Channels.ApiKeys;
 using ChatPlatform.Channels.OpenAi;
 using ChatPlatform.Channels.RateLimiting;
 using ChatPlatform.Channels.Slack;
@@ -11,10 +10,10 @@ using Microsoft.Extensions.Options;
 
 namespace ChatPlatform.Channels;
 
-/// <summary>Registers and maps every channel: the OpenAI-compatible API and Slack.</summary>
+/// <summary>Registers and maps every channel: the OpenAI-compatible API and Slack. API keys come from the store (<c>AddChatData</c>).</summary>
 public static class ChannelsHosting
 {
-    public static IHostApplicationBuilder AddChannels(this IHostApplicationBuilder builder, string dataDirectory)
+    public static IHostApplicationBuilder AddChannels(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
         services.TryAddSingleton(TimeProvider.System);
@@ -23,8 +22,6 @@ public static class ChannelsHosting
             throw new OptionsValidationException(RateLimitOptions.SectionName, typeof(RateLimitOptions), errors);
         services.AddPerIpRateLimiting(rateLimit);
         services.AddSingleton(builder.Configuration.GetSection(OpenAiApiOptions.SectionName).Get<OpenAiApiOptions>() ?? new OpenAiApiOptions());
-        services.TryAddSingleton<IApiKeyStore>(_ => FileApiKeyStore.InDataDirectory(dataDirectory));
-        services.AddSingleton<ApiKeys.ApiKeys>();
 
         services.AddSingleton(builder.Configuration.GetSection(SlackOptions.SectionName).Get<SlackOptions>() ?? new SlackOptions());
         services.AddHttpClient(SlackResponder.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30));

@@ -35,6 +35,7 @@ public static class DataServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<DataLifecycle>();
         services.AddSingleton<PersonaVersionSync>();
+        services.AddSingleton<Admin.AdminAccounts>();
         services.AddHostedService<RetentionService>();
         services.AddSingleton<IApiKeyStore, EfApiKeyStore>();
         services.AddSingleton<ApiKeys>();

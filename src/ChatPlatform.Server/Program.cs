@@ -1,3 +1,4 @@
+using ChatPlatform.Admin;
 using ChatPlatform.Channels;
 using ChatPlatform.Server.Chat;
 using ChatPlatform.Server.Hosting;
@@ -5,6 +6,7 @@ using ChatPlatform.Server.Hosting;
 // Settings and the web page come from the build output; relative data paths resolve against the working folder.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddChatPlatform();
+builder.AddAdminConsole();
 
 var app = builder.Build();
 await app.PrepareChatPlatformAsync();
@@ -14,8 +16,10 @@ app.UseStatusCodePages();
 app.UseDefaultFiles();
 app.UseStaticFiles();
 app.UseRateLimiter();
+app.UseAdminConsole();
 app.MapChatApi();
 app.MapChannels();
+app.MapAdminConsole();
 app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" }));
 
 await app.RunAsync();

@@ -11,6 +11,10 @@ public sealed class AdminAccountRecord
     public bool Disabled { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? LastLoginAt { get; set; }
+    /// <summary>Failed sign-ins since the last success or lockout.</summary>
+    public int FailedLogins { get; set; }
+    /// <summary>Sign-in is refused until this instant after too many failures.</summary>
+    public DateTimeOffset? LockedUntil { get; set; }
     public List<AdminRoleAssignmentRecord> Roles { get; set; } = [];
 }
 

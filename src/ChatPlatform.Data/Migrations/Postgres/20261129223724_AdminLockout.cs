@@ -1,0 +1,40 @@
+﻿using System;
+using Microsoft.EntityFrameworkCore.Migrations;
+
+#nullable disable
+
+namespace ChatPlatform.Data.Migrations.Postgres
+{
+    /// <inheritdoc />
+    public partial class AdminLockout : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.AddColumn<int>(
+                name: "FailedLogins",
+                table: "admin_accounts",
+                type: "integer",
+                nullable: false,
+                defaultValue: 0);
+
+            migrationBuilder.AddColumn<DateTimeOffset>(
+                name: "LockedUntil",
+                table: "admin_accounts",
+                type: "timestamp with time zone",
+                nullable: true);
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropColumn(
+                name: "FailedLogins",
+                table: "admin_accounts");
+
+            migrationBuilder.DropColumn(
+                name: "LockedUntil",
+                table: "admin_accounts");
+        }
+    }
+}

@@ -1,0 +1,158 @@
+using System.Net;
+using ChatPlatform.Admin;
+using ChatPlatform.Data.Admin;
+using Xunit;
+
+namespace ChatPlatform.Server.Tests.Admin;
+
+public sealed class AdminAuthTests(ServerFactory factory) : IClassFixture<ServerFactory>
+{
+    public static TheoryData<string> ConsolePages =>
+    [
+        "/admin", "/admin/", "/admin/personas", "/admin/personas/gradchat", "/admin/playground",
+        "/admin/conversations", "/admin/safety", "/admin/channels", "/admin/no-such-page",
+    ];
+
+    [Theory]
+    [MemberData(nameof(ConsolePages))]
+    public async Task Page_Anonymous_RedirectsToLogin(string path)
+    {
+        using var client = AdminLogin.Client(factory);
+
+        using var response = await client.GetAsync(new Uri(path, UriKind.Relative), TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.StartsWith("/admin/login", response.Headers.Location!.PathAndQuery, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/_framework/blazor.web.js")]
+    [InlineData("/_content/MudBlazor/MudBlazor.min.css")]
+    [InlineData("/_content/MudBlazor/MudBlazor.min.js")]
+    [InlineData("/")]
+    public async Task Assets_Anonymous_AreServed(string path)
+    {
+        using var client = AdminLogin.Client(factory);
+
+        using var response = await client.GetAsync(new Uri(path, UriKind.Relative), TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("/admin/api/me")]
+    [InlineData("/admin/api/personas")]
+    [InlineData("/admin/api/anything")]
+    public async Task Api_Anonymous_Returns401WithoutData(string path)
+    {
+        using var client = AdminLogin.Client(factory);
+
+        using var response = await client.GetAsync(new Uri(path, UriKind.Relative), TestContext.Current.CancellationToken);
+
+        var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        // At most the status page's problem details: no account, persona or conversation data.
+        Assert.DoesNotContain("roles", body, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("gradchat", body, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task Login_RightPassword_SignsInWithRoles()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var password = await AdminLogin.CreateAccountAsync(factory, "alice", AdminRoles.Admin, ct);
+        using var client = AdminLogin.Client(factory);
+
+        using var login = await AdminLogin.PostAsync(client, "alice", password, ct);
+        var me = await client.GetStringAsync(new Uri("/admin/api/me", UriKind.Relative), ct);
+
+        Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
+        Assert.Equal("/admin", login.Headers.Location!.AbsolutePath);
+        Assert.Contains("\"alice\"", me, StringComparison.Ordinal);
+        Assert.Contains("\"Admin\"", me, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Login_WithoutAntiforgeryToken_IsRejected()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var password = await AdminLogin.CreateAccountAsync(factory, "mallory", AdminRoles.Admin, ct);
+        using var client = AdminLogin.Client(factory);
+
+        using var login = await AdminLogin.PostAsync(client, "mallory", password, ct, withAntiforgery: false);
+        using var me = await client.GetAsync(new Uri("/admin/api/me", UriKind.Relative), ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, login.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, me.StatusCode);
+    }
+
+    [Fact]
+    public async Task Login_FiveWrongPasswords_LocksOutEvenTheRightOne()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var password = await AdminLogin.CreateAccountAsync(factory, "bob", AdminRoles.Editor, ct);
+        using var client = AdminLogin.Client(factory);
+
+        for (var i = 0; i < AdminAccounts.MaxFailedLogins - 1; i++)
+        {
+            using var wrong = await AdminLogin.PostAsync(client, "bob", "wrong-" + i, ct);
+            Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+        }
+        using var fifth = await AdminLogin.PostAsync(client, "bob", "wrong-again", ct);
+        using var right = await AdminLogin.PostAsync(client, "bob", password, ct);
+        using var me = await client.GetAsync(new Uri("/admin/api/me", UriKind.Relative), ct);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, fifth.StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, right.StatusCode);
+        Assert.Contains("locked", await right.Content.ReadAsStringAsync(ct), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Unauthorized, me.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("/admin/personas")]
+    [InlineData("/admin/personas/gradchat")]
+    [InlineData("/admin/playground")]
+    public async Task PersonaPages_Viewer_AreDenied(string path)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var user = "viewer-" + Guid.NewGuid().ToString("N")[..8];
+        var password = await AdminLogin.CreateAccountAsync(factory, user, AdminRoles.Viewer, ct);
+        using var client = AdminLogin.Client(factory);
+        await AdminLogin.SignInAsync(client, user, password, ct);
+
+        using var page = await client.GetAsync(new Uri(path, UriKind.Relative), ct);
+        using var dashboard = await client.GetAsync(new Uri("/admin", UriKind.Relative), ct);
+
+        Assert.Equal(HttpStatusCode.Redirect, page.StatusCode);
+        Assert.StartsWith("/admin/denied", page.Headers.Location!.PathAndQuery, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, dashboard.StatusCode);
+    }
+
+    [Fact]
+    public async Task Logout_EndsTheSession()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var password = await AdminLogin.CreateAccountAsync(factory, "carol", AdminRoles.Viewer, ct);
+        using var client = AdminLogin.Client(factory);
+        await AdminLogin.SignInAsync(client, "carol", password, ct);
+        var dashboard = await client.GetStringAsync(new Uri("/admin", UriKind.Relative), ct);
+        var token = System.Text.RegularExpressions.Regex.Match(dashboard, "name=\"__RequestVerificationToken\" value=\"([^\"]+)\"").Groups[1].Value;
+
+        using var form = new FormUrlEncodedContent(new Dictionary<string, string> { ["__RequestVerificationToken"] = token });
+        using var logout = await client.PostAsync(new Uri("/admin/logout", UriKind.Relative), form, ct);
+        using var me = await client.GetAsync(new Uri("/admin/api/me", UriKind.Relative), ct);
+
+        Assert.Equal(HttpStatusCode.Redirect, logout.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, me.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("/admin/personas", "/admin/personas")]
+    [InlineData("https://evil.example/", "/admin")]
+    [InlineData("//evil.example/admin", "/admin")]
+    [InlineData("/admin/../x", "/admin")]
+    [InlineData("/administrator", "/admin")]
+    public void SafeReturnUrl_KeepsOnlyConsolePaths(string input, string expected) =>
+        Assert.Equal(expected, AdminPaths.SafeReturnUrl(input));
+}

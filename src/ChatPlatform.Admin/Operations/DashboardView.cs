@@ -25,7 +25,7 @@ public sealed class DashboardView(StoreFigures store, ChatMetricsSnapshot live, 
     public string TimeToFirstTokenP95 => Milliseconds(Live.TimeToFirstTokenP95Ms);
 
     public string FeedbackRatio => Store.PositiveFeedbackRatio is { } r
-        ? string.Create(CultureInfo.InvariantCulture, $"{r:P0} good ({Store.PositiveFeedback} good, {Store.NegativeFeedback} bad)")
+        ? string.Create(CultureInfo.InvariantCulture, $"{r * 100:0}% good ({Store.PositiveFeedback} good, {Store.NegativeFeedback} bad)")
         : "no ratings";
 
     public int Conversations => Store.Hourly.Sum(h => h.Conversations);

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using ChatPlatform.Admin.Components;
+using ChatPlatform.Admin.Personas;
 using ChatPlatform.Admin.Security;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
@@ -44,6 +45,12 @@ public static class AdminConsoleHosting
         services.AddAntiforgery();
         services.AddRazorComponents().AddInteractiveServerComponents();
         services.AddMudServices();
+        services.AddSingleton<PersonaVersions>();
+        services.AddSingleton<PersonaArchive>();
+        services.AddSingleton<TokenCounter>();
+        services.AddSingleton<PersonaProbe>();
+        services.AddSingleton<AdapterUploads>();
+        services.AddHostedService<ActiveVersionRestorer>();
         return builder;
     }
 
@@ -77,6 +84,8 @@ public static class AdminConsoleHosting
         api.MapGet("/me", (ClaimsPrincipal user) => TypedResults.Ok(new AdminMe(
             user.Identity?.Name ?? "", [.. user.FindAll(ClaimTypes.Role).Select(c => c.Value)])));
         Operations.OperationsEndpoints.MapAdminOperations(endpoints);
+
+        PersonaApi.Map(endpoints);
 
         endpoints.MapFallback(AdminPaths.Root + "/{**rest}", () => TypedResults.NotFound())
             .RequireAuthorization(AdminPolicies.Dashboard);

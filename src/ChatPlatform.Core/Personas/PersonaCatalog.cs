@@ -3,23 +3,25 @@ namespace ChatPlatform.Core.Personas;
 /// <summary>
 /// The valid packs of a personas folder, plus the problems of the ones left out. Invalid packs are never served,
 /// so one broken pack does not take the others down; callers that must not start with any broken pack use
-/// <see cref="ThrowIfInvalid"/>.
+/// <see cref="ThrowIfInvalid"/>. A pack can be replaced while the platform runs (<see cref="Replace"/>): every
+/// caller sees the old or the new version, never a mix, from the next lookup on.
 /// </summary>
 public sealed class PersonaCatalog : IPersonaCatalog
 {
-    private readonly Dictionary<string, PersonaPack> _byId;
+    private volatile Snapshot _current;
+    private readonly Lock _writeLock = new();
 
     /// <exception cref="ArgumentException">Two packs share an id.</exception>
     public PersonaCatalog(IEnumerable<PersonaPack> packs, IEnumerable<PackProblem>? problems = null)
     {
         ArgumentNullException.ThrowIfNull(packs);
-        _byId = new Dictionary<string, PersonaPack>(StringComparer.Ordinal);
+        var byId = new Dictionary<string, PersonaPack>(StringComparer.Ordinal);
         foreach (var pack in packs)
         {
-            if (!_byId.TryAdd(pack.Id, pack))
+            if (!byId.TryAdd(pack.Id, pack))
                 throw new ArgumentException($"Two packs share the id '{pack.Id}'.", nameof(packs));
         }
-        All = [.. _byId.Values.OrderBy(p => p.Id, StringComparer.Ordinal)];
+        _current = new Snapshot(byId);
         Problems = [.. problems ?? []];
     }
 
@@ -30,19 +32,36 @@ public sealed class PersonaCatalog : IPersonaCatalog
         return new PersonaCatalog(result.Packs, result.Problems);
     }
 
-    public IReadOnlyList<PersonaPack> All { get; }
+    public IReadOnlyList<PersonaPack> All => _current.All;
 
-    /// <summary>Problems of the packs that were left out (and of the folder itself).</summary>
+    /// <summary>Problems of the packs that were left out (and of the folder itself) when the catalog was loaded.</summary>
     public IReadOnlyList<PackProblem> Problems { get; }
 
     public bool HasProblems => Problems.Count > 0;
 
     public PersonaPack? Find(string id) =>
-        string.IsNullOrEmpty(id) ? null : _byId.GetValueOrDefault(id);
+        string.IsNullOrEmpty(id) ? null : _current.ById.GetValueOrDefault(id);
+
+    /// <summary>Serves <paramref name="pack"/> in place of the pack with its id (or adds it) from now on.</summary>
+    public void Replace(PersonaPack pack)
+    {
+        ArgumentNullException.ThrowIfNull(pack);
+        lock (_writeLock)
+        {
+            var byId = new Dictionary<string, PersonaPack>(_current.ById, StringComparer.Ordinal) { [pack.Id] = pack };
+            _current = new Snapshot(byId);
+        }
+    }
 
     /// <exception cref="PackLoadException">Any pack had a problem.</exception>
     public void ThrowIfInvalid()
     {
         if (HasProblems) throw new PackLoadException(Problems);
+    }
+
+    private sealed class Snapshot(Dictionary<string, PersonaPack> byId)
+    {
+        public Dictionary<string, PersonaPack> ById { get; } = byId;
+        public IReadOnlyList<PersonaPack> All { get; } = [.. byId.Values.OrderBy(p => p.Id, StringComparer.Ordinal)];
     }
 }

@@ -8,8 +8,8 @@ using Microsoft.EntityFrameworkCore;
 namespace ChatPlatform.Data.Personas;
 
 /// <summary>
-/// Records the persona packs the server loaded as persona versions: a pack whose content differs from its active
-/// version becomes a new active version (the old one is retired), with an audit entry. Unchanged packs add nothing.
+/// Records the persona packs the server loaded as persona versions: a pack whose content matches no recorded version
+/// becomes a new active version (the old one is retired), with an audit entry. Content seen before adds nothing.
 /// </summary>
 public sealed class PersonaVersionSync(IDbContextFactory<ChatDbContext> contexts)
 {
@@ -53,7 +53,9 @@ public sealed class PersonaVersionSync(IDbContextFactory<ChatDbContext> contexts
         }
         var versions = await db.PersonaVersions.Where(v => v.PersonaId == pack.Id).ToListAsync(cancellationToken);
         var active = versions.FirstOrDefault(v => v.Status == PersonaVersionStatus.Active);
-        if (active is not null && active.ContentHash == hash)
+        // Folder content recorded before is not a change: a version activated in the admin console (or a rollback)
+        // stays live across restarts until someone edits the folder itself.
+        if (versions.Any(v => v.ContentHash == hash))
             return false;
 
         if (active is not null)

@@ -1,0 +1,121 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using ChatPlatform.Core.Chat;
+using ChatPlatform.Core.Configuration;
+using ChatPlatform.Core.Personas;
+using ChatPlatform.Core.Safety;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ChatPlatform.Admin.Personas;
+
+/// <summary>One reply of a trial turn and what produced it.</summary>
+/// <param name="Rails">Rails that fired: input rails by name, <c>output</c> when the output rail replaced the reply.</param>
+/// <param name="Passages">Retrieved knowledge passages; always empty until retrieval exists.</param>
+public sealed record ProbeReply(
+    string Text, string FinishReason, IReadOnlyList<string> Rails, IReadOnlyList<string> Passages,
+    int? OutputTokens, double? TimeToFirstTokenMs, double? TokensPerSecond, string? Error);
+
+/// <summary>The outcome of one eval conversation.</summary>
+public sealed record EvalOutcome(string Id, string Locale, bool Passed, string Reason, string Reply, IReadOnlyList<string> Rails);
+
+/// <summary>
+/// Runs turns against any pack version (a draft or the live one) through the real pipeline: input rails, the shared
+/// model and its output rails. Turns go to a private in-memory conversation store and raise no reviewer events, so
+/// trials never mix with real conversations. The playground and the eval runner both use it.
+/// </summary>
+public sealed class PersonaProbe(IChatClient chatClient, ChatPlatformOptions options, IServiceProvider services)
+{
+    private readonly IInputSafety? _inputSafety = services.GetService<IInputSafety>();
+    private readonly InMemoryConversationStore _store = new();
+
+    /// <summary>Sends <paramref name="text"/> in a trial conversation, calling <paramref name="onDelta"/> as text arrives.</summary>
+    public async Task<ProbeReply> SendAsync(PersonaPack pack, string conversationId, string text, string? locale, Action<string>? onDelta, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(pack);
+        var events = new CapturingSink();
+        var orchestrator = new ChatOrchestrator(new PersonaCatalog([pack]), chatClient, _store, options, _inputSafety, events);
+        var stopwatch = Stopwatch.StartNew();
+        var start = await orchestrator.StartAsync(new ChatTurn(pack.Id, conversationId, text, locale, "admin", null), cancellationToken: cancellationToken);
+        if (start.Error is { } error)
+            return new ProbeReply("", "error", [], [], null, null, null, $"{error.Code}: {error.Message}");
+
+        var reply = new System.Text.StringBuilder();
+        double? firstMs = null;
+        ChatCompleted? done = null;
+        string? failure = null;
+        await foreach (var e in start.Events!.WithCancellation(cancellationToken))
+        {
+            switch (e)
+            {
+                case ChatDelta d:
+                    firstMs ??= stopwatch.Elapsed.TotalMilliseconds;
+                    reply.Append(d.Text);
+                    onDelta?.Invoke(d.Text);
+                    break;
+                case ChatCompleted c:
+                    done = c;
+                    break;
+                case ChatFailed f:
+                    failure = $"{f.Error.Code}: {f.Error.Message}";
+                    break;
+            }
+        }
+        var total = stopwatch.Elapsed.TotalMilliseconds;
+        var rails = events.Rails.ToList();
+        if (done?.FinishReason == ChatFinishReason.ContentFilter.Value) rails.Add(SafetyRails.Output);
+        double? tps = done?.OutputTokens is > 0 && firstMs is { } first && total > first
+            ? Math.Round(done.OutputTokens.Value / ((total - first) / 1000.0), 1)
+            : null;
+        return new ProbeReply(done?.Text ?? reply.ToString(), done?.FinishReason ?? "error", rails, [], done?.OutputTokens,
+            firstMs is { } f1 ? Math.Round(f1, 1) : null, tps, failure);
+    }
+
+    /// <summary>Runs every eval conversation of the pack and checks each expectation.</summary>
+    public async Task<IReadOnlyList<EvalOutcome>> RunEvalsAsync(PersonaPack pack, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(pack);
+        var outcomes = new List<EvalOutcome>();
+        foreach (var eval in pack.Evals)
+        {
+            var conversation = $"eval-{eval.Id}-{Guid.NewGuid():N}";
+            await _store.OpenAsync("admin", conversation, pack.Id, eval.Locale, null, cancellationToken);
+            foreach (var turn in eval.Turns.Take(eval.Turns.Count - 1))
+                await _store.AppendAsync("admin", conversation, new StoredMessage(turn.Role, turn.Text, DateTimeOffset.UtcNow), null, cancellationToken);
+            var reply = await SendAsync(pack, conversation, eval.Turns[^1].Text, eval.Locale, null, cancellationToken);
+            var (passed, reason) = Judge(eval.Expect, reply);
+            outcomes.Add(new EvalOutcome(eval.Id, eval.Locale, passed, reason, reply.Text, reply.Rails));
+        }
+        return outcomes;
+    }
+
+    /// <summary>Whether a reply meets an eval's expectation, and why not.</summary>
+    public static (bool Passed, string Reason) Judge(EvalExpectation expect, ProbeReply reply)
+    {
+        ArgumentNullException.ThrowIfNull(expect);
+        ArgumentNullException.ThrowIfNull(reply);
+        if (reply.Error is not null) return (false, reply.Error);
+        if (expect.Rail == EvalExpectation.NoRail && reply.Rails.Count > 0)
+            return (false, $"expected no rail, but {string.Join(", ", reply.Rails)} fired");
+        if (expect.Rail is { } rail && rail != EvalExpectation.NoRail && !reply.Rails.Contains(rail, StringComparer.Ordinal))
+            return (false, $"expected the {rail} rail, got {(reply.Rails.Count == 0 ? "none" : string.Join(", ", reply.Rails))}");
+        if (expect.ContainsAny.Count > 0 && !expect.ContainsAny.Any(s => reply.Text.Contains(s, StringComparison.OrdinalIgnoreCase)))
+            return (false, $"the reply contains none of: {string.Join(" | ", expect.ContainsAny)}");
+        if (expect.NotContains.FirstOrDefault(s => reply.Text.Contains(s, StringComparison.OrdinalIgnoreCase)) is { } banned)
+            return (false, $"the reply contains '{banned}'");
+        return (true, "passed");
+    }
+
+    private sealed class CapturingSink : ISafetyEventSink
+    {
+        private readonly ConcurrentQueue<string> _rails = new();
+
+        public IEnumerable<string> Rails => _rails.Distinct(StringComparer.Ordinal);
+
+        public ValueTask RecordAsync(SafetyEvent safetyEvent, CancellationToken cancellationToken)
+        {
+            _rails.Enqueue(safetyEvent.Rail);
+            return ValueTask.CompletedTask;
+        }
+    }
+}

@@ -41,6 +41,7 @@ public static class DataServiceCollectionExtensions
         services.AddSingleton<ApiKeys>();
         services.AddSingleton<Conversations.ConversationQueries>();
         services.AddSingleton<Channels.ChannelBindings>();
+        services.AddSingleton<IChannelBindingLookup>(sp => sp.GetRequiredService<Channels.ChannelBindings>());
         services.AddSingleton<Dashboard.DashboardQueries>();
         services.TryAddSingleton(new SafetyReviewOptions());
         services.AddSingleton<SafetyReview>();

@@ -1,3 +1,4 @@
+using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Personas;
 using ChatPlatform.Data.Audit;
 using Microsoft.EntityFrameworkCore;
@@ -8,7 +9,7 @@ namespace ChatPlatform.Data.Channels;
 public sealed record ChannelBinding(long Id, string Channel, string EndpointId, string PersonaId, string? Locale, bool Enabled, DateTimeOffset UpdatedAt);
 
 /// <summary>Lists, adds, changes and removes channel bindings; each change is checked, then audited in the same save.</summary>
-public sealed class ChannelBindings(IDbContextFactory<ChatDbContext> contexts, IPersonaCatalog personas, TimeProvider time)
+public sealed class ChannelBindings(IDbContextFactory<ChatDbContext> contexts, IPersonaCatalog personas, TimeProvider time) : IChannelBindingLookup
 {
     /// <summary>The channels a binding can name, with what their endpoint id is.</summary>
     public static readonly IReadOnlyDictionary<string, string> Channels = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -100,4 +101,7 @@ public sealed class ChannelBindings(IDbContextFactory<ChatDbContext> contexts, I
         var b = await db.ChannelBindings.AsNoTracking().FirstOrDefaultAsync(b => b.Channel == channel && b.EndpointId == endpointId && b.Enabled, cancellationToken);
         return b is null ? null : new ChannelBinding(b.Id, b.Channel, b.EndpointId, b.PersonaId, b.Locale, b.Enabled, b.UpdatedAt);
     }
+
+    public async Task<BoundPersona?> FindPersonaAsync(string channel, string endpointId, CancellationToken cancellationToken) =>
+        await FindAsync(channel, endpointId, cancellationToken) is { } b ? new BoundPersona(b.PersonaId, b.Locale) : null;
 }

@@ -13,5 +13,8 @@ if [ -z "${CHATPLATFORM_TEST_POSTGRES:-}" ]; then
   export CHATPLATFORM_TEST_POSTGRES
 fi
 
+# Chromium, a CJK font and npm for the browser tests and the Web Chat bundle.
+.ci/browser-deps.sh
+
 dotnet build ChatPlatform.sln -c Release -nologo -v quiet
 dotnet test --solution ChatPlatform.sln -c Release --no-build "$@"

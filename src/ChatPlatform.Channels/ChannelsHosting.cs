@@ -1,6 +1,8 @@
+using ChatPlatform.Channels.DirectLine;
 using ChatPlatform.Channels.OpenAi;
 using ChatPlatform.Channels.RateLimiting;
 using ChatPlatform.Channels.Slack;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,10 +12,13 @@ using Microsoft.Extensions.Options;
 
 namespace ChatPlatform.Channels;
 
-/// <summary>Registers and maps every channel: the OpenAI-compatible API and Slack. API keys come from the store (<c>AddChatData</c>).</summary>
+/// <summary>
+/// Registers and maps every channel: the OpenAI-compatible API, Slack and Direct Line (with the widget).
+/// API keys come from the store (<c>AddChatData</c>).
+/// </summary>
 public static class ChannelsHosting
 {
-    public static IHostApplicationBuilder AddChannels(this IHostApplicationBuilder builder)
+    public static IHostApplicationBuilder AddChannels(this IHostApplicationBuilder builder, string dataDirectory)
     {
         var services = builder.Services;
         services.TryAddSingleton(TimeProvider.System);
@@ -27,13 +32,23 @@ public static class ChannelsHosting
         services.AddHttpClient(SlackResponder.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30));
         services.AddSingleton<SlackResponder>();
         services.AddHostedService(sp => sp.GetRequiredService<SlackResponder>());
+        builder.AddDirectLine(dataDirectory);
         return builder;
+    }
+
+    /// <summary>Middleware the channels need: WebSockets (the Direct Line stream) and CORS (the widget on other sites).</summary>
+    public static IApplicationBuilder UseChannels(this IApplicationBuilder app)
+    {
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
+        app.UseCors();
+        return app;
     }
 
     public static IEndpointRouteBuilder MapChannels(this IEndpointRouteBuilder app)
     {
         app.MapOpenAiApi();
         app.MapSlackEvents();
+        app.MapDirectLine();
         return app;
     }
 }

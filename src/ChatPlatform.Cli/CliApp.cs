@@ -19,6 +19,7 @@ public static class CliApp
             SafetyCommands.Create(console),
             ApiKeyCommands.Create(console),
             AdminCommands.Create(console),
+            LoadTestCommand.Create(console),
         };
         var parse = root.Parse(args);
         var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };

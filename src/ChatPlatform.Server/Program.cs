@@ -15,6 +15,7 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseDefaultFiles();
 app.UseStaticFiles();
+app.UseChannels();
 app.UseRateLimiter();
 app.UseAdminConsole();
 app.MapChatApi();

@@ -61,7 +61,7 @@ public static partial class ChatPlatformHosting
             .Use((inner, sp) => new ChatPlatform.Core.Metrics.MetricsChatClient(inner, sp.GetRequiredService<ChatPlatform.Core.Metrics.ChatMetrics>()))
             .UseSafety());
         builder.Services.AddSingleton<ChatOrchestrator>();
-        builder.AddChannels();
+        builder.AddChannels(options.DataDirectory);
         return builder;
     }
 

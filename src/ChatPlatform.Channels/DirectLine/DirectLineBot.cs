@@ -1,0 +1,175 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json.Nodes;
+using ChatPlatform.Channels.Http;
+using ChatPlatform.Core.Chat;
+using ChatPlatform.Core.Personas;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace ChatPlatform.Channels.DirectLine;
+
+/// <summary>
+/// The persona's side of a Direct Line conversation: runs each user message through the
+/// <see cref="ChatOrchestrator"/> (rails, crisis protocol, store) in the background and posts the reply as it
+/// streams: a typing activity, livestreaming updates (<c>streamType</c> streaming, cumulative text) and the final
+/// message. A busy core gets an explicit busy answer that says when to try again.
+/// </summary>
+public sealed partial class DirectLineBot(
+    ChatOrchestrator orchestrator,
+    IPersonaCatalog personas,
+    DirectLineOptions options,
+    IHostApplicationLifetime lifetime,
+    ILogger<DirectLineBot> logger)
+{
+    /// <summary>Marks a busy answer in <c>channelData</c>, with <c>retryAfterSeconds</c> beside it.</summary>
+    public const string BusyKey = "chatplatform:busy";
+
+    /// <summary>Marks a refused or failed turn in <c>channelData</c>; the value is the error code.</summary>
+    public const string ErrorKey = "chatplatform:error";
+
+    private int _running;
+
+    /// <summary>Turns in progress (queued behind another turn of the same conversation included).</summary>
+    public int Running => Volatile.Read(ref _running);
+
+    /// <summary>Starts answering <paramref name="message"/> and returns at once.</summary>
+    public void Answer(DirectLineConversation conversation, DirectLineActivity message, string text, string? locale)
+    {
+        Interlocked.Increment(ref _running);
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await conversation.TurnGate.WaitAsync(lifetime.ApplicationStopping);
+                try
+                {
+                    await AnswerAsync(conversation, message, text, locale, lifetime.ApplicationStopping);
+                }
+                finally
+                {
+                    conversation.TurnGate.Release();
+                }
+            }
+            catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+            {
+            }
+            catch (Exception e)
+            {
+                LogTurnFailed(logger, e, conversation.Id);
+                conversation.Append(Reply(conversation, message, Apology(conversation.Locale), error: "internal_error"));
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _running);
+            }
+        });
+    }
+
+    internal async Task AnswerAsync(DirectLineConversation conversation, DirectLineActivity message, string text, string? locale, CancellationToken cancellationToken)
+    {
+        var pack = personas.Find(conversation.Persona)!;
+        var turn = new ChatTurn(pack.Id, conversation.Id, text, pack.ResolveLocale(locale ?? conversation.Locale), DirectLineApi.ChannelId, conversation.UserId);
+        var start = await orchestrator.StartAsync(turn, cancellationToken: cancellationToken);
+        if (start.Error is { } error)
+        {
+            var reply = Reply(conversation, message, error.Kind == ChatErrorKind.Busy ? Busy(turn.Locale!, start.RetryAfter) : error.Message, error: error.Code);
+            if (error.Kind == ChatErrorKind.Busy)
+            {
+                reply.ChannelData![BusyKey] = true;
+                reply.ChannelData["retryAfterSeconds"] = ChatHttp.RetryAfterSeconds(start.RetryAfter ?? TimeSpan.FromSeconds(5));
+            }
+            conversation.Append(reply);
+            return;
+        }
+
+        conversation.Push(new DirectLineActivity { Type = "typing", From = Bot(pack), ReplyToId = message.Id });
+        var streamed = new StringBuilder();
+        string? streamId = null;
+        var sequence = 0;
+        var interval = TimeSpan.FromSeconds(options.StreamUpdateSeconds);
+        var sinceUpdate = Stopwatch.StartNew();
+        var sent = 0;
+        await foreach (var e in start.Events!.WithCancellation(cancellationToken))
+        {
+            switch (e)
+            {
+                case ChatDelta delta:
+                    streamed.Append(delta.Text);
+                    if (sinceUpdate.Elapsed >= interval && streamed.Length > sent)
+                    {
+                        var chunk = conversation.Push(StreamChunk(pack, message, streamed.ToString(), streamId, ++sequence));
+                        streamId ??= chunk.Id;
+                        sent = streamed.Length;
+                        sinceUpdate.Restart();
+                    }
+                    break;
+                case ChatCompleted completed:
+                    conversation.Append(Final(Reply(conversation, message, completed.Text), streamId));
+                    return;
+                case ChatFailed failed:
+                    var partial = streamed.Length > 0 ? streamed + "\n\n" : "";
+                    conversation.Append(Final(Reply(conversation, message, partial + failed.Error.Message, error: failed.Error.Code), streamId));
+                    return;
+            }
+        }
+    }
+
+    public static DirectLineActivity BotMessage(PersonaPack pack, string text) =>
+        new() { Type = "message", From = Bot(pack), Text = text, TextFormat = "markdown" };
+
+    private DirectLineActivity Reply(DirectLineConversation conversation, DirectLineActivity message, string text, string? error = null)
+    {
+        var reply = BotMessage(personas.Find(conversation.Persona)!, text);
+        reply.ReplyToId = message.Id;
+        reply.Recipient = message.From;
+        reply.Locale = conversation.Locale;
+        reply.ChannelData = [];
+        if (error is not null) reply.ChannelData[ErrorKey] = error;
+        return reply;
+    }
+
+    private static DirectLineActivity StreamChunk(PersonaPack pack, DirectLineActivity message, string text, string? streamId, int sequence)
+    {
+        var channelData = new JsonObject { ["streamType"] = "streaming", ["streamSequence"] = sequence };
+        var info = new JsonObject { ["type"] = "streaminfo", ["streamType"] = "streaming", ["streamSequence"] = sequence };
+        if (streamId is not null)
+        {
+            channelData["streamId"] = streamId;
+            info["streamId"] = streamId;
+        }
+        return new DirectLineActivity
+        {
+            Type = "typing", From = Bot(pack), Text = text, ReplyToId = message.Id, ChannelData = channelData, Entities = [info],
+        };
+    }
+
+    /// <summary>The final message of a livestream carries its stream id, so Web Chat replaces the updates with it.</summary>
+    private static DirectLineActivity Final(DirectLineActivity reply, string? streamId)
+    {
+        if (streamId is null) return reply;
+        reply.ChannelData!["streamId"] = streamId;
+        reply.ChannelData["streamType"] = "final";
+        reply.Entities = [new JsonObject { ["type"] = "streaminfo", ["streamId"] = streamId, ["streamType"] = "final" }];
+        return reply;
+    }
+
+    private static ChannelAccount Bot(PersonaPack pack) => new(pack.Id, pack.Name, "bot");
+
+    private static bool IsChinese(string locale) => locale.StartsWith("zh", StringComparison.OrdinalIgnoreCase);
+
+    private static string Busy(string locale, TimeSpan? retryAfter)
+    {
+        var seconds = ChatHttp.RetryAfterSeconds(retryAfter ?? TimeSpan.FromSeconds(5));
+        return IsChinese(locale)
+            ? $"抱歉，我现在有点忙，没能处理这条消息。请在 {seconds} 秒后再发送一次。"
+            : $"Sorry, I am busy right now and could not answer this message. Please send it again in {seconds} seconds.";
+    }
+
+    private static string Apology(string locale) => IsChinese(locale)
+        ? "抱歉，出了点问题，没能回复这条消息。请稍后再试。"
+        : "Sorry, something went wrong and this message was not answered. Please try again.";
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A Direct Line turn failed in conversation {ConversationId}")]
+    private static partial void LogTurnFailed(ILogger logger, Exception exception, string conversationId);
+}

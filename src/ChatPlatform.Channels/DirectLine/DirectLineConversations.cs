@@ -1,0 +1,73 @@
+using System.Collections.Concurrent;
+using ChatPlatform.Core.Chat;
+using ChatPlatform.Core.Personas;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Hosting;
+
+namespace ChatPlatform.Channels.DirectLine;
+
+/// <summary>
+/// The Direct Line conversations this node holds in memory. A conversation unknown here but named by a valid
+/// token (after a restart, or on another node) is rebuilt from the store's transcript, so a client's watermark
+/// replay still finds its messages. Idle conversations are dropped from memory after a while; the store keeps them.
+/// </summary>
+public sealed class DirectLineConversations(IPersonaCatalog personas, IConversationStore store, TimeProvider time) : BackgroundService
+{
+    public static readonly TimeSpan IdleLimit = TimeSpan.FromHours(2);
+    private const int MaxRebuiltMessages = 500;
+
+    private readonly ConcurrentDictionary<string, Lazy<Task<DirectLineConversation>>> _conversations = new(StringComparer.Ordinal);
+
+    public int Count => _conversations.Count;
+
+    /// <summary>The conversation the grant names, created (with the persona's greeting) or rebuilt when needed.</summary>
+    public async Task<DirectLineConversation> GetOrCreateAsync(DirectLineGrant grant, CancellationToken cancellationToken)
+    {
+        var lazy = _conversations.GetOrAdd(grant.ConversationId, _ => new Lazy<Task<DirectLineConversation>>(() => CreateAsync(grant)));
+        try
+        {
+            return await lazy.Value.WaitAsync(cancellationToken);
+        }
+        catch (Exception) when (lazy.Value.IsFaulted)
+        {
+            _conversations.TryRemove(new(grant.ConversationId, lazy));
+            throw;
+        }
+    }
+
+    /// <summary>A conversation held in memory, or null.</summary>
+    public DirectLineConversation? Find(string conversationId) =>
+        _conversations.TryGetValue(conversationId, out var lazy) && lazy.Value.IsCompletedSuccessfully ? lazy.Value.Result : null;
+
+    private async Task<DirectLineConversation> CreateAsync(DirectLineGrant grant)
+    {
+        var pack = personas.Find(grant.Persona) ?? throw new InvalidOperationException($"Unknown persona '{grant.Persona}'.");
+        var locale = pack.ResolveLocale(grant.Locale);
+        var conversation = new DirectLineConversation(grant.ConversationId, pack.Id, grant.UserId, locale);
+        conversation.Append(DirectLineBot.BotMessage(pack, pack.GreetingFor(locale)));
+        var history = await store.GetHistoryAsync(DirectLineApi.ChannelId, grant.ConversationId, MaxRebuiltMessages, CancellationToken.None);
+        foreach (var message in history)
+        {
+            conversation.Append(message.Role == ChatRole.User.Value
+                ? new DirectLineActivity { Type = "message", Text = message.Text, From = new ChannelAccount(grant.UserId, Role: "user") }
+                : DirectLineBot.BotMessage(pack, message.Text));
+        }
+        return conversation;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMinutes(5), time);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+            DropIdle(time.GetUtcNow());
+    }
+
+    internal void DropIdle(DateTimeOffset now)
+    {
+        foreach (var (id, lazy) in _conversations)
+        {
+            if (lazy.Value.IsCompletedSuccessfully && lazy.Value.Result is { HasSocket: false } c && now - c.LastUsed > IdleLimit && c.TurnGate.CurrentCount == 1)
+                _conversations.TryRemove(new(id, lazy));
+        }
+    }
+}

@@ -1,0 +1,121 @@
+using Bunit;
+using ChatPlatform.Admin.Components.Personas;
+using ChatPlatform.Admin.Personas;
+using ChatPlatform.Core.Personas;
+using ChatPlatform.Inference.Local;
+using ChatPlatform.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using MudBlazor.Services;
+using Xunit;
+
+namespace ChatPlatform.Server.Tests.Admin;
+
+public sealed class PersonaComponentTests : IAsyncDisposable
+{
+    private readonly BunitContext _context = new();
+
+    public PersonaComponentTests()
+    {
+        _context.JSInterop.Mode = JSRuntimeMode.Loose;
+        _context.Services.AddMudServices();
+    }
+
+    // MudBlazor's services only dispose asynchronously.
+    public ValueTask DisposeAsync() => _context.DisposeAsync();
+
+    [Fact]
+    public void LocaleTextField_NoLocalModel_ShowsLabelledEstimate()
+    {
+        _context.Services.AddSingleton<TokenCounter>();
+
+        var field = _context.Render<LocaleTextField>(p => p
+            .Add(c => c.Label, "Greeting (en)").Add(c => c.TestId, "greeting-en").Add(c => c.Value, "Twelve chars"));
+
+        Assert.Equal("about 3 tokens (estimate: no local model loaded)", field.Find("[data-testid=greeting-en-tokens]").TextContent.Trim());
+    }
+
+    [Fact]
+    public void LocaleTextField_LocalModelLoaded_CountsWithItsTokenizer()
+    {
+        using var model = LocalModel.Load(TestModels.TinyPath, 1);
+        _context.Services.AddSingleton(model);
+        _context.Services.AddSingleton<TokenCounter>();
+        const string text = "How do I choose a graduate programme?";
+        var expected = model.Weights.Tokenize(text, false, false, System.Text.Encoding.UTF8).Length;
+
+        var field = _context.Render<LocaleTextField>(p => p
+            .Add(c => c.Label, "System prompt (en)").Add(c => c.TestId, "system-en").Add(c => c.Value, text));
+
+        Assert.Equal($"{expected} tokens", field.Find("[data-testid=system-en-tokens]").TextContent.Trim());
+    }
+
+    [Fact]
+    public void LocaleTextField_Typing_UpdatesCountAndRaisesValueChanged()
+    {
+        _context.Services.AddSingleton<TokenCounter>();
+        string? changed = null;
+        var field = _context.Render<LocaleTextField>(p => p
+            .Add(c => c.Label, "Greeting (en)").Add(c => c.TestId, "g").Add(c => c.Value, "")
+            .Add(c => c.ValueChanged, (string v) => changed = v));
+
+        field.Find("input").Input("Sixteen letters!");
+
+        Assert.Equal("Sixteen letters!", changed);
+        Assert.StartsWith("about 4 tokens", field.Find("[data-testid=g-tokens]").TextContent.Trim(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PackFindings_Problems_ListsEachWithFileAndLineInsideThePack()
+    {
+        IReadOnlyList<PackProblem> problems =
+        [
+            new("x1y2/personas/gradchat/persona.yaml", 12, "generation.temperature must be between 0 and 2"),
+            new("x1y2/personas/gradchat/system.en.md", 0, "file is empty"),
+        ];
+
+        var findings = _context.Render<PackFindings>(p => p.Add(c => c.Problems, problems));
+
+        var items = findings.FindAll("li");
+        Assert.Contains("2 problems", findings.Find("[data-testid=validation-problems]").TextContent, StringComparison.Ordinal);
+        Assert.Equal("persona.yaml:12 generation.temperature must be between 0 and 2", items[0].TextContent.Trim());
+        Assert.Equal("system.en.md file is empty", items[1].TextContent.Trim());
+    }
+
+    [Fact]
+    public void PackFindings_NoProblemsOrNotRun_ShowsSuccessOrNothing()
+    {
+        var clean = _context.Render<PackFindings>(p => p.Add(c => c.Problems, Array.Empty<PackProblem>()));
+        var notRun = _context.Render<PackFindings>(p => p.Add(c => c.Problems, null));
+
+        Assert.Single(clean.FindAll("[data-testid=validation-ok]"));
+        Assert.Equal("", notRun.Markup.Trim());
+    }
+
+    [Fact]
+    public void EvalResults_MixedOutcomes_CountsPassesAndShowsWhy()
+    {
+        IReadOnlyList<EvalOutcome> outcomes =
+        [
+            new("greets", "en", true, "passed", "Hi", []),
+            new("crisis-en", "en", false, "expected the crisis rail, got none", "…", []),
+        ];
+
+        var results = _context.Render<EvalResults>(p => p.Add(c => c.Outcomes, outcomes));
+
+        Assert.Equal("Evals: 1 of 2 passed", results.Find("[data-testid=eval-summary]").TextContent.Trim());
+        Assert.Contains("fail", results.Find("[data-testid=eval-crisis-en]").TextContent, StringComparison.Ordinal);
+        Assert.Contains("expected the crisis rail", results.Find("[data-testid=eval-crisis-en]").TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PlaygroundColumn_Reply_ShowsRailsSpeedAndEmptyPassageSlot()
+    {
+        var turn = new PlaygroundTurn("I want to die") { Text = "Please call…", Reply = new ProbeReply("Please call…", "safety", ["crisis"], [], null, 3.2, null, null) };
+
+        var column = _context.Render<PlaygroundColumn>(p => p.Add(c => c.Title, "Live").Add(c => c.Turns, new[] { turn }));
+
+        Assert.Equal("rails: crisis", column.Find("[data-testid=rails]").TextContent.Trim());
+        Assert.Contains("none (knowledge retrieval is not part of the platform yet)", column.Find("[data-testid=passages]").TextContent, StringComparison.Ordinal);
+        Assert.Contains("3 ms", column.Markup, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,107 @@
+using ChatPlatform.Admin.Personas;
+using ChatPlatform.Core.Personas;
+using ChatPlatform.Data.Personas;
+using ChatPlatform.Testing;
+using Xunit;
+
+namespace ChatPlatform.Server.Tests.Admin;
+
+public sealed class PersonaFormTests
+{
+    private static SortedDictionary<string, string> GradChat() =>
+        PackFiles.Parse(PersonaVersionSync.ReadContent(Path.Combine(RepoPaths.Personas, "gradchat")));
+
+    [Fact]
+    public void ApplyTo_EditedFields_LoadAsAValidPackWithTheNewValues()
+    {
+        var files = GradChat();
+        var form = PersonaForm.From(files);
+        form.Greeting["en"] = "Hi: \"quoted\" #not-a-comment";
+        form.SystemPrompt["en"] = "Be brief.";
+        form.Temperature = 0.3;
+        form.Channels.Remove("slack");
+        form.Rails.Remove(SafetyRails.Output);
+        form.Disclaimer["en"] = "New disclaimer.";
+        var work = Directory.CreateTempSubdirectory("persona-form-").FullName;
+        try
+        {
+            var loaded = PackFiles.Check(form.ApplyTo(files), "gradchat", work, []);
+
+            Assert.Empty(loaded.Problems);
+            var pack = loaded.Pack!;
+            Assert.Equal("Hi: \"quoted\" #not-a-comment", pack.Greeting["en"]);
+            Assert.Equal(files["persona.yaml"].Contains("你好", StringComparison.Ordinal), pack.Greeting["zh-CN"].Contains("你好", StringComparison.Ordinal));
+            Assert.Equal("Be brief.", pack.SystemPrompt["en"]);
+            Assert.Equal(0.3f, pack.Generation.Temperature);
+            Assert.DoesNotContain("slack", pack.Channels);
+            Assert.DoesNotContain(SafetyRails.Output, pack.Safety.Rails);
+            Assert.Equal("New disclaimer.", pack.Safety.Disclaimer["en"]);
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void ApplyTo_RailRemovedThatAnEvalExpects_ValidatorNamesTheEval()
+    {
+        var files = GradChat();
+        var form = PersonaForm.From(files);
+        form.Rails.Remove(SafetyRails.Scope);
+        var work = Directory.CreateTempSubdirectory("persona-form-").FullName;
+        try
+        {
+            var loaded = PackFiles.Check(form.ApplyTo(files), "gradchat", work, []);
+
+            Assert.Null(loaded.Pack);
+            Assert.Contains(loaded.Problems, p => p.Path.EndsWith("evals/safety.jsonl", StringComparison.Ordinal) && p.Message.Contains("'scope'", StringComparison.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void From_ReferencePack_ReadsEveryLocale()
+    {
+        var form = PersonaForm.From(GradChat());
+
+        Assert.Equal(["zh-CN", "en"], form.Locales);
+        Assert.StartsWith("Hi, I'm GradChat", form.Greeting["en"], StringComparison.Ordinal);
+        Assert.Contains("crisis", form.Rails);
+        Assert.Equal(0.5, form.Temperature);
+    }
+
+    [Theory]
+    [InlineData("../evil.md")]
+    [InlineData("/etc/passwd")]
+    [InlineData("a/../../b.md")]
+    [InlineData("C:/x.md")]
+    [InlineData("a\\b.md")]
+    [InlineData("")]
+    public void PathProblem_EscapingOrOddPaths_AreRefused(string path) =>
+        Assert.NotNull(PackFiles.PathProblem(path));
+
+    [Theory]
+    [InlineData("persona.yaml")]
+    [InlineData("evals/conversations.jsonl")]
+    [InlineData("adapters/style.gguf")]
+    public void PathProblem_PackPaths_AreAccepted(string path) =>
+        Assert.Null(PackFiles.PathProblem(path));
+
+    [Fact]
+    public void Judge_RailExpectations_PassOnlyWhenTheRightRailFires()
+    {
+        var crisis = new EvalExpectation { Rail = "crisis" };
+        var none = new EvalExpectation { Rail = EvalExpectation.NoRail, NotContains = ["prescription"] };
+        static ProbeReply Reply(string text, params string[] rails) => new(text, "stop", rails, [], 1, 1, 1, null);
+
+        Assert.True(PersonaProbe.Judge(crisis, Reply("call", "crisis")).Passed);
+        Assert.False(PersonaProbe.Judge(crisis, Reply("hello")).Passed);
+        Assert.True(PersonaProbe.Judge(none, Reply("hello")).Passed);
+        Assert.False(PersonaProbe.Judge(none, Reply("hello", "scope")).Passed);
+        Assert.False(PersonaProbe.Judge(none, Reply("Here is a Prescription")).Passed);
+    }
+}

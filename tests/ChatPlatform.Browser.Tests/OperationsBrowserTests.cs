@@ -22,7 +22,7 @@ public sealed class OperationsBrowserTests(BrowserServer server) : IClassFixture
         var ct = TestContext.Current.CancellationToken;
         var store = server.Services.GetRequiredService<IConversationStore>();
         await store.OpenAsync("web", "browser-crisis", "mindchat", "en", "browser-user", ct);
-        await store.AppendAsync("web", "browser-crisis", new StoredMessage("user", "[redacted] test message", DateTimeOffset.UtcNow), null, ct);
+        await store.AppendAsync("web", "browser-crisis", new StoredMessage("user", "[redacted] test message", DateTimeOffset.UtcNow.AddSeconds(1)), null, ct);
         await SafetyEventWriter.StoreAsync(server.Services.GetRequiredService<IDbContextFactory<ChatDbContext>>(),
             [new SafetyEvent("web", "browser-crisis", "mindchat", "crisis", SafetySeverity.High, "referral", "[redacted] test message", DateTimeOffset.UtcNow)], ct);
         var user = "reviewer-" + Guid.NewGuid().ToString("N")[..6];
@@ -40,6 +40,11 @@ public sealed class OperationsBrowserTests(BrowserServer server) : IClassFixture
         await page.GotoAsync("/admin/safety");
         await page.Locator("[data-testid=mark-reviewed]").First.WaitForAsync(Wait);
         await BrowserServer.ScreenshotAsync(page, "admin-safety-queue");
+        await page.Locator("[data-testid=open-transcript]").First.ClickAsync();
+        await page.Locator("[data-testid=transcript]", new PageLocatorOptions { HasTextString = "[redacted] test message" }).WaitForAsync(Wait);
+        await BrowserServer.ScreenshotAsync(page, "admin-transcript");
+        await page.GotoAsync("/admin/safety");
+        await page.Locator("[data-testid=mark-reviewed]").First.WaitForAsync(Wait);
         await page.Locator("input[data-testid=note], [data-testid=note] input").First.FillAsync("called back");
         await page.Locator("[data-testid=mark-reviewed]").First.ClickAsync();
         await page.GetByText("Event marked reviewed.").WaitForAsync(Wait);

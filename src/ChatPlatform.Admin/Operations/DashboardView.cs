@@ -67,7 +67,10 @@ public sealed class DashboardView(StoreFigures store, ChatMetricsSnapshot live, 
                 if (index.TryGetValue(h.Hour, out var i)) values[i] += value(h);
             return (g.Key, values);
         }).ToList();
-        return new ChartFigures([.. hours.Select(h => h.ToString("HH:00", CultureInfo.InvariantCulture))], series);
+        // Label every hour of a short span, every third of a day, and each midnight of a week, so labels stay readable.
+        var step = hours.Count <= 12 ? 1 : hours.Count <= 48 ? 3 : 24;
+        var format = step == 24 ? "MM-dd" : "HH:00";
+        return new ChartFigures([.. hours.Select(h => h.Hour % step == 0 ? h.ToString(format, CultureInfo.InvariantCulture) : "")], series);
     }
 
     private static string Milliseconds(double? ms) => ms is { } v ? string.Create(CultureInfo.InvariantCulture, $"{v:0} ms") : "–";

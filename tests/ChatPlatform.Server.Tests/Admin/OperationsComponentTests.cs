@@ -79,6 +79,19 @@ public sealed class OperationsComponentTests : IAsyncDisposable
     }
 
     [Fact]
+    public void ConversationsPerHourByChannel_DaySpan_LabelsEveryThirdHour()
+    {
+        var day = Store() with { From = T0.AddHours(-21), To = T0.AddHours(2).AddMinutes(30) };
+
+        var chart = new DashboardView(day, Live(0), 4).ConversationsPerHourByChannel();
+
+        Assert.Equal(24, chart.Labels.Count);
+        Assert.Equal(["12:00", "", "", "15:00"], chart.Labels.Take(4).ToArray());
+        Assert.Equal(["slack", "web"], chart.Series.Select(s => s.Name).ToArray());
+        Assert.Equal(2, chart.Series[1].Values[21]);
+    }
+
+    [Fact]
     public void TranscriptView_MessagesWithVerdictsAndEvents_ShowsThemOnTheirMessageAndMarksTheReviewedEvent()
     {
         var crisis = new SafetyEventView(41, 1, "web", "c1", "mindchat", "crisis", "High", "referral", null, T0, "pending", null, null, null);

@@ -55,16 +55,18 @@ public sealed class OperationsPagesTests : IClassFixture<OperationsPagesTests.Fa
         return page.Items.Single().Id;
     }
 
+    // Pages render over the live circuit (no prerendering), so their content is checked by the bUnit and browser tests;
+    // here: who is let in, and that the first response carries no data it should not.
     [Fact]
-    public async Task ConversationPage_Reviewer_ShowsTranscriptWithVerdicts()
+    public async Task ConversationPage_Reviewer_IsServed()
     {
         var id = await SeedAsync("ops-transcript", "words only a reviewer sees");
         using var client = await SignedInAsync(AdminRoles.Reviewer);
 
-        var html = await client.GetStringAsync(new Uri($"/admin/conversations/{id}", UriKind.Relative), Ct);
+        using var response = await client.GetAsync(new Uri($"/admin/conversations/{id}", UriKind.Relative), Ct);
 
-        Assert.Contains("words only a reviewer sees", html, StringComparison.Ordinal);
-        Assert.Contains("crisis:engaged", html, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("_framework/blazor.web.js", await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
     }
 
     [Theory]
@@ -83,29 +85,18 @@ public sealed class OperationsPagesTests : IClassFixture<OperationsPagesTests.Fa
         Assert.DoesNotContain("hidden from viewers", await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Dashboard_Viewer_ShowsFiguresWithOpenHighSeverityCount()
+    [Theory]
+    [InlineData(AdminRoles.Viewer, "/admin")]
+    [InlineData(AdminRoles.Reviewer, "/admin/safety")]
+    [InlineData(AdminRoles.Admin, "/admin/channels")]
+    public async Task OperationsPages_AllowedRole_AreServedWithoutSecrets(string role, string path)
     {
-        await SeedAsync("ops-dashboard", "dashboard seed");
-        using var client = await SignedInAsync(AdminRoles.Viewer);
+        using var client = await SignedInAsync(role);
 
-        var html = await client.GetStringAsync(new Uri("/admin", UriKind.Relative), Ct);
+        using var response = await client.GetAsync(new Uri(path, UriKind.Relative), Ct);
 
-        Assert.Contains("data-testid=\"fig-open-high\"", html, StringComparison.Ordinal);
-        Assert.Contains("Time to first token", html, StringComparison.Ordinal);
-        Assert.Contains("Messages per hour by persona", html, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task ChannelsPage_Admin_ShowsSecretsMaskedOnly()
-    {
-        using var client = await SignedInAsync(AdminRoles.Admin);
-
-        var html = WebUtility.HtmlDecode(await client.GetStringAsync(new Uri("/admin/channels", UriKind.Relative), Ct));
-
-        Assert.Contains("ChatPlatform:Slack:SigningSecret", html, StringComparison.Ordinal);
-        Assert.Contains("••••••••7f3a", html, StringComparison.Ordinal);
-        Assert.DoesNotContain(SlackSecret, html, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.DoesNotContain(SlackSecret, await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
     }
 
     [Fact]

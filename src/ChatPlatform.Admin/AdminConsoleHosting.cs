@@ -83,6 +83,7 @@ public static class AdminConsoleHosting
         var api = endpoints.MapGroup(AdminPaths.Api).RequireAuthorization(AdminPolicies.Dashboard);
         api.MapGet("/me", (ClaimsPrincipal user) => TypedResults.Ok(new AdminMe(
             user.Identity?.Name ?? "", [.. user.FindAll(ClaimTypes.Role).Select(c => c.Value)])));
+        Operations.OperationsEndpoints.MapAdminOperations(endpoints);
 
         PersonaApi.Map(endpoints);
 

@@ -1,4 +1,3 @@
-using ChatPlatform.Channels.ApiKeys;
 using ChatPlatform.Channels.BotFramework;
 using ChatPlatform.Channels.DirectLine;
 using ChatPlatform.Channels.OpenAi;
@@ -14,7 +13,10 @@ using Microsoft.Extensions.Options;
 
 namespace ChatPlatform.Channels;
 
-/// <summary>Registers and maps every channel: the OpenAI-compatible API, Slack, Bot Framework and Direct Line (with the widget).</summary>
+/// <summary>
+/// Registers and maps every channel: the OpenAI-compatible API, Slack, Bot Framework and Direct Line (with the widget).
+/// API keys come from the store (<c>AddChatData</c>).
+/// </summary>
 public static class ChannelsHosting
 {
     public static IHostApplicationBuilder AddChannels(this IHostApplicationBuilder builder, string dataDirectory)
@@ -26,8 +28,6 @@ public static class ChannelsHosting
             throw new OptionsValidationException(RateLimitOptions.SectionName, typeof(RateLimitOptions), errors);
         services.AddPerIpRateLimiting(rateLimit);
         services.AddSingleton(builder.Configuration.GetSection(OpenAiApiOptions.SectionName).Get<OpenAiApiOptions>() ?? new OpenAiApiOptions());
-        services.TryAddSingleton<IApiKeyStore>(_ => FileApiKeyStore.InDataDirectory(dataDirectory));
-        services.AddSingleton<ApiKeys.ApiKeys>();
 
         services.AddSingleton(builder.Configuration.GetSection(SlackOptions.SectionName).Get<SlackOptions>() ?? new SlackOptions());
         services.AddHttpClient(SlackResponder.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30));

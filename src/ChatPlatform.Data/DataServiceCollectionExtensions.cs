@@ -1,7 +1,9 @@
+using ChatPlatform.Core.ApiKeys;
 using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Configuration;
 using ChatPlatform.Core.Privacy;
 using ChatPlatform.Core.Safety;
+using ChatPlatform.Data.Admin;
 using ChatPlatform.Data.Conversations;
 using ChatPlatform.Data.Lifecycle;
 using ChatPlatform.Data.Personas;
@@ -16,7 +18,7 @@ public static class DataServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the store on the configured provider: the conversation store, the safety event sink with its
-    /// background writer, the data lifecycle (export, erase, purge) and the retention job.
+    /// background writer, the data lifecycle (export, erase, purge), the retention job and the API keys.
     /// </summary>
     public static IServiceCollection AddChatData(this IServiceCollection services, ChatPlatformOptions options)
     {
@@ -35,6 +37,14 @@ public static class DataServiceCollectionExtensions
         services.AddSingleton<PersonaVersionSync>();
         services.AddSingleton<Admin.AdminAccounts>();
         services.AddHostedService<RetentionService>();
+        services.AddSingleton<IApiKeyStore, EfApiKeyStore>();
+        services.AddSingleton<ApiKeys>();
+        services.AddSingleton<Conversations.ConversationQueries>();
+        services.AddSingleton<Channels.ChannelBindings>();
+        services.AddSingleton<IChannelBindingLookup>(sp => sp.GetRequiredService<Channels.ChannelBindings>());
+        services.AddSingleton<Dashboard.DashboardQueries>();
+        services.TryAddSingleton(new SafetyReviewOptions());
+        services.AddSingleton<SafetyReview>();
         return services;
     }
 

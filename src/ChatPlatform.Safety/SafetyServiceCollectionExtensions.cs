@@ -25,6 +25,7 @@ public static class SafetyServiceCollectionExtensions
         services.AddSingleton(sp => OutputRails.Load(sp.GetRequiredService<SafetyRules>(), safetyDirectory));
         services.AddSingleton<ITextRedactor>(PiiRedactor.Instance);
         services.AddHttpClient();
+        services.TryAddSingleton<ISafetyNotifier, SafetyWebhook>();
         services.TryAddSingleton<NotifyingSafetyEventSink>();
         services.TryAddSingleton<ISafetyEventSink>(sp => sp.GetRequiredService<NotifyingSafetyEventSink>());
         return services;

@@ -40,7 +40,7 @@ public sealed class AdminConsoleTests(BrowserServer server) : IClassFixture<Brow
         Assert.Contains("/admin/login", page.Url, StringComparison.Ordinal);
         await SignInAsync(page, account);
         await page.WaitForURLAsync("**/admin", new PageWaitForURLOptions { Timeout = Wait });
-        await VisibleAsync(page, "[data-testid=dashboard-placeholder]");
+        await VisibleAsync(page, "[data-testid=fig-open-high]");
         await BrowserServer.ScreenshotAsync(page, "admin-dashboard");
 
         await page.GotoAsync("/admin/personas");

@@ -1,5 +1,8 @@
 using Xunit;
-using ChatPlatform.Channels.ApiKeys;
+using ChatPlatform.Core.ApiKeys;
+using ChatPlatform.Core.Configuration;
+using ChatPlatform.Data;
+using Microsoft.EntityFrameworkCore;
 
 namespace ChatPlatform.Cli.Tests;
 
@@ -17,26 +20,30 @@ public sealed class ApiKeyCommandTests
             var created = await CliRunner.RunAsync("apikey", "create", "--name", "lms");
             var duplicate = await CliRunner.RunAsync("apikey", "create", "--name", "lms");
             var listed = await CliRunner.RunAsync("apikey", "list");
-            var file = await File.ReadAllTextAsync(Path.Combine(data, FileApiKeyStore.FileName), TestContext.Current.CancellationToken);
+            var stored = await StoredAsync(data);
             var revoked = await CliRunner.RunAsync("apikey", "revoke", "lms");
             var again = await CliRunner.RunAsync("apikey", "revoke", "lms");
 
             Assert.Equal(0, created.ExitCode);
             var key = created.Out.Trim();
             Assert.StartsWith(ApiKeys.Prefix, key, StringComparison.Ordinal);
-            Assert.DoesNotContain(key, file, StringComparison.Ordinal);
-            Assert.Contains(ApiKeys.Hash(key), file, StringComparison.Ordinal);
+            var row = Assert.Single(stored);
+            Assert.Equal(ApiKeys.Hash(key), row.KeyHash);
+            Assert.Equal(key[..ApiKeys.ShownLength], row.KeyPrefix);
             Assert.Equal(1, duplicate.ExitCode);
             Assert.Contains("exists already", duplicate.Error, StringComparison.Ordinal);
             Assert.StartsWith("lms\t", listed.Out, StringComparison.Ordinal);
             Assert.DoesNotContain(key, listed.Out, StringComparison.Ordinal);
             Assert.Equal(0, revoked.ExitCode);
             Assert.Equal(1, again.ExitCode);
-            Assert.Equal("No API key named 'lms'.", again.Error.Trim());
+            Assert.Equal("No active API key named 'lms'.", again.Error.Trim());
+            Assert.NotNull(Assert.Single(await StoredAsync(data)).RevokedAt);
+            Assert.Contains("revoked", (await CliRunner.RunAsync("apikey", "list")).Out, StringComparison.Ordinal);
         }
         finally
         {
             Environment.SetEnvironmentVariable("ChatPlatform__DataDirectory", null);
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             Directory.Delete(data, recursive: true);
         }
     }
@@ -48,5 +55,11 @@ public sealed class ApiKeyCommandTests
 
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("'has space'", result.Error, StringComparison.Ordinal);
+    }
+
+    private static async Task<List<ChatPlatform.Data.Admin.ApiClientRecord>> StoredAsync(string data)
+    {
+        await using var db = new ChatDbContextFactory(new ChatPlatformOptions { DataDirectory = data }).CreateDbContext();
+        return await db.ApiClients.AsNoTracking().ToListAsync(TestContext.Current.CancellationToken);
     }
 }

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json;
-using ChatPlatform.Channels.ApiKeys;
 using ChatPlatform.Channels.Http;
+using ChatPlatform.Core.ApiKeys;
 using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Personas;
 using Microsoft.AspNetCore.Builder;
@@ -40,7 +40,7 @@ public static class OpenAiApi
     {
         var http = context.HttpContext;
         var services = http.RequestServices;
-        var keys = (ApiKeys.ApiKeys)services.GetService(typeof(ApiKeys.ApiKeys))!;
+        var keys = (ApiKeys)services.GetService(typeof(ApiKeys))!;
         var options = (OpenAiApiOptions)services.GetService(typeof(OpenAiApiOptions))!;
         var header = http.Request.Headers.Authorization.ToString();
         var presented = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : null;
@@ -51,7 +51,7 @@ public static class OpenAiApi
             return await next(context);
         }
 
-        var anyKey = (await keys.ListAsync(http.RequestAborted)).Count > 0;
+        var anyKey = await keys.AnyActiveAsync(http.RequestAborted);
         var loopback = http.Connection.RemoteIpAddress is { } ip && IPAddress.IsLoopback(ip);
         if (!anyKey && !options.RequireKey && loopback)
             return await next(context);

@@ -26,7 +26,8 @@ public sealed partial class SlackResponder(
     IPersonaCatalog personas,
     IHttpClientFactory httpClients,
     TimeProvider time,
-    ILogger<SlackResponder> logger) : BackgroundService
+    ILogger<SlackResponder> logger,
+    IChannelBindingLookup? bindings = null) : BackgroundService
 {
     public const string HttpClientName = "slack";
     public const string ChannelName = "slack";
@@ -111,8 +112,13 @@ public sealed partial class SlackResponder(
         if (message.Text.Length == 0)
             return;
 
-        var persona = _personaByChannel.TryGetValue(key, out var chosen) ? chosen : options.Persona;
-        var turn = new ChatTurn(persona, $"{message.Team}:{message.Channel}:{message.ThreadTs}", message.Text, Channel: ChannelName, UserId: message.User);
+        // A /persona command in the channel wins; then the workspace's binding from the admin console; then the configured default.
+        var bound = _personaByChannel.ContainsKey(key) || bindings is null || message.Team.Length == 0
+            ? null
+            : await bindings.FindPersonaAsync(ChannelName, message.Team, cancellationToken);
+        var persona = _personaByChannel.TryGetValue(key, out var chosen) ? chosen : bound?.PersonaId ?? options.Persona;
+        var turn = new ChatTurn(persona, $"{message.Team}:{message.Channel}:{message.ThreadTs}", message.Text, bound?.Locale,
+            Channel: ChannelName, UserId: message.User);
         var start = await orchestrator.StartAsync(turn, cancellationToken: cancellationToken);
         if (start.Error is { } error)
         {

@@ -1,10 +1,12 @@
 using System.CommandLine;
 using System.Globalization;
-using ChatPlatform.Channels.ApiKeys;
+using ChatPlatform.Core.ApiKeys;
+using ChatPlatform.Data;
+using ChatPlatform.Data.Admin;
 
 namespace ChatPlatform.Cli.Commands;
 
-/// <summary><c>chatplatform apikey create|revoke|list</c>: keys for the OpenAI-compatible API, stored as hashes in the data folder.</summary>
+/// <summary><c>chatplatform apikey create|revoke|list</c>: keys for the OpenAI-compatible API, stored as hashes in the database the server uses.</summary>
 internal static class ApiKeyCommands
 {
     public static Command Create(CliConsole console) => new("apikey", "API keys for the OpenAI-compatible API at /v1 (only their SHA-256 hashes are stored).")
@@ -14,11 +16,24 @@ internal static class ApiKeyCommands
         List(console),
     };
 
-    private static ApiKeys Open(out FileApiKeyStore store)
+    /// <summary>Who the audit log names for changes made here.</summary>
+    private const string Actor = "cli";
+
+    /// <summary>Opens the configured database (as the server would) and brings its schema up to date.</summary>
+    private static async Task<ApiKeys> OpenAsync(CancellationToken cancellationToken)
     {
         var options = CliSettings.Load();
-        store = FileApiKeyStore.InDataDirectory(options.DataDirectory);
-        return new ApiKeys(store, TimeProvider.System);
+        CliSettings.ThrowIfInvalid(options);
+        var factory = new ChatDbContextFactory(options);
+        try
+        {
+            await ChatDatabase.MigrateAsync(factory, cancellationToken);
+        }
+        catch (DatabaseMigrationException e)
+        {
+            throw new CliException(e.Message);
+        }
+        return new ApiKeys(new EfApiKeyStore(factory), TimeProvider.System);
     }
 
     private static Command CreateKey(CliConsole console)
@@ -27,26 +42,19 @@ internal static class ApiKeyCommands
         var command = new Command("create", "Issue a new key and print it once; it cannot be shown again.") { name };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var keys = Open(out var store);
-            using (store)
+            var value = parse.GetValue(name)!;
+            if (ApiKeys.NameProblem(value) is { } problem)
+                throw new CliException(problem);
+            var keys = await OpenAsync(cancellationToken);
+            try
             {
-                var value = parse.GetValue(name)!;
-                if (ApiKeys.NameProblem(value) is { } problem)
-                    throw new CliException(problem);
-                try
-                {
-                    var key = await keys.CreateAsync(value, cancellationToken);
-                    await console.Out.WriteLineAsync(key);
-                    await console.Error.WriteLineAsync($"Created API key '{value}' (hash stored in {store.Path}). Keep it now: it is not shown again.");
-                }
-                catch (InvalidOperationException e)
-                {
-                    throw new CliException(e.Message);
-                }
-                catch (InvalidDataException e)
-                {
-                    throw new CliException(e.Message);
-                }
+                var key = await keys.CreateAsync(value, Actor, cancellationToken);
+                await console.Out.WriteLineAsync(key);
+                await console.Error.WriteLineAsync($"Created API key '{value}' (only its hash is stored). Keep it now: it is not shown again.");
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new CliException(e.Message);
             }
             return 0;
         });
@@ -59,23 +67,11 @@ internal static class ApiKeyCommands
         var command = new Command("revoke", "Revoke a key; requests with it are refused from then on.") { name };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var keys = Open(out var store);
-            using (store)
-            {
-                var value = parse.GetValue(name)!;
-                bool removed;
-                try
-                {
-                    removed = await keys.RevokeAsync(value, cancellationToken);
-                }
-                catch (InvalidDataException e)
-                {
-                    throw new CliException(e.Message);
-                }
-                if (!removed)
-                    throw new CliException($"No API key named '{value}'.");
-                await console.Out.WriteLineAsync($"Revoked API key '{value}'.");
-            }
+            var value = parse.GetValue(name)!;
+            var keys = await OpenAsync(cancellationToken);
+            if (!await keys.RevokeAsync(value, Actor, cancellationToken))
+                throw new CliException($"No active API key named '{value}'.");
+            await console.Out.WriteLineAsync($"Revoked API key '{value}'.");
             return 0;
         });
         return command;
@@ -83,28 +79,23 @@ internal static class ApiKeyCommands
 
     private static Command List(CliConsole console)
     {
-        var command = new Command("list", "List issued keys by name and creation time.");
+        var command = new Command("list", "List issued keys: name, first characters, created, last used, revoked.");
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var keys = Open(out var store);
-            using (store)
+            var keys = await OpenAsync(cancellationToken);
+            var records = await keys.ListAsync(cancellationToken);
+            if (records.Count == 0)
+                await console.Out.WriteLineAsync("No API keys.");
+            foreach (var r in records)
             {
-                IReadOnlyList<ApiKeyRecord> records;
-                try
-                {
-                    records = await keys.ListAsync(cancellationToken);
-                }
-                catch (InvalidDataException e)
-                {
-                    throw new CliException(e.Message);
-                }
-                if (records.Count == 0)
-                    await console.Out.WriteLineAsync("No API keys.");
-                foreach (var r in records)
-                    await console.Out.WriteLineAsync($"{r.Name}\t{r.CreatedAt.ToString("u", CultureInfo.InvariantCulture)}");
+                await console.Out.WriteLineAsync(string.Join('\t',
+                    r.Name, r.Prefix + "…", Time(r.CreatedAt), "used " + (r.LastUsedAt is { } used ? Time(used) : "never"),
+                    r.RevokedAt is { } revoked ? "revoked " + Time(revoked) : "active"));
             }
             return 0;
         });
         return command;
     }
+
+    private static string Time(DateTimeOffset at) => at.ToString("u", CultureInfo.InvariantCulture);
 }

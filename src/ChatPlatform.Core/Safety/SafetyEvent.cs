@@ -41,3 +41,13 @@ public sealed class InMemorySafetyEventSink : ISafetyEventSink
         return ValueTask.CompletedTask;
     }
 }
+
+/// <summary>A reviewer sends an event on to on-call staff, with a note of their own (never the user's text).</summary>
+public sealed record SafetyEscalation(string By, string? Note);
+
+/// <summary>Sends a notice about a safety event to a webhook (the on-call system).</summary>
+public interface ISafetyNotifier
+{
+    /// <summary>Posts the notice; returns null when it was delivered, otherwise why not (HTTP status or error).</summary>
+    Task<string?> NotifyAsync(Uri webhook, SafetyEvent safetyEvent, SafetyEscalation? escalation, CancellationToken cancellationToken);
+}

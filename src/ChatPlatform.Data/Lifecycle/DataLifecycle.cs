@@ -21,22 +21,38 @@ public sealed class DataLifecycle(IDbContextFactory<ChatDbContext> contexts, Ret
         ArgumentException.ThrowIfNullOrWhiteSpace(userId);
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var conversations = await db.Conversations.AsNoTracking().Where(c => c.UserId == userId).OrderBy(c => c.Id).ToListAsync(cancellationToken);
+        return new UserExport(userId, DateTimeOffset.UtcNow, await ExportAsync(db, conversations, cancellationToken));
+    }
+
+    /// <summary>One conversation with its messages, feedback and safety events; null when it does not exist. The export is audited.</summary>
+    public async Task<ExportedConversation?> ExportConversationAsync(long conversationId, string actor, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(actor);
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var conversation = await db.Conversations.AsNoTracking().FirstOrDefaultAsync(c => c.Id == conversationId, cancellationToken);
+        if (conversation is null)
+            return null;
+        var exported = (await ExportAsync(db, [conversation], cancellationToken))[0];
+        AuditLog.Add(db, DateTimeOffset.UtcNow, actor, "conversation.export", $"conversation:{conversationId}", new { exported.Messages.Count });
+        await db.SaveChangesAsync(cancellationToken);
+        return exported;
+    }
+
+    private static async Task<IReadOnlyList<ExportedConversation>> ExportAsync(
+        ChatDbContext db, IReadOnlyList<Conversations.ConversationRecord> conversations, CancellationToken cancellationToken)
+    {
         var ids = conversations.Select(c => c.Id).ToList();
         var messages = await db.Messages.AsNoTracking().Where(m => ids.Contains(m.ConversationId)).ToListAsync(cancellationToken);
         var feedback = await db.Feedback.AsNoTracking().Where(f => ids.Contains(f.ConversationId)).ToListAsync(cancellationToken);
         var events = await db.SafetyEvents.AsNoTracking().Where(s => s.ConversationId != null && ids.Contains(s.ConversationId.Value)).ToListAsync(cancellationToken);
-
-        return new UserExport(
-            userId,
-            DateTimeOffset.UtcNow,
-            [.. conversations.Select(c => new ExportedConversation(
-                c.Channel, c.ExternalId, c.PersonaId, c.Locale, c.State, c.CrisisEngaged, c.CreatedAt, c.UpdatedAt,
-                [.. messages.Where(m => m.ConversationId == c.Id).OrderBy(m => m.Sequence)
-                    .Select(m => new ExportedMessage(m.Sequence, m.Role, m.Text, m.CreatedAt, m.Tokens, m.Model, m.Adapter, m.SafetyVerdicts))],
-                [.. feedback.Where(f => f.ConversationId == c.Id).OrderBy(f => f.Id)
-                    .Select(f => new ExportedFeedback(f.Rating, f.Comment, f.CreatedAt))],
-                [.. events.Where(s => s.ConversationId == c.Id).OrderBy(s => s.Id)
-                    .Select(s => new ExportedSafetyEvent(s.Rail, s.Severity, s.Action, s.Excerpt, s.At, s.ReviewState))]))]);
+        return [.. conversations.Select(c => new ExportedConversation(
+            c.Channel, c.ExternalId, c.PersonaId, c.Locale, c.State, c.CrisisEngaged, c.CreatedAt, c.UpdatedAt,
+            [.. messages.Where(m => m.ConversationId == c.Id).OrderBy(m => m.Sequence)
+                .Select(m => new ExportedMessage(m.Sequence, m.Role, m.Text, m.CreatedAt, m.Tokens, m.Model, m.Adapter, m.SafetyVerdicts))],
+            [.. feedback.Where(f => f.ConversationId == c.Id).OrderBy(f => f.Id)
+                .Select(f => new ExportedFeedback(f.Rating, f.Comment, f.CreatedAt))],
+            [.. events.Where(s => s.ConversationId == c.Id).OrderBy(s => s.Id)
+                .Select(s => new ExportedSafetyEvent(s.Rail, s.Severity, s.Action, s.Excerpt, s.At, s.ReviewState))]))];
     }
 
     /// <summary>

@@ -31,4 +31,6 @@ public static class SafetyReviewState
     public const string Pending = "pending";
     public const string Reviewed = "reviewed";
     public const string Dismissed = "dismissed";
+    /// <summary>A reviewer sent it on to on-call staff.</summary>
+    public const string Escalated = "escalated";
 }

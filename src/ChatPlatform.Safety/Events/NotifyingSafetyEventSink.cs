@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net.Http.Json;
 using ChatPlatform.Core.Personas;
 using ChatPlatform.Core.Safety;
 using Microsoft.Extensions.Logging;
@@ -47,22 +46,8 @@ public sealed partial class NotifyingSafetyEventSink(
 
     private async Task NotifyAsync(IHttpClientFactory clients, Uri webhook, SafetyEvent safetyEvent)
     {
-        try
-        {
-            using var client = clients.CreateClient(nameof(NotifyingSafetyEventSink));
-            client.Timeout = TimeSpan.FromSeconds(10);
-            // The excerpt stays out of the notice: on-call staff open the conversation in the admin console.
-            using var response = await client.PostAsJsonAsync(webhook, new
-            {
-                safetyEvent.Channel, safetyEvent.ConversationId, safetyEvent.Persona, safetyEvent.Rail,
-                Severity = safetyEvent.Severity.ToString(), safetyEvent.Action, safetyEvent.At,
-            });
-            if (!response.IsSuccessStatusCode) LogWebhookFailed(logger, safetyEvent.Persona, $"HTTP {(int)response.StatusCode}");
-        }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or InvalidOperationException)
-        {
-            LogWebhookFailed(logger, safetyEvent.Persona, e.Message);
-        }
+        if (await SafetyWebhook.PostAsync(clients, webhook, safetyEvent, escalation: null, CancellationToken.None) is { } failure)
+            LogWebhookFailed(logger, safetyEvent.Persona, failure);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Safety event {Severity} {Rail} {Action} persona={Persona} channel={Channel} conversation={ConversationId}")]

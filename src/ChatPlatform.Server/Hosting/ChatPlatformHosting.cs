@@ -45,6 +45,8 @@ public static partial class ChatPlatformHosting
             LogPacksLoaded(logger, catalog.All.Count, ids, directory);
             return catalog;
         });
+        builder.Services.AddSingleton(builder.Configuration.GetSection(ChatPlatform.Data.Safety.SafetyReviewOptions.SectionName)
+            .Get<ChatPlatform.Data.Safety.SafetyReviewOptions>() ?? new ChatPlatform.Data.Safety.SafetyReviewOptions());
         builder.Services.AddChatData(options);
         builder.Services.AddSafety(options.SafetyDirectory);
         // Safety events are stored for reviewers and also logged and sent to the on-call webhook.
@@ -53,7 +55,11 @@ public static partial class ChatPlatformHosting
             sp.GetRequiredService<ChatPlatform.Data.Safety.StoredSafetyEventSink>(),
             sp.GetRequiredService<ChatPlatform.Safety.Events.NotifyingSafetyEventSink>(),
         ]));
-        builder.AddInference(options, chat => chat.UseSafety());
+        // Outermost, so the dashboard's time to first token is what users see (after the output rails).
+        builder.Services.AddSingleton<ChatPlatform.Core.Metrics.ChatMetrics>();
+        builder.AddInference(options, chat => chat
+            .Use((inner, sp) => new ChatPlatform.Core.Metrics.MetricsChatClient(inner, sp.GetRequiredService<ChatPlatform.Core.Metrics.ChatMetrics>()))
+            .UseSafety());
         if (options.SafetyJudge.IsEnabled)
         {
             builder.AddSafetyJudgeClient(options.SafetyJudge, ChatPlatform.Safety.Judge.JudgedInputSafety.JudgeClientKey);

@@ -4,7 +4,9 @@ using System.ClientModel.Primitives;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using ChatPlatform.Channels.ApiKeys;
+using ChatPlatform.Core.ApiKeys;
+using ChatPlatform.Data;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using OpenAI;
 using OpenAI.Chat;
@@ -14,7 +16,7 @@ namespace ChatPlatform.Server.Tests.Channels;
 public sealed class OpenAiApiTests(ServerFactory factory) : IClassFixture<ServerFactory>
 {
     private async Task<string> IssueKeyAsync() =>
-        await factory.Services.GetRequiredService<ApiKeys>().CreateAsync("test-" + Guid.NewGuid().ToString("N")[..8], TestContext.Current.CancellationToken);
+        await factory.Services.GetRequiredService<ApiKeys>().CreateAsync("test-" + Guid.NewGuid().ToString("N")[..8], "test", TestContext.Current.CancellationToken);
 
     private ChatClient Sdk(string model, string key) => new(model, new ApiKeyCredential(key), new OpenAIClientOptions
     {
@@ -148,13 +150,38 @@ public sealed class OpenAiApiTests(ServerFactory factory) : IClassFixture<Server
     }
 
     [Fact]
-    public async Task ApiKeyFile_AfterCreate_HoldsOnlyTheHash()
+    public async Task ApiClientsTable_AfterCreate_HoldsOnlyHashAndPrefix()
     {
         var key = await IssueKeyAsync();
 
-        var file = await File.ReadAllTextAsync(Path.Combine(factory.DataDirectory, FileApiKeyStore.FileName), TestContext.Current.CancellationToken);
+        await using var db = await factory.Services.GetRequiredService<IDbContextFactory<ChatDbContext>>().CreateDbContextAsync(TestContext.Current.CancellationToken);
+        var row = await db.ApiClients.SingleAsync(c => c.KeyHash == ApiKeys.Hash(key), TestContext.Current.CancellationToken);
 
-        Assert.DoesNotContain(key, file, StringComparison.Ordinal);
-        Assert.Contains(ApiKeys.Hash(key), file, StringComparison.Ordinal);
+        Assert.Equal(key[..ApiKeys.ShownLength], row.KeyPrefix);
+        Assert.NotEqual(key, row.KeyHash);
+        Assert.Null(row.RevokedAt);
+    }
+
+    [Fact]
+    public async Task ChatCompletions_KeyFromAnotherProcessThenRevoked_AcceptedThenRefused()
+    {
+        var http = factory.CreateClient(); // starts the server, which brings the schema up to date
+        // A second store on the same database, as the chatplatform command opens it: nothing is shared in memory.
+        var options = new ChatPlatform.Core.Configuration.ChatPlatformOptions { DataDirectory = factory.DataDirectory };
+        var cli = new ApiKeys(new ChatPlatform.Data.Admin.EfApiKeyStore(new ChatDbContextFactory(options)), TimeProvider.System);
+        var ct = TestContext.Current.CancellationToken;
+        var name = "cli-" + Guid.NewGuid().ToString("N")[..8];
+        var key = await cli.CreateAsync(name, "cli", ct);
+        http.DefaultRequestHeaders.Authorization = new("Bearer", key);
+
+        var before = await http.GetAsync("/v1/models", ct);
+        Assert.True(await cli.RevokeAsync(name, "cli", ct));
+        var after = await http.GetAsync("/v1/models", ct);
+
+        Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, after.StatusCode);
+        var record = (await cli.ListAsync(ct)).Single(r => r.Name == name);
+        Assert.NotNull(record.LastUsedAt);
+        Assert.NotNull(record.RevokedAt);
     }
 }

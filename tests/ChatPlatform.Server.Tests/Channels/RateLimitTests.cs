@@ -2,7 +2,7 @@ using Xunit;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using ChatPlatform.Channels.ApiKeys;
+using ChatPlatform.Core.ApiKeys;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ChatPlatform.Server.Tests.Channels;
@@ -17,7 +17,7 @@ public sealed class RateLimitTests
         factory.Settings["ChatPlatform:RateLimit:WindowSeconds"] = "600";
         var http = factory.CreateClient();
         http.DefaultRequestHeaders.Authorization = new("Bearer",
-            await factory.Services.GetRequiredService<ApiKeys>().CreateAsync("limited", TestContext.Current.CancellationToken));
+            await factory.Services.GetRequiredService<ApiKeys>().CreateAsync("limited", "test", TestContext.Current.CancellationToken));
         var ct = TestContext.Current.CancellationToken;
 
         var first = await http.GetAsync("/v1/models", ct);

@@ -7,6 +7,7 @@ using ChatPlatform.Channels.Slack;
 using ChatPlatform.Testing.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ChatPlatform.Server.Tests.Channels;
 
@@ -77,10 +78,10 @@ public sealed class SlackEventsTests(SlackFixture fixture) : IClassFixture<Slack
         return request;
     }
 
-    private static string Mention(string eventId, string channel, string ts, string text, string? threadTs = null) => JsonSerializer.Serialize(new
+    private static string Mention(string eventId, string channel, string ts, string text, string? threadTs = null, string team = "T1") => JsonSerializer.Serialize(new
     {
         type = "event_callback",
-        team_id = "T1",
+        team_id = team,
         event_id = eventId,
         @event = new { type = "app_mention", user = "U123", text, channel, ts, thread_ts = threadTs ?? ts },
     });
@@ -149,6 +150,23 @@ public sealed class SlackEventsTests(SlackFixture fixture) : IClassFixture<Slack
         Assert.All(requests, r => Assert.Equal("/api/chat.postMessage", r.PathAndQuery));
         Assert.All(requests, r => Assert.Equal("Bearer " + SlackFixture.BotToken, r.Header("Authorization")));
         Assert.Equal("How should I prepare for graduate school?", StoredUserText("T1:C-retry:1700000000.000100"));
+    }
+
+    [Fact]
+    public async Task PostEvent_TeamBoundInTheConsole_AnsweredByTheBoundPersona()
+    {
+        var http = fixture.Factory.CreateClient();
+        await fixture.Factory.Services.GetRequiredService<ChatPlatform.Data.Channels.ChannelBindings>()
+            .AddAsync("slack", "T-bound", "mindchat", "en", "test", TestContext.Current.CancellationToken);
+
+        await http.SendAsync(Signed(Mention("Ev-bound", "C-bound", "1700000001.000100", "<@UBOT> I had a long day", team: "T-bound")), TestContext.Current.CancellationToken);
+        await WaitForPostsAsync("C-bound", 1);
+
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(fixture.Factory.DataDirectory, "chatplatform.db")};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT PersonaId FROM conversations WHERE ExternalId = 'T-bound:C-bound:1700000001.000100'";
+        Assert.Equal("mindchat", (string?)command.ExecuteScalar());
     }
 
     /// <summary>The user message stored for a Slack conversation: what the persona was asked, mentions stripped.</summary>

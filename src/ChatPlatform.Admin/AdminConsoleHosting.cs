@@ -39,6 +39,7 @@ public static class AdminConsoleHosting
                 o.SlidingExpiration = true;
                 o.Events.OnRedirectToLogin = context => Challenge(context, StatusCodes.Status401Unauthorized);
                 o.Events.OnRedirectToAccessDenied = context => Challenge(context, StatusCodes.Status403Forbidden);
+                o.Events.OnValidatePrincipal = RevalidateAsync;
             });
         services.AddAuthorization(AdminPolicies.Add);
         services.AddCascadingAuthenticationState();
@@ -101,6 +102,44 @@ public static class AdminConsoleHosting
     }
 
     /// <summary>Console APIs answer 401/403; pages redirect to the login or access-denied page.</summary>
+    /// <summary>How often a signed-in session is checked against its account.</summary>
+    internal static readonly TimeSpan RevalidateEvery = TimeSpan.FromMinutes(1);
+
+    private const string ValidatedAtKey = ".chatplatform.validated";
+
+    /// <summary>
+    /// Re-reads the account behind a session at most once a minute: a disabled or deleted account is signed out, and
+    /// changed roles apply at once instead of when the cookie expires.
+    /// </summary>
+    private static async Task RevalidateAsync(CookieValidatePrincipalContext context)
+    {
+        var time = context.HttpContext.RequestServices.GetRequiredService<TimeProvider>();
+        var now = time.GetUtcNow();
+        if (context.Properties.Items.TryGetValue(ValidatedAtKey, out var stamp)
+            && DateTimeOffset.TryParse(stamp, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.RoundtripKind, out var at)
+            && now - at < RevalidateEvery)
+            return;
+
+        var name = context.Principal?.Identity?.Name;
+        var accounts = context.HttpContext.RequestServices.GetRequiredService<ChatPlatform.Data.Admin.AdminAccounts>();
+        var roles = name is null ? null : await accounts.RolesAsync(name, context.HttpContext.RequestAborted);
+        if (roles is null)
+        {
+            context.RejectPrincipal();
+            await context.HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+            return;
+        }
+
+        var current = context.Principal!.FindAll(ClaimTypes.Role).Select(c => c.Value).Order(StringComparer.Ordinal);
+        if (!current.SequenceEqual(roles.Order(StringComparer.Ordinal), StringComparer.Ordinal))
+        {
+            var claims = context.Principal.Claims.Where(c => c.Type != ClaimTypes.Role).Concat(roles.Select(r => new Claim(ClaimTypes.Role, r)));
+            context.ReplacePrincipal(new ClaimsPrincipal(new ClaimsIdentity(claims, CookieAuthenticationDefaults.AuthenticationScheme)));
+        }
+        context.Properties.Items[ValidatedAtKey] = now.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        context.ShouldRenew = true;
+    }
+
     private static Task Challenge(RedirectContext<CookieAuthenticationOptions> context, int apiStatus)
     {
         if (context.Request.Path.StartsWithSegments(AdminPaths.Api, StringComparison.OrdinalIgnoreCase)

@@ -1,6 +1,8 @@
 using System.Net;
 using ChatPlatform.Admin;
 using ChatPlatform.Data.Admin;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace ChatPlatform.Server.Tests.Admin;
@@ -127,6 +129,52 @@ public sealed class AdminAuthTests(ServerFactory factory) : IClassFixture<Server
         Assert.Equal(HttpStatusCode.Redirect, page.StatusCode);
         Assert.StartsWith("/admin/denied", page.Headers.Location!.PathAndQuery, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, dashboard.StatusCode);
+    }
+
+    [Fact]
+    public async Task Session_AccountDisabledAfterSignIn_IsSignedOut()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var user = "gone-" + Guid.NewGuid().ToString("N")[..8];
+        var password = await AdminLogin.CreateAccountAsync(factory, user, AdminRoles.Admin, ct);
+        using var client = AdminLogin.Client(factory);
+        await AdminLogin.SignInAsync(client, user, password, ct);
+        await SetAccountAsync(user, a => a.Disabled = true, ct);
+
+        using var me = await client.GetAsync(new Uri("/admin/api/me", UriKind.Relative), ct);
+        using var page = await client.GetAsync(new Uri("/admin/personas", UriKind.Relative), ct);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, me.StatusCode);
+        Assert.StartsWith("/admin/login", page.Headers.Location!.PathAndQuery, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Session_RoleTakenAwayAfterSignIn_AppliesAtOnce()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var user = "demoted-" + Guid.NewGuid().ToString("N")[..8];
+        var password = await AdminLogin.CreateAccountAsync(factory, user, AdminRoles.Editor, ct);
+        using var client = AdminLogin.Client(factory);
+        await AdminLogin.SignInAsync(client, user, password, ct);
+        await SetAccountAsync(user, a =>
+        {
+            a.Roles.Clear();
+            a.Roles.Add(new AdminRoleAssignmentRecord { Role = AdminRoles.Viewer, GrantedAt = DateTimeOffset.UtcNow });
+        }, ct);
+
+        using var page = await client.GetAsync(new Uri("/admin/personas", UriKind.Relative), ct);
+
+        Assert.Equal(HttpStatusCode.Redirect, page.StatusCode);
+        Assert.StartsWith("/admin/denied", page.Headers.Location!.PathAndQuery, StringComparison.Ordinal);
+    }
+
+    private async Task SetAccountAsync(string user, Action<AdminAccountRecord> change, CancellationToken ct)
+    {
+        var contexts = factory.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<ChatPlatform.Data.ChatDbContext>>();
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var account = await db.AdminAccounts.Include(a => a.Roles).SingleAsync(a => a.UserName == user, ct);
+        change(account);
+        await db.SaveChangesAsync(ct);
     }
 
     [Fact]

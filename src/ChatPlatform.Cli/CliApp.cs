@@ -18,6 +18,7 @@ public static class CliApp
             DataCommands.Create(console),
             SafetyCommands.Create(console),
             ApiKeyCommands.Create(console),
+            KnowledgeCommands.Create(console),
         };
         var parse = root.Parse(args);
         var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };

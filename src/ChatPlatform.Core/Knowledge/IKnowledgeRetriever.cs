@@ -36,15 +36,21 @@ public sealed record KnowledgePassage(
 /// </summary>
 public sealed record Citation(int Number, string Id, string Title, string? Section, int? Page, string? Link)
 {
-    /// <summary>One line for text channels: <c>[1] Admissions guide — Deadlines, p. 3 (https://…)</c>.</summary>
-    public string ToDisplayLine()
+    /// <summary>Title, section and page: <c>Admissions guide — Deadlines, p. 3</c>.</summary>
+    public string Label
     {
-        var line = $"[{Number}] {Title}";
-        if (!string.IsNullOrEmpty(Section)) line += " — " + Section;
-        if (Page is { } page) line += FormattableString.Invariant($", p. {page}");
-        if (!string.IsNullOrEmpty(Link)) line += $" ({Link})";
-        return line;
+        get
+        {
+            var label = Title;
+            if (!string.IsNullOrEmpty(Section)) label += " — " + Section;
+            if (Page is { } page) label += FormattableString.Invariant($", p. {page}");
+            return label;
+        }
     }
+
+    /// <summary>One line for text channels: <c>[1] Admissions guide — Deadlines, p. 3 (https://…)</c>.</summary>
+    public string ToDisplayLine() =>
+        FormattableString.Invariant($"[{Number}] {Label}") + (string.IsNullOrEmpty(Link) ? "" : $" ({Link})");
 
     public static Citation From(int number, KnowledgePassage passage)
     {

@@ -88,6 +88,7 @@ public static partial class DocumentExtractor
 
         var builder = new SectionBuilder();
         var inFence = false;
+        var seenTop = false;
         for (var i = start; i < lines.Length; i++)
         {
             var line = lines[i];
@@ -96,7 +97,14 @@ public static partial class DocumentExtractor
             {
                 var heading = StripInline(m.Groups[2].Value);
                 var level = m.Groups[1].Value.Length;
-                if (level == 1 && title is null && builder.IsEmpty) { title = heading; builder.Heading(1, heading, skipTop: true); continue; }
+                if (level == 1 && !seenTop && builder.IsEmpty)
+                {
+                    // The first top heading names the document (front matter's title, when given, wins).
+                    seenTop = true;
+                    title ??= heading;
+                    builder.Heading(1, heading, skipTop: true);
+                    continue;
+                }
                 builder.Heading(level, heading);
                 continue;
             }

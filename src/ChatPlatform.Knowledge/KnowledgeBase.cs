@@ -31,6 +31,9 @@ public sealed partial class KnowledgeBase : IKnowledgeRetriever, IDisposable
 
     private const int Candidates = 20;
 
+    /// <summary>How much a passage's coverage of the question's words weighs against its fused rank.</summary>
+    private const double CoverageBoost = 0.5;
+
     private readonly IDbContextFactory<ChatDbContext> _store;
     private readonly KnowledgeIndex _index;
     private readonly IEmbeddingGenerator<string, Embedding<float>>? _embedder;
@@ -488,7 +491,13 @@ public sealed partial class KnowledgeBase : IKnowledgeRetriever, IDisposable
                 curated = new RankedItem(hit.Entry.Key, IndexEntry.Curated, hit.Entry.SourceId, hit.Entry.Title, null, null, null, hit.Entry.Text, similarity, true);
         }
 
-        var lexical = _index.Search(personaId, IndexEntry.Passage, terms, Candidates);
+        // A lone Han character also searches the words that contain it; it counts as covered by any of them.
+        var expansions = terms.Where(t => t.Length == 1 && t[0] > '\u2E80')
+            .ToDictionary(t => t, t => _index.WordsContaining(t), StringComparer.Ordinal);
+        var searchTerms = terms.Concat(expansions.Values.SelectMany(w => w)).Distinct(StringComparer.Ordinal).ToList();
+        var lexical = _index.Search(personaId, IndexEntry.Passage, searchTerms, Candidates);
+        bool Covers(IReadOnlyCollection<string> entryTerms, string term) =>
+            entryTerms.Contains(term) || (expansions.TryGetValue(term, out var words) && words.Any(entryTerms.Contains));
         var fused = new Dictionary<long, double>();
         for (var i = 0; i < lexical.Count; i++)
             fused[lexical[i].RowId] = 1.0 / (FusionK + i + 1);
@@ -510,16 +519,19 @@ public sealed partial class KnowledgeBase : IKnowledgeRetriever, IDisposable
         foreach (var (id, value) in _index.Get([.. fused.Keys.Where(k => !known.ContainsKey(k))]))
             known[id] = (value.Entry, value.Terms);
 
-        var passages = fused.OrderByDescending(f => f.Value).Take(limit).Select(f =>
+        // The fused rank decides, but a candidate holding more of the question's rare words is lifted: short questions
+        // often match many passages through one common word, and coverage tells those apart from the real answer.
+        var passages = fused.Select(f =>
         {
             var (entry, entryTerms) = known[f.Key];
-            var coverage = totalWeight <= 0 ? 0 : terms.Where(entryTerms.Contains).Sum(t => weights[t]) / totalWeight;
+            var coverage = totalWeight <= 0 ? 0 : terms.Where(t => Covers(entryTerms, t)).Sum(t => weights[t]) / totalWeight;
             var relevant = coverage >= settings.MinRelevance || cosine.GetValueOrDefault(f.Key) >= DenseMinSimilarity;
-            return new RankedItem(entry.Key, IndexEntry.Passage, entry.SourceId, entry.Title, entry.Section, entry.Page, entry.Link, entry.Text, f.Value, relevant)
+            return new RankedItem(entry.Key, IndexEntry.Passage, entry.SourceId, entry.Title, entry.Section, entry.Page, entry.Link, entry.Text,
+                f.Value * (CoverageBoost + coverage), relevant)
             {
                 Coverage = coverage,
             };
-        }).ToList();
+        }).OrderByDescending(p => p.Score).Take(limit).ToList();
         return new Ranking(curated, passages);
     }
 

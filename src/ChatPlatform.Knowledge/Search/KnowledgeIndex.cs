@@ -43,6 +43,9 @@ public sealed class KnowledgeIndex : IDisposable
 
     public string Path { get; }
 
+    /// <summary>Weight of a question word that no passage contains.</summary>
+    public const double UnseenWeight = 1.0;
+
     private SqliteConnection Open()
     {
         var connection = new SqliteConnection(_connectionString);
@@ -201,7 +204,7 @@ public sealed class KnowledgeIndex : IDisposable
 
     /// <summary>
     /// Rarity weight of each term across the index: ln(1 + (N − df + 0.5) / (df + 0.5)), as BM25 uses;
-    /// a term found nowhere gets the highest weight.
+    /// a term found nowhere gets <see cref="UnseenWeight"/>.
     /// </summary>
     public Dictionary<string, double> TermWeights(IReadOnlyList<string> terms)
     {
@@ -228,10 +231,29 @@ public sealed class KnowledgeIndex : IDisposable
             while (reader.Read()) df[reader.GetString(0)] = reader.GetInt64(1);
         foreach (var t in terms)
         {
-            var d = df.GetValueOrDefault(t);
-            weights[t] = Math.Log(1 + (total - d + 0.5) / (d + 0.5));
+            // A word found nowhere (often a verb or particle the stop lists miss) weighs like a common word:
+            // it can never be matched, so it should not drag a question's similarity or coverage down much.
+            weights[t] = df.TryGetValue(t, out var d) ? Math.Log(1 + (total - d + 0.5) / (d + 0.5)) : UnseenWeight;
         }
         return weights;
+    }
+
+    /// <summary>
+    /// Words of the index that contain a single Han character of a question (约 → 预约, 等 → 等待): in Chinese a lone
+    /// character is usually a shortened word, which segmentation alone cannot match. At most <paramref name="limit"/>
+    /// of the most frequent are returned.
+    /// </summary>
+    public List<string> WordsContaining(string character, int limit = 8)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT term FROM vocab WHERE term <> $c AND instr(term, $c) > 0 AND length(term) <= 4 ORDER BY doc DESC LIMIT $limit";
+        command.Parameters.AddWithValue("$c", character);
+        command.Parameters.AddWithValue("$limit", limit);
+        var words = new List<string>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read()) words.Add(reader.GetString(0));
+        return words;
     }
 
     /// <summary>All vectors of a persona's passages (for dense search), keyed by row id.</summary>

@@ -7,7 +7,7 @@ namespace ChatPlatform.Knowledge.Search;
 /// <summary>
 /// Turns Chinese and English text into search terms. Han text is segmented into words with jieba (so 研究生申请 and
 /// 申请研究生 share 研究生 and 申请); Latin text is lower-cased and lightly stemmed (applies, applied, applying → appli).
-/// Documents are cut in jieba's search mode (long words also yield their parts); questions in its precise mode.
+/// Both are cut in jieba's search mode, where long words also yield their parts (心理咨询师 → 心理, 咨询, 咨询师, 心理咨询师).
 /// </summary>
 public static class TextAnalyzer
 {
@@ -32,7 +32,7 @@ public static class TextAnalyzer
     public static List<string> DocumentTerms(string text) => Terms(text, forSearch: true, dropStopWords: false);
 
     /// <summary>Distinct content terms of a question (stop words removed).</summary>
-    public static List<string> QueryTerms(string text) => [.. Terms(text, forSearch: false, dropStopWords: true).Distinct(StringComparer.Ordinal)];
+    public static List<string> QueryTerms(string text) => [.. Terms(text, forSearch: true, dropStopWords: true).Distinct(StringComparer.Ordinal)];
 
     private static List<string> Terms(string text, bool forSearch, bool dropStopWords)
     {

@@ -147,7 +147,7 @@ public static partial class DocumentExtractor
         {
             var line = lines[i].TrimEnd();
             var trimmed = line.Trim();
-            if (TocLine().IsMatch(trimmed)) continue;
+            if (TocLine().IsMatch(trimmed) || TocTitles.Contains(trimmed)) continue;
             var isolated = (i == 0 || lines[i - 1].Trim().Length == 0) && (i + 1 >= lines.Length || lines[i + 1].Trim().Length == 0);
             if (trimmed.Length is > 0 and <= 60 && !EndsLikeSentence(trimmed))
             {
@@ -173,6 +173,8 @@ public static partial class DocumentExtractor
         }
         return new ExtractedDocument(title ?? fallbackTitle, "text", builder.Build(), 0);
     }
+
+    private static readonly HashSet<string> TocTitles = new(StringComparer.OrdinalIgnoreCase) { "Contents", "Table of contents", "目录", "目錄" };
 
     private static bool EndsLikeSentence(string s) => s[^1] is '.' or '。' or '!' or '！' or '?' or '？' or ';' or '；' or ':' or '：' or ',' or '，';
 

@@ -95,7 +95,7 @@ public static partial class PackLoader
     private static readonly string[] ModelKeys = ["architectures", "minContext"];
     private static readonly string[] SafetyKeys = ["rails", "disclaimer", "outOfScope", "crisis", "redactPii"];
     private static readonly string[] CrisisKeys = ["enabled", "offerHuman", "notifyWebhook"];
-    private static readonly string[] KnowledgeKeys = ["topK", "requireGrounding", "notFound", "curatedThreshold", "minRelevance"];
+    private static readonly string[] KnowledgeKeys = ["maxPassages", "requireGrounding", "notFound", "curatedThreshold", "minRelevance"];
 
     internal sealed record PackRead(PersonaPack? Pack, List<PackProblem> Problems, string? Id, int IdLine, string ManifestPath);
 
@@ -412,7 +412,7 @@ public static partial class PackLoader
             var defaults = new KnowledgeSettings();
             return new KnowledgeSettings
             {
-                TopK = (int)(k.Integer("topK", 1, 20) ?? defaults.TopK),
+                TopK = (int)(k.Integer("maxPassages", 1, 20) ?? defaults.TopK),
                 RequireGrounding = requireGrounding,
                 NotFound = notFound ?? [],
                 CuratedThreshold = k.Number("curatedThreshold", 0.1, 1) ?? defaults.CuratedThreshold,

@@ -34,6 +34,9 @@ public sealed class ChatOrchestrator(
     /// <summary>Finish reason of the pack's "nothing in my sources" reply (grounding required, nothing relevant found).</summary>
     public const string NotFoundFinishReason = "not_found";
 
+    /// <summary>The error code an inference client uses when the prompt does not fit the model's window.</summary>
+    public const string ContextOverflowCode = "context_overflow";
+
     /// <summary>Longest excerpt of a (redacted) message kept in a safety event.</summary>
     public const int MaxExcerptChars = 200;
 
@@ -97,35 +100,46 @@ public sealed class ChatOrchestrator(
             return ChatStart.Accepted(await AnswerFixedAsync(turn, pack, locale, text, curated.Answer, CuratedFinishReason, flags, cancellationToken));
         if (lookup.Passages.Count == 0 && pack.Knowledge.RequireGrounding && pack.NotFoundFor(locale) is { } notFound)
             return ChatStart.Accepted(await AnswerFixedAsync(turn, pack, locale, text, notFound, NotFoundFinishReason, flags, cancellationToken));
-        var citations = lookup.Passages.Select((p, i) => Citation.From(i + 1, p)).ToList();
-
         var supportive = flags.Contains(ConversationFlags.Crisis) && inputSafety is not null;
         var history = await store.GetHistoryAsync(turn.Channel, turn.ConversationId, options.HistoryMessages, cancellationToken);
-        var messages = BuildMessages(pack, locale, history, text, lookup.Passages);
-        if (supportive)
-            messages.Insert(1, new ChatMessage(ChatRole.System, SupportiveModeNote));
         var chatOptions = PersonaChatOptions.Create(pack, run?.Adapters, run?.Seed);
         chatOptions.AdditionalProperties![PersonaChatOptions.ConversationKey] = turn.ConversationId;
         chatOptions.AdditionalProperties[PersonaChatOptions.ChannelKey] = turn.Channel;
         chatOptions.AdditionalProperties[PersonaChatOptions.LocaleKey] = locale;
 
         var stopwatch = Stopwatch.StartNew();
-        var updates = chatClient.GetStreamingResponseAsync(messages, chatOptions, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        var passages = lookup.Passages;
+        IAsyncEnumerator<ChatResponseUpdate> updates;
         bool hasFirst;
-        try
+        while (true)
         {
-            hasFirst = await updates.MoveNextAsync();
+            var messages = BuildMessages(pack, locale, history, text, passages);
+            if (supportive)
+                messages.Insert(1, new ChatMessage(ChatRole.System, SupportiveModeNote));
+            updates = chatClient.GetStreamingResponseAsync(messages, chatOptions, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            try
+            {
+                hasFirst = await updates.MoveNextAsync();
+                break;
+            }
+            catch (ChatRejectedException rejected) when (rejected.Error.Code == ContextOverflowCode && passages.Count > 0)
+            {
+                // The sources do not fit the model's window next to the reply: fewer passages, down to none.
+                await updates.DisposeAsync();
+                passages = [.. passages.Take(passages.Count / 2)];
+            }
+            catch (ChatRejectedException rejected)
+            {
+                await updates.DisposeAsync();
+                return ChatStart.Refused(rejected.Error, rejected.RetryAfter);
+            }
+            catch
+            {
+                await updates.DisposeAsync();
+                throw;
+            }
         }
-        catch (ChatRejectedException rejected)
-        {
-            await updates.DisposeAsync();
-            return ChatStart.Refused(rejected.Error, rejected.RetryAfter);
-        }
-        catch
-        {
-            await updates.DisposeAsync();
-            throw;
-        }
+        var citations = passages.Select((p, i) => Citation.From(i + 1, p)).ToList();
 
         // Admitted: the user's message is stored before the reply streams, so it is never lost;
         // a refused turn stores nothing and can simply be sent again.

@@ -93,6 +93,44 @@ public sealed class KnowledgeTurnTests
         Assert.Empty(Assert.IsType<ChatCompleted>(events[^1]).Citations);
     }
 
+    [Fact]
+    public async Task StartAsync_SourcesOverflowTheWindow_RetriedWithFewerPassages()
+    {
+        var client = new WindowClient(maxChars: 250);
+        var passages = Enumerable.Range(1, 4).Select(i => Deadline with { Id = $"p{i}", Text = new string('x', 60) }).ToList();
+
+        var events = await Drain(await Create(client, new KnowledgeLookup(null, passages)).StartAsync(new ChatTurn("testbot", "c1", "When?", "en"), cancellationToken: TestContext.Current.CancellationToken));
+
+        var done = Assert.IsType<ChatCompleted>(events[^1]);
+        Assert.Equal(["p1"], done.Citations.Select(c => c.Id));
+        Assert.Equal(3, client.Attempts);
+    }
+
+    /// <summary>Refuses a prompt whose last message is longer than a limit, as the local core does when it does not fit.</summary>
+    private sealed class WindowClient(int maxChars) : IChatClient
+    {
+        public int Attempts { get; private set; }
+
+        public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException();
+
+        public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
+            [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            Attempts++;
+            await Task.Yield();
+            if (messages.Last().Text.Length > maxChars)
+                throw new ChatRejectedException(new ChatError(ChatErrorKind.TooLarge, ChatOrchestrator.ContextOverflowCode, "too long"));
+            yield return new ChatResponseUpdate(ChatRole.Assistant, "ok");
+        }
+
+        public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+        public void Dispose()
+        {
+        }
+    }
+
     private sealed class FixedRetriever(KnowledgeLookup lookup) : IKnowledgeRetriever
     {
         public Task<KnowledgeLookup> LookupAsync(PersonaPack pack, string question, string locale, CancellationToken cancellationToken = default) =>

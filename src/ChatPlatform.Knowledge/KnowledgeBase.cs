@@ -296,6 +296,29 @@ public sealed partial class KnowledgeBase : IKnowledgeRetriever, IDisposable
         return saved[0];
     }
 
+    /// <summary>
+    /// Turns a stored reply into a curated answer (the console's "approve this reply"): the reply becomes the answer,
+    /// the user message before it the question, in the conversation's persona and locale.
+    /// </summary>
+    public async Task<CuratedAnswerInfo> AddCuratedFromReplyAsync(long messageId, string author, string? answerOverride = null, CancellationToken cancellationToken = default)
+    {
+        string persona, locale, question, answer;
+        await using (var db = await _store.CreateDbContextAsync(cancellationToken))
+        {
+            var reply = await db.Messages.AsNoTracking().FirstOrDefaultAsync(m => m.Id == messageId, cancellationToken)
+                ?? throw new KnowledgeImportException($"Message {messageId} does not exist.");
+            if (reply.Role != "assistant")
+                throw new KnowledgeImportException($"Message {messageId} is a {reply.Role} message; only a reply can become a curated answer.");
+            var asked = await db.Messages.AsNoTracking()
+                .Where(m => m.ConversationId == reply.ConversationId && m.Sequence < reply.Sequence && m.Role == "user")
+                .OrderByDescending(m => m.Sequence).FirstOrDefaultAsync(cancellationToken)
+                ?? throw new KnowledgeImportException($"Message {messageId} has no question before it.");
+            var conversation = await db.Conversations.AsNoTracking().FirstAsync(c => c.Id == reply.ConversationId, cancellationToken);
+            (persona, locale, question, answer) = (conversation.PersonaId, conversation.Locale, asked.Text, answerOverride ?? reply.Text);
+        }
+        return await AddCuratedAsync(persona, question, answer, author, locale, cancellationToken: cancellationToken);
+    }
+
     private async Task<IReadOnlyList<CuratedAnswerInfo>> UpsertCuratedAsync(string personaId, IReadOnlyList<CuratedRow> rows, string author, CancellationToken cancellationToken)
     {
         var saved = new List<CuratedAnswerRecord>();

@@ -1,6 +1,7 @@
 using ChatPlatform.Core.Personas;
 using ChatPlatform.Knowledge.Ingestion;
 using ChatPlatform.Testing;
+using Microsoft.EntityFrameworkCore;
 using Xunit;
 
 namespace ChatPlatform.Knowledge.Tests;
@@ -67,6 +68,26 @@ public sealed class CuratedTests
 
         Assert.Equal("Some programmes hold a 30-minute online interview.", lookup.Curated?.Answer);
         Assert.Equal(2, Assert.Single(await k.Knowledge.ListCuratedAsync("gradchat", ct)).Hits);
+    }
+
+    [Fact]
+    public async Task AddCuratedFromReplyAsync_StoredReply_QuestionAndAnswerFromTheConversation()
+    {
+        await using var k = await TestKnowledge.CreateAsync();
+        var ct = TestContext.Current.CancellationToken;
+        var conversations = new ChatPlatform.Data.Conversations.EfConversationStore(k.Store, ChatPlatform.Core.Privacy.IdentityRedactor.Instance);
+        await conversations.OpenAsync("web", "c1", "gradchat", "en", null, ct);
+        await conversations.AppendAsync("web", "c1", new ChatPlatform.Core.Chat.StoredMessage("user", "Do I need a GRE score?", DateTimeOffset.UtcNow), null, ct);
+        await conversations.AppendAsync("web", "c1", new ChatPlatform.Core.Chat.StoredMessage("assistant", "No GRE is required.", DateTimeOffset.UtcNow), null, ct);
+        long replyId;
+        await using (var db = await k.Store.CreateDbContextAsync(ct))
+            replyId = await db.Messages.Where(m => m.Role == "assistant").Select(m => m.Id).SingleAsync(ct);
+
+        var saved = await k.Knowledge.AddCuratedFromReplyAsync(replyId, "reviewer", cancellationToken: ct);
+        var lookup = await k.Knowledge.LookupAsync(Pack(k.Folder), "do i need the GRE score", "en", ct);
+
+        Assert.Equal(("Do I need a GRE score?", "No GRE is required.", "en"), (saved.Question, saved.Answer, saved.Locale));
+        Assert.Equal("No GRE is required.", lookup.Curated?.Answer);
     }
 
     [Fact]

@@ -34,6 +34,9 @@ public sealed partial class KnowledgeBase : IKnowledgeRetriever, IDisposable
     /// <summary>How much a passage's coverage of the question's words weighs against its fused rank.</summary>
     private const double CoverageBoost = 0.5;
 
+    /// <summary>Rarity weight of a word in half the entries: commoner words are not worth matching on.</summary>
+    private const double CommonWordWeight = 0.69;
+
     private readonly IDbContextFactory<ChatDbContext> _store;
     private readonly KnowledgeIndex _index;
     private readonly IEmbeddingGenerator<string, Embedding<float>>? _embedder;
@@ -518,7 +521,12 @@ public sealed partial class KnowledgeBase : IKnowledgeRetriever, IDisposable
         var expansions = terms.Where(t => t.Length == 1 && t[0] > '\u2E80')
             .ToDictionary(t => t, t => _index.WordsContaining(t), StringComparer.Ordinal);
         var searchTerms = terms.Concat(expansions.Values.SelectMany(w => w)).Distinct(StringComparer.Ordinal).ToList();
-        var lexical = _index.Search(personaId, IndexEntry.Passage, searchTerms, Candidates);
+        // Words in most passages add almost nothing to BM25 but make it score nearly every row: they are left out of
+        // the match (not out of coverage), keeping at least the rarest word.
+        var matchTerms = searchTerms.Where(t => weights.GetValueOrDefault(t, KnowledgeIndex.UnseenWeight) >= CommonWordWeight).ToList();
+        if (matchTerms.Count == 0 && searchTerms.Count > 0)
+            matchTerms = [searchTerms.MaxBy(t => weights.GetValueOrDefault(t, KnowledgeIndex.UnseenWeight))!];
+        var lexical = _index.Search(personaId, IndexEntry.Passage, matchTerms, Candidates);
         bool Covers(IReadOnlyCollection<string> entryTerms, string term) =>
             entryTerms.Contains(term) || (expansions.TryGetValue(term, out var words) && words.Any(entryTerms.Contains));
         var fused = new Dictionary<long, double>();

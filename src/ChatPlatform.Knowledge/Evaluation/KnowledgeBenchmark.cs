@@ -22,7 +22,7 @@ public sealed record KnowledgeBenchmarkResult(
 
 /// <summary>
 /// Measures import and search on generated bilingual text (a benchmark, not a test): one document of N pages
-/// (about 1,800 characters a page, half English, half Chinese) imported into an empty store, then questions against
+/// (about 1,800 characters a page, half English, half Chinese, from generated vocabularies of 3,000 words each with a Zipf-like skew) imported into an empty store, then questions against
 /// a persona holding about M passages. Runs in a temporary folder and leaves nothing behind.
 /// </summary>
 public static class KnowledgeBenchmark
@@ -92,32 +92,48 @@ public static class KnowledgeBenchmark
             """);
     }
 
-    private static readonly string[] English =
-    [
-        "application", "deadline", "scholarship", "transcript", "reference", "interview", "programme", "tuition", "deposit", "visa",
-        "counselling", "appointment", "referral", "confidential", "workshop", "pharmacy", "antibiotic", "leaflet", "storage", "allergy",
-        "student", "research", "degree", "language", "requirement", "document", "portal", "fee", "offer", "course", "semester",
-        "library", "exam", "housing", "insurance", "supervisor", "thesis", "laboratory", "credit", "grade", "enrolment", "schedule",
-    ];
-
     private static readonly string[] EnglishGlue = ["the", "a", "of", "for", "and", "to", "in", "with", "must", "is", "are", "before", "after"];
 
-    private static readonly string[] Chinese =
+    private static readonly string[] ChineseGlue = ["的", "在", "和", "需要", "之前", "之后", "可以", "应当", "通过"];
+
+    private static readonly string[] Syllables =
     [
-        "申请", "研究生", "截止日期", "奖学金", "成绩单", "推荐信", "面试", "学费", "押金", "签证", "心理咨询", "预约", "转介",
-        "保密", "讲座", "药房", "抗生素", "说明书", "储存", "过敏", "学生", "研究", "学位", "语言", "要求", "材料", "系统",
-        "费用", "录取", "课程", "学期", "图书馆", "考试", "宿舍", "保险", "导师", "论文", "实验室", "学分", "成绩", "注册", "安排",
+        "ap", "pli", "ca", "tion", "dead", "line", "schol", "ar", "ship", "tran", "script", "ref", "er", "ence", "in", "ter",
+        "view", "pro", "gram", "tu", "i", "de", "pos", "it", "vi", "sa", "coun", "sel", "ling", "phar", "ma", "cy", "an",
+        "ti", "bi", "ot", "ic", "stor", "age", "al", "ler", "gy", "stu", "dent", "re", "search", "de", "gree", "lan", "guage",
     ];
 
-    private static readonly string[] ChineseGlue = ["的", "在", "和", "需要", "之前", "之后", "可以", "应当", "通过"];
+    private static readonly string HanCharacters =
+        "申请研究生截止日期奖学金成绩单推荐信面试学费押金签证心理咨询预约转介保密讲座药房抗生素说明书储存过敏学位语言要求材料系统费用录取课程" +
+        "学期图书馆考试宿舍保险导师论文实验室分注册安排时间地点办法流程条件资格证明文件网站邮件电话服务中心部门老师同学家庭健康医生医院治疗";
+
+    /// <summary>A vocabulary of generated words (about 3,000 per language), drawn with a Zipf-like skew as real text is.</summary>
+    private static readonly Lazy<(string[] English, string[] Chinese)> Vocabulary = new(() =>
+    {
+        var random = new Random(11);
+        var english = new HashSet<string>(StringComparer.Ordinal);
+        while (english.Count < 3000)
+            english.Add(string.Concat(Enumerable.Range(0, random.Next(2, 4)).Select(_ => Syllables[random.Next(Syllables.Length)])));
+        var chinese = new HashSet<string>(StringComparer.Ordinal);
+        while (chinese.Count < 3000)
+            chinese.Add(string.Concat(Enumerable.Range(0, random.Next(2, 4)).Select(_ => HanCharacters[random.Next(HanCharacters.Length)])));
+        return ([.. english], [.. chinese]);
+    });
+
+    private static string Word(Random random, bool chinese)
+    {
+        var words = chinese ? Vocabulary.Value.Chinese : Vocabulary.Value.English;
+        // Zipf-like: rank r is drawn with probability about 1/r.
+        var rank = (int)Math.Floor(Math.Pow(words.Length, random.NextDouble())) - 1;
+        return words[Math.Clamp(rank, 0, words.Length - 1)];
+    }
 
     private static string Sentence(Random random, bool chinese)
     {
         var words = new List<string>();
         var n = random.Next(8, 16);
         for (var i = 0; i < n; i++)
-            words.Add(i % 3 == 1 ? (chinese ? ChineseGlue : EnglishGlue)[random.Next(chinese ? ChineseGlue.Length : EnglishGlue.Length)]
-                : (chinese ? Chinese : English)[random.Next(chinese ? Chinese.Length : English.Length)]);
+            words.Add(i % 3 == 1 ? (chinese ? ChineseGlue : EnglishGlue)[random.Next(chinese ? ChineseGlue.Length : EnglishGlue.Length)] : Word(random, chinese));
         return chinese ? string.Concat(words) + "。" : string.Join(' ', words) + ". ";
     }
 
@@ -157,6 +173,6 @@ public static class KnowledgeBenchmark
     }
 
     private static string Question(Random random) => random.Next(2) == 0
-        ? $"How does the {English[random.Next(English.Length)]} {English[random.Next(English.Length)]} work for {English[random.Next(English.Length)]}?"
-        : $"{Chinese[random.Next(Chinese.Length)]}{Chinese[random.Next(Chinese.Length)]}的{Chinese[random.Next(Chinese.Length)]}怎么办？";
+        ? $"How does the {Word(random, false)} {Word(random, false)} work for {Word(random, false)}?"
+        : $"{Word(random, true)}{Word(random, true)}的{Word(random, true)}怎么办？";
 }

@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Runtime.InteropServices;
-using System.Text;
 using Microsoft.Data.Sqlite;
 
 namespace ChatPlatform.Knowledge.Search;
@@ -217,18 +215,16 @@ public sealed class KnowledgeIndex : IDisposable
             count.CommandText = "SELECT count(*) FROM entries";
             total = (long)count.ExecuteScalar()!;
         }
+        // One equality lookup per term: fts5vocab answers `term = ?` from the index, but scans everything for IN.
         using var command = connection.CreateCommand();
-        var names = new StringBuilder();
-        for (var i = 0; i < terms.Count; i++)
-        {
-            if (i > 0) names.Append(',');
-            names.Append("$t").Append(i.ToString(CultureInfo.InvariantCulture));
-            command.Parameters.AddWithValue("$t" + i.ToString(CultureInfo.InvariantCulture), terms[i]);
-        }
-        command.CommandText = $"SELECT term, doc FROM vocab WHERE term IN ({names})";
+        command.CommandText = "SELECT doc FROM vocab WHERE term = $t";
+        var parameter = command.Parameters.Add(new SqliteParameter { ParameterName = "$t" });
         var df = new Dictionary<string, long>(StringComparer.Ordinal);
-        using (var reader = command.ExecuteReader())
-            while (reader.Read()) df[reader.GetString(0)] = reader.GetInt64(1);
+        foreach (var term in terms)
+        {
+            parameter.Value = term;
+            if (command.ExecuteScalar() is long count) df[term] = count;
+        }
         foreach (var t in terms)
         {
             // A word found nowhere (often a verb or particle the stop lists miss) weighs like a common word:
@@ -245,14 +241,43 @@ public sealed class KnowledgeIndex : IDisposable
     /// </summary>
     public List<string> WordsContaining(string character, int limit = 8)
     {
+        ArgumentException.ThrowIfNullOrEmpty(character);
+        var words = HanWords();
+        return words.TryGetValue(character[0], out var list) ? [.. list.Where(w => w.Length > 1).Take(limit)] : [];
+    }
+
+    private (string Generation, Dictionary<char, List<string>> Words)? _hanWords;
+
+    /// <summary>
+    /// Han words of up to four characters by the characters they contain, most frequent first; read from the index's
+    /// vocabulary once and again only after the index changed (its stamps differ).
+    /// </summary>
+    private Dictionary<char, List<string>> HanWords()
+    {
         using var connection = Open();
+        string generation;
+        using (var stamps = connection.CreateCommand())
+        {
+            stamps.CommandText = "SELECT coalesce(group_concat(persona || '=' || stamp, ';'), '') FROM (SELECT persona, stamp FROM stamps ORDER BY persona)";
+            generation = (string)stamps.ExecuteScalar()!;
+        }
+        if (_hanWords is { } cached && cached.Generation == generation) return cached.Words;
+        var words = new Dictionary<char, List<string>>();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT term FROM vocab WHERE term <> $c AND instr(term, $c) > 0 AND length(term) <= 4 ORDER BY doc DESC LIMIT $limit";
-        command.Parameters.AddWithValue("$c", character);
-        command.Parameters.AddWithValue("$limit", limit);
-        var words = new List<string>();
-        using var reader = command.ExecuteReader();
-        while (reader.Read()) words.Add(reader.GetString(0));
+        command.CommandText = "SELECT term FROM vocab WHERE length(term) BETWEEN 2 AND 4 AND unicode(term) >= 11904 ORDER BY doc DESC";
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                var term = reader.GetString(0);
+                foreach (var c in term.Distinct())
+                {
+                    if (!words.TryGetValue(c, out var list)) words[c] = list = [];
+                    list.Add(term);
+                }
+            }
+        }
+        _hanWords = (generation, words);
         return words;
     }
 

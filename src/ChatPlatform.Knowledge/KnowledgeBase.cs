@@ -37,6 +37,9 @@ public sealed partial class KnowledgeBase : IKnowledgeRetriever, IDisposable
     /// <summary>Rarity weight of a word in half the entries: commoner words are not worth matching on.</summary>
     private const double CommonWordWeight = 0.69;
 
+    /// <summary>Index size from which common words are left out of the match.</summary>
+    private const long PruneFromEntries = 2000;
+
     private readonly IDbContextFactory<ChatDbContext> _store;
     private readonly KnowledgeIndex _index;
     private readonly IEmbeddingGenerator<string, Embedding<float>>? _embedder;
@@ -523,8 +526,10 @@ public sealed partial class KnowledgeBase : IKnowledgeRetriever, IDisposable
         var searchTerms = terms.Concat(expansions.Values.SelectMany(w => w)).Distinct(StringComparer.Ordinal).ToList();
         // Words in most passages add almost nothing to BM25 but make it score nearly every row: they are left out of
         // the match (not out of coverage), keeping at least the rarest word.
-        var matchTerms = searchTerms.Where(t => weights.GetValueOrDefault(t, KnowledgeIndex.UnseenWeight) >= CommonWordWeight).ToList();
-        if (matchTerms.Count == 0 && searchTerms.Count > 0)
+        // Only in large indexes: in a small one every word is "common" and each still tells passages apart.
+        var matchTerms = _index.EntryCount() < PruneFromEntries ? searchTerms
+            : searchTerms.Where(t => weights.GetValueOrDefault(t, KnowledgeIndex.UnseenWeight) >= CommonWordWeight).ToList();
+        if (matchTerms.Count == 0)
             matchTerms = [searchTerms.MaxBy(t => weights.GetValueOrDefault(t, KnowledgeIndex.UnseenWeight))!];
         var lexical = _index.Search(personaId, IndexEntry.Passage, matchTerms, Candidates);
         bool Covers(IReadOnlyCollection<string> entryTerms, string term) =>

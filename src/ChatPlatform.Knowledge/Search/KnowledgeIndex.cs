@@ -168,6 +168,15 @@ public sealed class KnowledgeIndex : IDisposable
         command.ExecuteNonQuery();
     }
 
+    /// <summary>Entries in the whole index (all personas).</summary>
+    public long EntryCount()
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM entries";
+        return (long)command.ExecuteScalar()!;
+    }
+
     /// <summary>BM25 candidates of one kind for a persona, best first, with each candidate's terms.</summary>
     public List<IndexHit> Search(string persona, string kind, IReadOnlyList<string> queryTerms, int limit)
     {

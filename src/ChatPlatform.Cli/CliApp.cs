@@ -20,6 +20,7 @@ public static class CliApp
             ApiKeyCommands.Create(console),
             AdminCommands.Create(console),
             LoadTestCommand.Create(console),
+            KnowledgeCommands.Create(console),
         };
         var parse = root.Parse(args);
         var configuration = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };

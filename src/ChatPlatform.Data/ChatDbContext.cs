@@ -3,6 +3,7 @@ using ChatPlatform.Data.Audit;
 using ChatPlatform.Data.Channels;
 using ChatPlatform.Data.Conversations;
 using ChatPlatform.Data.Feedback;
+using ChatPlatform.Data.Knowledge;
 using ChatPlatform.Data.Personas;
 using ChatPlatform.Data.Safety;
 using Microsoft.EntityFrameworkCore;
@@ -32,6 +33,9 @@ public class ChatDbContext : DbContext
     public DbSet<ApiClientRecord> ApiClients => Set<ApiClientRecord>();
     public DbSet<ChannelBindingRecord> ChannelBindings => Set<ChannelBindingRecord>();
     public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
+    public DbSet<KnowledgeDocumentRecord> KnowledgeDocuments => Set<KnowledgeDocumentRecord>();
+    public DbSet<KnowledgeChunkRecord> KnowledgeChunks => Set<KnowledgeChunkRecord>();
+    public DbSet<CuratedAnswerRecord> CuratedAnswers => Set<CuratedAnswerRecord>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -165,6 +169,41 @@ public class ChatDbContext : DbContext
             e.Property(a => a.Action).HasMaxLength(64).IsRequired();
             e.Property(a => a.Target).HasMaxLength(200).IsRequired();
             e.HasIndex(a => a.At);
+        });
+        modelBuilder.Entity<KnowledgeDocumentRecord>(e =>
+        {
+            e.ToTable("knowledge_documents");
+            e.HasKey(d => d.Id);
+            e.Property(d => d.PersonaId).HasMaxLength(48).IsRequired();
+            e.Property(d => d.Source).HasMaxLength(400).IsRequired();
+            e.Property(d => d.Title).HasMaxLength(400).IsRequired();
+            e.Property(d => d.Format).HasMaxLength(16).IsRequired();
+            e.Property(d => d.ContentHash).HasMaxLength(64).IsRequired();
+            e.Property(d => d.Origin).HasMaxLength(16).IsRequired();
+            e.Property(d => d.Link).HasMaxLength(2000);
+            e.HasIndex(d => new { d.PersonaId, d.Source }).IsUnique();
+            e.HasMany(d => d.Chunks).WithOne().HasForeignKey(c => c.DocumentId).OnDelete(DeleteBehavior.Cascade);
+        });
+        modelBuilder.Entity<KnowledgeChunkRecord>(e =>
+        {
+            e.ToTable("knowledge_chunks");
+            e.HasKey(c => c.Id);
+            e.Property(c => c.Key).HasMaxLength(600).IsRequired();
+            e.Property(c => c.Section).HasMaxLength(1000).IsRequired();
+            e.Property(c => c.Text).IsRequired();
+            e.HasIndex(c => new { c.DocumentId, c.Ordinal }).IsUnique();
+        });
+        modelBuilder.Entity<CuratedAnswerRecord>(e =>
+        {
+            e.ToTable("curated_answers");
+            e.HasKey(a => a.Id);
+            e.Property(a => a.PersonaId).HasMaxLength(48).IsRequired();
+            e.Property(a => a.Key).HasMaxLength(200).IsRequired();
+            e.Property(a => a.Question).HasMaxLength(2000).IsRequired();
+            e.Property(a => a.Answer).IsRequired();
+            e.Property(a => a.Locale).HasMaxLength(16);
+            e.Property(a => a.Author).HasMaxLength(128).IsRequired();
+            e.HasIndex(a => new { a.PersonaId, a.Key }).IsUnique();
         });
     }
 

@@ -34,7 +34,7 @@ public sealed class MigrationTests
         await using var db = await database.Factory.CreateDbContextAsync(TestContext.Current.CancellationToken);
         Assert.Empty(await db.Database.GetPendingMigrationsAsync(TestContext.Current.CancellationToken));
         var tables = await TablesAsync(database);
-        foreach (var table in new[] { "conversations", "messages", "personas", "persona_versions", "safety_events", "feedback", "admin_accounts", "admin_roles", "api_clients", "channel_bindings", "audit_log" })
+        foreach (var table in new[] { "conversations", "messages", "personas", "persona_versions", "safety_events", "feedback", "admin_accounts", "admin_roles", "api_clients", "channel_bindings", "audit_log", "knowledge_documents", "knowledge_chunks", "curated_answers" })
             Assert.Contains(table, tables);
     }
 

@@ -148,7 +148,7 @@ public static class OpenAiApi
         var tokens = completed.OutputTokens ?? 0;
         return TypedResults.Json(new Completion(id, "chat.completion", created, request.Model,
             [new CompletionChoice(0, new ResponseMessage("assistant", completed.Text), FinishReason(completed.FinishReason))],
-            new CompletionUsage(0, tokens, tokens)), Json);
+            new CompletionUsage(0, tokens, tokens), CitationEntry.From(completed.Citations)), Json);
     }
 
     private static async Task StreamAsync(HttpResponse response, IAsyncEnumerable<ChatEvent> events, string id, long created, string model, CancellationToken cancellationToken)
@@ -165,7 +165,10 @@ public static class OpenAiApi
                     await WriteAsync(response, Chunk(id, created, model, new ChunkDelta(null, d.Text), null), cancellationToken);
                     break;
                 case ChatCompleted c:
-                    await WriteAsync(response, Chunk(id, created, model, new ChunkDelta(null, null), FinishReason(c.FinishReason)), cancellationToken);
+                    await WriteAsync(response, Chunk(id, created, model, new ChunkDelta(null, null), FinishReason(c.FinishReason)) with
+                    {
+                        Citations = CitationEntry.From(c.Citations),
+                    }, cancellationToken);
                     break;
                 case ChatFailed f:
                     // The stream has started, so the failure travels as an error object, as OpenAI's own streams do.

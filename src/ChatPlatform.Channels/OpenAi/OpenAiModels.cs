@@ -55,7 +55,21 @@ internal sealed record Completion(
     [property: JsonPropertyName("created")] long Created,
     [property: JsonPropertyName("model")] string Model,
     [property: JsonPropertyName("choices")] IReadOnlyList<CompletionChoice> Choices,
-    [property: JsonPropertyName("usage")] CompletionUsage Usage);
+    [property: JsonPropertyName("usage")] CompletionUsage Usage,
+    [property: JsonPropertyName("citations"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<CitationEntry>? Citations = null);
+
+/// <summary>A source the reply was grounded in (an extension field; OpenAI clients ignore it).</summary>
+internal sealed record CitationEntry(
+    [property: JsonPropertyName("index")] int Index,
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("title")] string Title,
+    [property: JsonPropertyName("section"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Section,
+    [property: JsonPropertyName("page"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Page,
+    [property: JsonPropertyName("url"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Url)
+{
+    public static IReadOnlyList<CitationEntry>? From(IReadOnlyList<Core.Knowledge.Citation> citations) =>
+        citations.Count == 0 ? null : [.. citations.Select(c => new CitationEntry(c.Number, c.Id, c.Title, c.Section, c.Page, c.Link))];
+}
 
 internal sealed record CompletionChoice(
     [property: JsonPropertyName("index")] int Index,
@@ -76,7 +90,8 @@ internal sealed record CompletionChunk(
     [property: JsonPropertyName("object")] string Object,
     [property: JsonPropertyName("created")] long Created,
     [property: JsonPropertyName("model")] string Model,
-    [property: JsonPropertyName("choices")] IReadOnlyList<ChunkChoice> Choices);
+    [property: JsonPropertyName("choices")] IReadOnlyList<ChunkChoice> Choices,
+    [property: JsonPropertyName("citations"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<CitationEntry>? Citations = null);
 
 internal sealed record ChunkChoice(
     [property: JsonPropertyName("index")] int Index,

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
 using ChatPlatform.Core.Configuration;
+using ChatPlatform.Core.Knowledge;
 using ChatPlatform.Core.Personas;
 using ChatPlatform.Core.Safety;
 using Microsoft.Extensions.AI;
@@ -19,12 +20,22 @@ public sealed class ChatOrchestrator(
     IConversationStore store,
     ChatPlatformOptions options,
     IInputSafety? inputSafety = null,
-    ISafetyEventSink? safetyEvents = null)
+    ISafetyEventSink? safetyEvents = null,
+    IKnowledgeRetriever? knowledge = null)
 {
     public const int MaxConversationIdLength = 128;
 
     /// <summary>Finish reason of a reply the input rails wrote instead of the model.</summary>
     public const string SafetyFinishReason = "safety";
+
+    /// <summary>Finish reason of a curated answer sent as is, with no model call.</summary>
+    public const string CuratedFinishReason = "curated";
+
+    /// <summary>Finish reason of the pack's "nothing in my sources" reply (grounding required, nothing relevant found).</summary>
+    public const string NotFoundFinishReason = "not_found";
+
+    /// <summary>The error code an inference client uses when the prompt does not fit the model's window.</summary>
+    public const string ContextOverflowCode = "context_overflow";
 
     /// <summary>Longest excerpt of a (redacted) message kept in a safety event.</summary>
     public const int MaxExcerptChars = 200;
@@ -84,33 +95,51 @@ public sealed class ChatOrchestrator(
                 return ChatStart.Accepted(await AnswerFromRailAsync(turn, pack, locale, verdict, flags, cancellationToken));
         }
 
+        var lookup = knowledge is null ? KnowledgeLookup.Empty : await knowledge.LookupAsync(pack, text, locale, cancellationToken);
+        if (lookup.Curated is { } curated)
+            return ChatStart.Accepted(await AnswerFixedAsync(turn, pack, locale, text, curated.Answer, CuratedFinishReason, flags, cancellationToken));
+        if (lookup.Passages.Count == 0 && pack.Knowledge.RequireGrounding && pack.NotFoundFor(locale) is { } notFound)
+            return ChatStart.Accepted(await AnswerFixedAsync(turn, pack, locale, text, notFound, NotFoundFinishReason, flags, cancellationToken));
         var supportive = flags.Contains(ConversationFlags.Crisis) && inputSafety is not null;
         var history = await store.GetHistoryAsync(turn.Channel, turn.ConversationId, options.HistoryMessages, cancellationToken);
-        var messages = BuildMessages(pack, locale, history, text);
-        if (supportive)
-            messages.Insert(1, new ChatMessage(ChatRole.System, SupportiveModeNote));
         var chatOptions = PersonaChatOptions.Create(pack, run?.Adapters, run?.Seed);
         chatOptions.AdditionalProperties![PersonaChatOptions.ConversationKey] = turn.ConversationId;
         chatOptions.AdditionalProperties[PersonaChatOptions.ChannelKey] = turn.Channel;
         chatOptions.AdditionalProperties[PersonaChatOptions.LocaleKey] = locale;
 
         var stopwatch = Stopwatch.StartNew();
-        var updates = chatClient.GetStreamingResponseAsync(messages, chatOptions, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        var passages = lookup.Passages;
+        IAsyncEnumerator<ChatResponseUpdate> updates;
         bool hasFirst;
-        try
+        while (true)
         {
-            hasFirst = await updates.MoveNextAsync();
+            var messages = BuildMessages(pack, locale, history, text, passages);
+            if (supportive)
+                messages.Insert(1, new ChatMessage(ChatRole.System, SupportiveModeNote));
+            updates = chatClient.GetStreamingResponseAsync(messages, chatOptions, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            try
+            {
+                hasFirst = await updates.MoveNextAsync();
+                break;
+            }
+            catch (ChatRejectedException rejected) when (rejected.Error.Code == ContextOverflowCode && passages.Count > 0)
+            {
+                // The sources do not fit the model's window next to the reply: fewer passages, down to none.
+                await updates.DisposeAsync();
+                passages = [.. passages.Take(passages.Count / 2)];
+            }
+            catch (ChatRejectedException rejected)
+            {
+                await updates.DisposeAsync();
+                return ChatStart.Refused(rejected.Error, rejected.RetryAfter);
+            }
+            catch
+            {
+                await updates.DisposeAsync();
+                throw;
+            }
         }
-        catch (ChatRejectedException rejected)
-        {
-            await updates.DisposeAsync();
-            return ChatStart.Refused(rejected.Error, rejected.RetryAfter);
-        }
-        catch
-        {
-            await updates.DisposeAsync();
-            throw;
-        }
+        var citations = passages.Select((p, i) => Citation.From(i + 1, p)).ToList();
 
         // Admitted: the user's message is stored before the reply streams, so it is never lost;
         // a refused turn stores nothing and can simply be sent again.
@@ -126,7 +155,22 @@ public sealed class ChatOrchestrator(
         }
 
         var reminder = supportive ? inputSafety!.CrisisReminderFor(locale) : null;
-        return ChatStart.Accepted(Stream(turn, pack, locale, AdapterLabel(run?.Adapters ?? pack.Adapters), updates, hasFirst, stopwatch, reminder, cancellationToken));
+        return ChatStart.Accepted(Stream(turn, pack, locale, AdapterLabel(run?.Adapters ?? pack.Adapters), updates, hasFirst, stopwatch, reminder, citations, cancellationToken));
+    }
+
+    /// <summary>
+    /// A reply that needs no model (a curated answer, the pack's "not in my sources"): the message and the reply are
+    /// stored and sent as one piece; a conversation that went through the crisis protocol keeps its reminder.
+    /// </summary>
+    private async Task<IAsyncEnumerable<ChatEvent>> AnswerFixedAsync(
+        ChatTurn turn, PersonaPack pack, string locale, string text, string reply, string finishReason, IReadOnlySet<string> flags, CancellationToken cancellationToken)
+    {
+        if (flags.Contains(ConversationFlags.Crisis) && inputSafety is not null)
+            reply += "\n\n" + inputSafety.CrisisReminderFor(locale);
+        await store.AppendAsync(turn.Channel, turn.ConversationId, new StoredMessage(ChatRole.User.Value, text, DateTimeOffset.UtcNow), null, cancellationToken);
+        await store.AppendAsync(turn.Channel, turn.ConversationId, new StoredMessage(ChatRole.Assistant.Value, reply, DateTimeOffset.UtcNow),
+            new MessageDetails(FinishReason: finishReason), cancellationToken);
+        return Fixed(turn, pack, locale, reply, finishReason);
     }
 
     /// <summary>
@@ -153,24 +197,54 @@ public sealed class ChatOrchestrator(
                 verdict.Severity, verdict.Action.ToString(), excerpt, DateTimeOffset.UtcNow), cancellationToken);
         }
 
-        return Fixed(turn, pack, locale, reply);
+        return Fixed(turn, pack, locale, reply, SafetyFinishReason);
     }
 
-    private static async IAsyncEnumerable<ChatEvent> Fixed(ChatTurn turn, PersonaPack pack, string locale, string reply)
+    private static async IAsyncEnumerable<ChatEvent> Fixed(ChatTurn turn, PersonaPack pack, string locale, string reply, string finishReason)
     {
         await Task.CompletedTask;
         yield return new ChatDelta(reply);
-        yield return new ChatCompleted(turn.ConversationId, pack.Id, locale, reply, SafetyFinishReason, null, 0);
+        yield return new ChatCompleted(turn.ConversationId, pack.Id, locale, reply, finishReason, null, 0);
     }
 
-    /// <summary>System prompt first, then the stored history, then the new message.</summary>
-    public static List<ChatMessage> BuildMessages(PersonaPack pack, string locale, IReadOnlyList<StoredMessage> history, string text)
+    /// <summary>
+    /// System prompt first, then the stored history, then the new message. Passages from the persona's documents go
+    /// into the new message, numbered so the reply can cite them; the system prompt stays the same for every turn,
+    /// so the inference core keeps sharing its cached prefix.
+    /// </summary>
+    public static List<ChatMessage> BuildMessages(PersonaPack pack, string locale, IReadOnlyList<StoredMessage> history, string text,
+        IReadOnlyList<KnowledgePassage>? passages = null)
     {
+        ArgumentNullException.ThrowIfNull(pack);
+        ArgumentNullException.ThrowIfNull(history);
         var messages = new List<ChatMessage>(history.Count + 2) { new(ChatRole.System, pack.SystemPromptFor(locale)) };
         foreach (var m in history)
             messages.Add(new ChatMessage(new ChatRole(m.Role), m.Text));
-        messages.Add(new ChatMessage(ChatRole.User, text));
+        messages.Add(new ChatMessage(ChatRole.User, passages is { Count: > 0 } ? GroundedQuestion(locale, text, passages) : text));
         return messages;
+    }
+
+    /// <summary>The user's question preceded by numbered sources and how to use them.</summary>
+    public static string GroundedQuestion(string locale, string text, IReadOnlyList<KnowledgePassage> passages)
+    {
+        ArgumentNullException.ThrowIfNull(passages);
+        var chinese = locale.StartsWith("zh", StringComparison.OrdinalIgnoreCase);
+        var prompt = new StringBuilder();
+        prompt.AppendLine(chinese
+            ? "请依据下列资料回答，并用编号注明出处，例如 [1]。资料中没有答案时，请直说资料里没有，不要猜测。"
+            : "Answer from the sources below and cite them by number, e.g. [1]. If they do not contain the answer, say so instead of guessing.");
+        prompt.AppendLine();
+        for (var i = 0; i < passages.Count; i++)
+        {
+            var p = passages[i];
+            var label = string.IsNullOrEmpty(p.Section) ? p.Title : $"{p.Title} — {p.Section}";
+            if (p.Page is { } page) label += FormattableString.Invariant($" (p. {page})");
+            prompt.Append('[').Append(i + 1).Append("] ").AppendLine(label);
+            prompt.AppendLine(p.Text.Trim());
+            prompt.AppendLine();
+        }
+        prompt.Append(chinese ? "问题：" : "Question: ").Append(text);
+        return prompt.ToString();
     }
 
     /// <summary>The adapters as stored beside a reply: file names with their scale, e.g. <c>tone.gguf@0.8</c>.</summary>
@@ -180,7 +254,7 @@ public sealed class ChatOrchestrator(
 
     private async IAsyncEnumerable<ChatEvent> Stream(
         ChatTurn turn, PersonaPack pack, string locale, string? adapter,
-        IAsyncEnumerator<ChatResponseUpdate> updates, bool hasFirst, Stopwatch stopwatch, string? reminder,
+        IAsyncEnumerator<ChatResponseUpdate> updates, bool hasFirst, Stopwatch stopwatch, string? reminder, IReadOnlyList<Citation> citations,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var text = new StringBuilder();
@@ -248,7 +322,10 @@ public sealed class ChatOrchestrator(
         if (failure is not null)
             yield return new ChatFailed(failure);
         else
-            yield return new ChatCompleted(turn.ConversationId, pack.Id, locale, text.ToString(), finishReason, outputTokens, stopwatch.Elapsed.TotalMilliseconds);
+            yield return new ChatCompleted(turn.ConversationId, pack.Id, locale, text.ToString(), finishReason, outputTokens, stopwatch.Elapsed.TotalMilliseconds)
+            {
+                Citations = citations,
+            };
     }
 }
 

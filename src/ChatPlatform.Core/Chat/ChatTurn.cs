@@ -34,7 +34,10 @@ public abstract record ChatEvent;
 /// <summary>A piece of the reply's text, in order.</summary>
 public sealed record ChatDelta(string Text) : ChatEvent;
 
-/// <summary>The reply is complete and stored.</summary>
+/// <summary>
+/// The reply is complete and stored. <see cref="Citations"/> lists the sources the reply was grounded in
+/// (numbered as the reply cites them); channels render them in their own way.
+/// </summary>
 public sealed record ChatCompleted(
     string ConversationId,
     string Persona,
@@ -42,7 +45,10 @@ public sealed record ChatCompleted(
     string Text,
     string FinishReason,
     int? OutputTokens,
-    double ElapsedMs) : ChatEvent;
+    double ElapsedMs) : ChatEvent
+{
+    public IReadOnlyList<Knowledge.Citation> Citations { get; init; } = [];
+}
 
 /// <summary>The reply failed after it started; the message is safe to show to the user.</summary>
 public sealed record ChatFailed(ChatError Error) : ChatEvent;

@@ -40,8 +40,14 @@ public sealed class ChatPlatformOptions
 
     /// <summary>An optional guard model asked for a second opinion on messages the input rails let through.</summary>
     public SafetyJudgeOptions SafetyJudge { get; set; } = new();
+    public KnowledgeOptions Knowledge { get; set; } = new();
 
     public string DatabasePath => Path.Combine(Path.GetFullPath(DataDirectory), "chatplatform.db");
+
+    /// <summary>This node's knowledge search index (rebuilt from the store when missing or stale).</summary>
+    public string KnowledgeIndexPath => string.IsNullOrWhiteSpace(Knowledge.IndexPath)
+        ? Path.Combine(Path.GetFullPath(DataDirectory), "knowledge-index.db")
+        : Path.GetFullPath(Knowledge.IndexPath);
 
     /// <summary>
     /// Checks every value and names the configuration key of each bad one,
@@ -56,6 +62,8 @@ public sealed class ChatPlatformOptions
         Database.Validate(SectionName + ":Database", errors);
         Check(Retention, SectionName + ":Retention", errors);
         Retention.Validate(SectionName + ":Retention", errors);
+        Check(Knowledge, SectionName + ":Knowledge", errors);
+        Knowledge.Validate(SectionName + ":Knowledge", errors);
         if (!IsHttpUrl(Models.HubUrl))
             errors.Add($"{SectionName}:Models:HubUrl is invalid (got '{Models.HubUrl}'): it must be an absolute http:// or https:// URL");
         if (Model.IsRemote)

@@ -26,6 +26,8 @@ internal static class EvalReader
         var seen = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var file in Directory.EnumerateFiles(evalsDirectory, "*.jsonl").Order(StringComparer.Ordinal))
         {
+            // The knowledge evaluation set has its own format, read by `chatplatform knowledge eval`.
+            if (string.Equals(Path.GetFileName(file), PackLoader.KnowledgeEvalFileName, StringComparison.Ordinal)) continue;
             var shown = display(file);
             string[] lines;
             try

@@ -17,6 +17,9 @@ public static partial class PackLoader
     public const string KnowledgeFolderName = "knowledge";
     public const string EvalsFolderName = "evals";
 
+    /// <summary>The knowledge evaluation set in evals/ (questions and expected passages), not a conversation eval.</summary>
+    public const string KnowledgeEvalFileName = "knowledge.jsonl";
+
     /// <summary>The system prompt file for a locale, e.g. <c>system.zh-CN.md</c>.</summary>
     public static string SystemPromptFileName(string locale) => $"system.{locale}.md";
 
@@ -87,12 +90,13 @@ public static partial class PackLoader
     private static partial Regex Sha256Pattern();
 
     private static readonly string[] ManifestKeys =
-        ["id", "name", "domain", "version", "description", "locales", "greeting", "generation", "adapters", "model", "channels"];
+        ["id", "name", "domain", "version", "description", "locales", "greeting", "generation", "adapters", "model", "channels", "knowledge"];
     private static readonly string[] GenerationKeys = ["temperature", "topP", "topK", "repeatPenalty", "maxTokens", "seed", "stop"];
     private static readonly string[] AdapterKeys = ["path", "scale", "sha256"];
     private static readonly string[] ModelKeys = ["architectures", "minContext"];
     private static readonly string[] SafetyKeys = ["rails", "disclaimer", "outOfScope", "crisis", "redactPii", "thresholds"];
     private static readonly string[] CrisisKeys = ["enabled", "offerHuman", "notifyWebhook"];
+    private static readonly string[] KnowledgeKeys = ["maxPassages", "requireGrounding", "notFound", "curatedThreshold", "minRelevance"];
 
     internal sealed record PackRead(PersonaPack? Pack, List<PackProblem> Problems, string? Id, int IdLine, string ManifestPath);
 
@@ -134,6 +138,7 @@ public static partial class PackLoader
             ModelRequirements model = new();
             List<AdapterRef> adapters = [];
             List<string> channels = [];
+            KnowledgeSettings knowledgeSettings = new();
             if (root is not null)
             {
                 _id = ReadId(root);
@@ -149,6 +154,7 @@ public static partial class PackLoader
                 model = ReadModel(root);
                 adapters = ReadAdapters(root);
                 channels = ReadChannels(root);
+                knowledgeSettings = ReadKnowledge(root, locales);
                 if (model.MinContext > 0 && generation.MaxTokens >= model.MinContext)
                     manifest.Report(root.KeyLine("generation"),
                         $"generation.maxTokens ({generation.MaxTokens}) must be smaller than model.minContext ({model.MinContext})");
@@ -185,6 +191,7 @@ public static partial class PackLoader
                 Channels = channels,
                 Model = model,
                 KnowledgeDirectory = Directory.Exists(knowledge) ? knowledge : null,
+                Knowledge = knowledgeSettings,
                 Evals = evals,
             };
         }
@@ -395,6 +402,23 @@ public static partial class PackLoader
                 }
             }
             return full;
+        }
+
+        private KnowledgeSettings ReadKnowledge(YamlSection root, List<(string Locale, YamlNode Node)>? locales)
+        {
+            var k = root.Section("knowledge", KnowledgeKeys);
+            if (k is null) return new KnowledgeSettings();
+            var requireGrounding = k.Bool("requireGrounding") ?? false;
+            var notFound = ReadPerLocale(k, "notFound", locales, required: requireGrounding);
+            var defaults = new KnowledgeSettings();
+            return new KnowledgeSettings
+            {
+                TopK = (int)(k.Integer("maxPassages", 1, 20) ?? defaults.TopK),
+                RequireGrounding = requireGrounding,
+                NotFound = notFound ?? [],
+                CuratedThreshold = k.Number("curatedThreshold", 0.1, 1) ?? defaults.CuratedThreshold,
+                MinRelevance = k.Number("minRelevance", 0, 1) ?? defaults.MinRelevance,
+            };
         }
 
         private static List<string> ReadChannels(YamlSection root)

@@ -33,6 +33,9 @@ public sealed record PersonaPack
     /// <summary>The pack's knowledge/ folder (absolute) when it has one.</summary>
     public string? KnowledgeDirectory { get; init; }
 
+    /// <summary>How the persona uses its documents and curated answers (persona.yaml <c>knowledge:</c>).</summary>
+    public KnowledgeSettings Knowledge { get; init; } = new();
+
     /// <summary>Conversations from evals/*.jsonl the pack must pass before activation.</summary>
     public IReadOnlyList<PackEval> Evals { get; init; } = [];
 
@@ -47,6 +50,28 @@ public sealed record PersonaPack
 
     /// <summary>The scope rail's reply for a locale, or null when the pack has none.</summary>
     public string? OutOfScopeFor(string? locale) => Safety.OutOfScope.GetValueOrDefault(ResolveLocale(locale));
+
+    /// <summary>The "nothing found in my sources" reply for a locale, or null when the pack has none.</summary>
+    public string? NotFoundFor(string? locale) => Knowledge.NotFound.GetValueOrDefault(ResolveLocale(locale));
+}
+
+/// <summary>The <c>knowledge:</c> section of persona.yaml; every key is optional.</summary>
+public sealed record KnowledgeSettings
+{
+    /// <summary>Passages put into the prompt at most.</summary>
+    public int TopK { get; init; } = 4;
+
+    /// <summary>When nothing relevant is found, answer with <see cref="NotFound"/> instead of calling the model.</summary>
+    public bool RequireGrounding { get; init; }
+
+    /// <summary>The reply per locale when grounding is required and nothing relevant is found.</summary>
+    public IReadOnlyDictionary<string, string> NotFound { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Similarity (0…1) a question needs to a curated question for the curated answer to be sent as is.</summary>
+    public double CuratedThreshold { get; init; } = 0.75;
+
+    /// <summary>Share (0…1, weighted by rarity) of the question's words a passage must contain to count as relevant.</summary>
+    public double MinRelevance { get; init; } = 0.34;
 }
 
 /// <summary>A LoRA adapter the pack applies to the base model. <see cref="Path"/> is absolute.</summary>

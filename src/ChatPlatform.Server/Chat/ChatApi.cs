@@ -54,6 +54,9 @@ public static class ChatApi
     {
         await foreach (var e in events.WithCancellation(cancellationToken))
         {
+            // The sources come just before "done", so a page can list them under the finished reply.
+            if (e is ChatCompleted { Citations.Count: > 0 } grounded)
+                yield return new SseItem<object>(grounded.Citations.Select(c => new CitationData(c.Number, c.Id, c.Title, c.Section, c.Page, c.Link)).ToArray(), "citations");
             yield return e switch
             {
                 ChatDelta d => new SseItem<object>(new DeltaData(d.Text), "delta"),
@@ -76,6 +79,7 @@ public static class ChatApi
     private sealed record DeltaData([property: JsonPropertyName("text")] string Text);
     private sealed record DoneData(string ConversationId, string Persona, string Locale, string FinishReason, int? OutputTokens, double ElapsedMs);
     private sealed record ErrorData(string Code, string Message);
+    private sealed record CitationData(int Index, string Id, string Title, string? Section, int? Page, string? Url);
 }
 
 /// <summary>The body of <c>POST /api/chat</c>.</summary>

@@ -5,6 +5,7 @@ using ChatPlatform.Core.Personas;
 using ChatPlatform.Data;
 using ChatPlatform.Data.Personas;
 using ChatPlatform.Inference;
+using ChatPlatform.Knowledge;
 using ChatPlatform.Safety;
 using ChatPlatform.Safety.Output;
 using Microsoft.AspNetCore.Http.Json;
@@ -48,6 +49,7 @@ public static partial class ChatPlatformHosting
         builder.Services.AddSingleton(builder.Configuration.GetSection(ChatPlatform.Data.Safety.SafetyReviewOptions.SectionName)
             .Get<ChatPlatform.Data.Safety.SafetyReviewOptions>() ?? new ChatPlatform.Data.Safety.SafetyReviewOptions());
         builder.Services.AddChatData(options);
+        builder.Services.AddKnowledge(options);
         builder.Services.AddSafety(options.SafetyDirectory);
         // Safety events are stored for reviewers and also logged and sent to the on-call webhook.
         builder.Services.AddSingleton<ChatPlatform.Core.Safety.ISafetyEventSink>(sp => new ChatPlatform.Core.Safety.CompositeSafetyEventSink(
@@ -76,6 +78,8 @@ public static partial class ChatPlatformHosting
         await app.Services.MigrateChatDatabaseAsync();
         var catalog = app.Services.GetRequiredService<IPersonaCatalog>();
         await app.Services.GetRequiredService<PersonaVersionSync>().SyncAsync(catalog.All, "packs-folder", CancellationToken.None);
+        if (app.Services.GetRequiredService<ChatPlatformOptions>().Knowledge.IngestPacksAtStartup)
+            await app.Services.SyncPackKnowledgeAsync(catalog.All, CancellationToken.None);
         _ = app.Services.GetRequiredService<ChatPlatform.Core.Safety.IInputSafety>();
         _ = app.Services.GetRequiredService<Microsoft.Extensions.AI.IChatClient>();
     }

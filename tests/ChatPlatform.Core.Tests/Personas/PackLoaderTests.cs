@@ -610,6 +610,7 @@ public sealed class PackLoaderTests : IDisposable
     [Fact]
     public void Load_KnowledgeFolder_IsExposedWhenPresent()
     {
+        Directory.Delete(_pack.PathOf("knowledge"), recursive: true);
         Assert.Null(Load().Pack!.KnowledgeDirectory);
         _pack.Write("knowledge/faq.md", "# FAQ");
 

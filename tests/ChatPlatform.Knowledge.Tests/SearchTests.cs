@@ -1,0 +1,87 @@
+using ChatPlatform.Core.Personas;
+using ChatPlatform.Knowledge.Search;
+using Xunit;
+
+namespace ChatPlatform.Knowledge.Tests;
+
+public sealed class SearchTests
+{
+    private static readonly KnowledgeSettings Settings = new();
+
+    [Fact]
+    public void QueryTerms_ChineseWordOrderSwapped_SameWords()
+    {
+        var a = TextAnalyzer.QueryTerms("研究生申请");
+        var b = TextAnalyzer.QueryTerms("申请研究生");
+        Assert.Contains("研究生", a);
+        Assert.Contains("申请", a);
+        Assert.Equal(a.Order(StringComparer.Ordinal), b.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void QueryTerms_EnglishInflections_ShareStem()
+    {
+        Assert.Equal(TextAnalyzer.QueryTerms("applications"), TextAnalyzer.QueryTerms("application"));
+        Assert.Equal(TextAnalyzer.QueryTerms("applied"), TextAnalyzer.QueryTerms("applies"));
+        Assert.Equal(TextAnalyzer.QueryTerms("deadlines"), TextAnalyzer.QueryTerms("deadline"));
+        Assert.Empty(TextAnalyzer.QueryTerms("what is the"));
+    }
+
+    [Fact]
+    public async Task RankAsync_ChineseQuestionWithWordsInOtherOrder_FindsPassage()
+    {
+        await using var k = await TestKnowledge.CreateAsync();
+        var ct = TestContext.Current.CancellationToken;
+        var file = k.Write("guide.zh.md", """
+            # 招生指南
+
+            ## 申请研究生的流程
+            先在网上报名系统注册，填写个人信息，上传成绩单和推荐信，然后缴纳报名费。
+
+            ## 宿舍
+            新生入学后统一安排宿舍，每间四人。
+            """);
+        await k.Knowledge.AddFileAsync("gradchat", file, cancellationToken: ct);
+
+        var ranking = await k.Knowledge.RankAsync("gradchat", "研究生申请怎么做", Settings, 5, ct);
+
+        Assert.Equal("guide.zh.md#申请研究生的流程", ranking.Passages[0].Id);
+        Assert.True(ranking.Passages[0].Relevant);
+    }
+
+    [Fact]
+    public async Task RankAsync_EnglishInflectedQuestion_FindsSectionAndMarksUnrelatedIrrelevant()
+    {
+        await using var k = await TestKnowledge.CreateAsync();
+        var ct = TestContext.Current.CancellationToken;
+        var file = k.Write("guide.md", """
+            # Admissions guide
+
+            ## Deadlines
+            Applications for the autumn intake close on 15 January. Late applications are not considered.
+
+            ## Housing
+            First-year students are offered a room in a residence hall.
+            """);
+        await k.Knowledge.AddFileAsync("gradchat", file, cancellationToken: ct);
+
+        var found = await k.Knowledge.RankAsync("gradchat", "When is the application deadline?", Settings, 5, ct);
+        var unrelated = await k.Knowledge.RankAsync("gradchat", "What's the weather like on Mars?", Settings, 5, ct);
+
+        Assert.Equal("guide.md#Deadlines", found.Passages[0].Id);
+        Assert.True(found.Passages[0].Relevant);
+        Assert.DoesNotContain(unrelated.Passages, p => p.Relevant);
+    }
+
+    [Fact]
+    public async Task RankAsync_OtherPersonasDocuments_NotReturned()
+    {
+        await using var k = await TestKnowledge.CreateAsync();
+        var ct = TestContext.Current.CancellationToken;
+        await k.Knowledge.AddFileAsync("mindchat", k.Write("hours.md", "# Hours\n\nThe counselling centre opens at 9 am."), cancellationToken: ct);
+
+        var ranking = await k.Knowledge.RankAsync("gradchat", "When does the counselling centre open?", Settings, 5, ct);
+
+        Assert.Empty(ranking.Passages);
+    }
+}

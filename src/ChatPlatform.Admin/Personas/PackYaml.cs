@@ -79,6 +79,15 @@ public sealed class PackYaml
             map.Children[new YamlScalarNode(key)] = new YamlScalarNode(value);
     }
 
+    /// <summary>Removes the key at <paramref name="path"/>, and its parent map when that is left empty.</summary>
+    public void Remove(params string[] path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (path.Length == 0 || Node(path[..^1]) is not YamlMappingNode parent) return;
+        parent.Children.Remove(new YamlScalarNode(path[^1]));
+        if (parent.Children.Count == 0 && path.Length > 1) Remove(path[..^1]);
+    }
+
     public override string ToString()
     {
         var stream = new YamlStream(new YamlDocument(_root));

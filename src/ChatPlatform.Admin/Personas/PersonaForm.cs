@@ -12,7 +12,7 @@ public sealed class AdapterForm
 
 /// <summary>
 /// The editor's fields for one draft, read from and written back to the pack's files: persona.yaml (name, greeting,
-/// generation, adapters, channels), system.&lt;locale&gt;.md and safety.yaml (rails, disclaimer, crisis protocol).
+/// generation, adapters, channels), system.&lt;locale&gt;.md and safety.yaml (rails, disclaimer, crisis protocol, thresholds).
 /// </summary>
 public sealed class PersonaForm
 {
@@ -31,6 +31,9 @@ public sealed class PersonaForm
     public Dictionary<string, string> Disclaimer { get; } = new(StringComparer.Ordinal);
     public bool CrisisEnabled { get; set; } = true;
     public bool OfferHuman { get; set; } = true;
+
+    /// <summary>The pack's classifier thresholds by rail (<see cref="SafetyPolicy.ThresholdRails"/>); null keeps the platform default.</summary>
+    public Dictionary<string, double?> Thresholds { get; } = new(StringComparer.Ordinal);
 
     /// <exception cref="InvalidDataException">persona.yaml or safety.yaml is not readable YAML.</exception>
     public static PersonaForm From(IReadOnlyDictionary<string, string> files)
@@ -56,6 +59,8 @@ public sealed class PersonaForm
             form.SystemPrompt[locale] = files.GetValueOrDefault(PackLoader.SystemPromptFileName(locale), "");
             form.Disclaimer[locale] = safety.GetMap("disclaimer").GetValueOrDefault(locale, "");
         }
+        foreach (var rail in SafetyPolicy.ThresholdRails.Order(StringComparer.Ordinal))
+            form.Thresholds[rail] = safety.GetNumber("thresholds", rail);
         form.Channels.UnionWith(persona.GetList("channels"));
         form.Rails.UnionWith(safety.GetList("rails"));
         form.Adapters.AddRange(AdapterLines(files.GetValueOrDefault(PackLoader.ManifestFileName)));
@@ -89,6 +94,11 @@ public sealed class PersonaForm
         safety.SetMapValues(Disclaimer.Where(d => d.Value.Length > 0).ToDictionary(), "disclaimer");
         safety.SetBool(CrisisEnabled, "crisis", "enabled");
         safety.SetBool(OfferHuman, "crisis", "offerHuman");
+        foreach (var (rail, value) in Thresholds)
+        {
+            if (value is { } threshold) safety.SetNumber(threshold, "thresholds", rail);
+            else safety.Remove("thresholds", rail);
+        }
         result[PackLoader.SafetyFileName] = safety.ToString();
         return result;
     }

@@ -44,6 +44,49 @@ public sealed class PersonaFormTests
     }
 
     [Fact]
+    public void ApplyTo_Thresholds_SetAndClearedPerRail()
+    {
+        var mindchat = PackFiles.Parse(PersonaVersionSync.ReadContent(Path.Combine(RepoPaths.Personas, "mindchat")));
+        var form = PersonaForm.From(mindchat);
+        Assert.Equal(0.45, form.Thresholds[SafetyRails.Crisis]);
+        form.Thresholds[SafetyRails.Crisis] = null;
+        form.Thresholds[SafetyRails.Injection] = 0.8;
+        var work = Directory.CreateTempSubdirectory("persona-form-").FullName;
+        try
+        {
+            var loaded = PackFiles.Check(form.ApplyTo(mindchat), "mindchat", work, []);
+
+            Assert.Empty(loaded.Problems);
+            Assert.False(loaded.Pack!.Safety.Thresholds.ContainsKey(SafetyRails.Crisis));
+            Assert.Equal(0.8f, loaded.Pack.Safety.Thresholds[SafetyRails.Injection]);
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void ApplyTo_CrisisThresholdRaised_ValidatorRefusesIt()
+    {
+        var files = GradChat();
+        var form = PersonaForm.From(files);
+        form.Thresholds[SafetyRails.Crisis] = 0.9;
+        var work = Directory.CreateTempSubdirectory("persona-form-").FullName;
+        try
+        {
+            var loaded = PackFiles.Check(form.ApplyTo(files), "gradchat", work, []);
+
+            Assert.Null(loaded.Pack);
+            Assert.Contains(loaded.Problems, p => p.Message.Contains("may only make the crisis rail more sensitive", StringComparison.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    [Fact]
     public void ApplyTo_RailRemovedThatAnEvalExpects_ValidatorNamesTheEval()
     {
         var files = GradChat();

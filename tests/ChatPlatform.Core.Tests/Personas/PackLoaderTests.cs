@@ -380,7 +380,7 @@ public sealed class PackLoaderTests : IDisposable
     [Fact]
     public void Load_Thresholds_ReadPerRail()
     {
-        _pack.Write(Safety, _pack.Read(Safety) + "\nthresholds:\n  crisis: 0.35\n  injection: 0.9\n");
+        _pack.Replace(Safety, "thresholds:\n  crisis: 0.45\n", "thresholds:\n  crisis: 0.35\n  injection: 0.9\n");
 
         var result = Load();
 
@@ -396,9 +396,7 @@ public sealed class PackLoaderTests : IDisposable
     [InlineData("  scope: 0.5", "unknown key 'thresholds.scope'")]
     public void Load_BadThreshold_ReportsItsLine(string entry, string fragment)
     {
-        var before = _pack.Read(Safety).TrimEnd('\n');
-        _pack.Write(Safety, before + "\nthresholds:\n" + entry + "\n");
-        var line = before.Split('\n').Length + 2;
+        var line = _pack.Replace(Safety, "thresholds:\n  crisis: 0.45\n", "thresholds:\n" + entry + "\n") + 1;
 
         AssertProblem(Safety, line, fragment);
     }

@@ -355,6 +355,20 @@ public sealed class BotFrameworkTests : IClassFixture<BotFrameworkFixture>
     }
 
     [Fact]
+    public async Task PostActivity_QuestionAnsweredByPackDocument_FinalReplyHasSourcesFooter()
+    {
+        fixture.Model.Inner = new ScriptedChatClient("Apply by 30 June [1].");
+
+        await fixture.PostAsync(fixture.Message("cite-1", "When is the application deadline for the September intake?", conversationType: "groupChat"),
+            fixture.Token(), "/api/messages/gradchat");
+
+        var text = Assert.Single(fixture.SentMessages("cite-1")).GetProperty("text").GetString()!;
+        Assert.StartsWith("Apply by 30 June [1].\n\n———\n\n1. ", text, StringComparison.Ordinal);
+        Assert.Contains("1. [Sample University Graduate Admissions Guide", text, StringComparison.Ordinal);
+        Assert.Contains("](https://example.edu/graduate/admissions)", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void StoreConversationId_LongTeamsId_HashedToFitTheStore()
     {
         var id = PersonaBot.StoreConversationId("mindchat", "19:" + new string('a', 200) + "@thread.tacv2;messageid=1");

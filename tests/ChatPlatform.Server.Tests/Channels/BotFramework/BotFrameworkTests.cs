@@ -204,7 +204,9 @@ public sealed class BotFrameworkTests : IClassFixture<BotFrameworkFixture>
         await fixture.PostAsync(activity, fixture.Token());
 
         var call = Assert.Single(model.Calls);
-        Assert.Equal("how do I plan my thesis?", call.Messages[^1].Text);
+        // The question may follow the persona's knowledge passages in the prompt; the mention must be gone either way.
+        var sent = call.Messages[^1].Text;
+        Assert.True(sent == "how do I plan my thesis?" || sent.EndsWith("\nQuestion: how do I plan my thesis?", StringComparison.Ordinal), sent);
     }
 
     [Fact]

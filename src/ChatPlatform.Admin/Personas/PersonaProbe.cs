@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Configuration;
+using ChatPlatform.Core.Knowledge;
 using ChatPlatform.Core.Personas;
 using ChatPlatform.Core.Safety;
 using Microsoft.Extensions.AI;
@@ -11,9 +12,9 @@ namespace ChatPlatform.Admin.Personas;
 
 /// <summary>One reply of a trial turn and what produced it.</summary>
 /// <param name="Rails">Rails that fired: input rails by name, <c>output</c> when the output rail replaced the reply.</param>
-/// <param name="Passages">Retrieved knowledge passages; always empty until retrieval exists.</param>
+/// <param name="Passages">The sources the reply was grounded in (the retrieved passages, numbered as the reply cites them).</param>
 public sealed record ProbeReply(
-    string Text, string FinishReason, IReadOnlyList<string> Rails, IReadOnlyList<string> Passages,
+    string Text, string FinishReason, IReadOnlyList<string> Rails, IReadOnlyList<Citation> Passages,
     int? OutputTokens, double? TimeToFirstTokenMs, double? TokensPerSecond, string? Error);
 
 /// <summary>The outcome of one eval conversation.</summary>
@@ -22,11 +23,13 @@ public sealed record EvalOutcome(string Id, string Locale, bool Passed, string R
 /// <summary>
 /// Runs turns against any pack version (a draft or the live one) through the real pipeline: input rails, the shared
 /// model and its output rails. Turns go to a private in-memory conversation store and raise no reviewer events, so
-/// trials never mix with real conversations. The playground and the eval runner both use it.
+/// trials never mix with real conversations. Knowledge comes from the persona's documents, as for real turns. The
+/// playground and the eval runner both use it.
 /// </summary>
 public sealed class PersonaProbe(IChatClient chatClient, ChatPlatformOptions options, IServiceProvider services)
 {
     private readonly IInputSafety? _inputSafety = services.GetService<IInputSafety>();
+    private readonly IKnowledgeRetriever? _knowledge = services.GetService<IKnowledgeRetriever>();
     private readonly InMemoryConversationStore _store = new();
 
     /// <summary>Sends <paramref name="text"/> in a trial conversation, calling <paramref name="onDelta"/> as text arrives.</summary>
@@ -34,7 +37,7 @@ public sealed class PersonaProbe(IChatClient chatClient, ChatPlatformOptions opt
     {
         ArgumentNullException.ThrowIfNull(pack);
         var events = new CapturingSink();
-        var orchestrator = new ChatOrchestrator(new PersonaCatalog([pack]), chatClient, _store, options, _inputSafety, events);
+        var orchestrator = new ChatOrchestrator(new PersonaCatalog([pack]), chatClient, _store, options, _inputSafety, events, _knowledge);
         var stopwatch = Stopwatch.StartNew();
         var start = await orchestrator.StartAsync(new ChatTurn(pack.Id, conversationId, text, locale, "admin", null), cancellationToken: cancellationToken);
         if (start.Error is { } error)
@@ -65,7 +68,7 @@ public sealed class PersonaProbe(IChatClient chatClient, ChatPlatformOptions opt
         var rails = events.Rails.ToList();
         if (done?.FinishReason == ChatFinishReason.ContentFilter.Value) rails.Add(SafetyRails.Output);
         double? tps = done?.OutputTokens is > 0 && firstMs is { } first ? Math.Round(Rate(done.OutputTokens.Value, first, total), 1) : null;
-        return new ProbeReply(done?.Text ?? reply.ToString(), done?.FinishReason ?? "error", rails, [], done?.OutputTokens,
+        return new ProbeReply(done?.Text ?? reply.ToString(), done?.FinishReason ?? "error", rails, done?.Citations ?? [], done?.OutputTokens,
             firstMs is { } f1 ? Math.Round(f1, 1) : null, tps, failure);
     }
 

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using ChatPlatform.Channels.Http;
 using ChatPlatform.Core.Chat;
+using ChatPlatform.Core.Knowledge;
 using ChatPlatform.Core.Personas;
 using Microsoft.Bot.Builder;
 using Microsoft.Bot.Schema;
@@ -13,7 +14,7 @@ namespace ChatPlatform.Channels.BotFramework;
 
 /// <summary>
 /// Translates Bot Framework activities (Teams, Slack through Azure Bot Service, the Emulator) into orchestrator turns:
-/// messages get the persona's reply (streamed in Teams one-to-one chats), members joining get the greeting, and
+/// messages get the persona's reply (streamed in Teams one-to-one chats, with its sources as a footer), members joining get the greeting, and
 /// reactions become feedback. Safety rails and the store apply through the <see cref="ChatOrchestrator"/>.
 /// </summary>
 public sealed partial class PersonaBot(
@@ -118,7 +119,8 @@ public sealed partial class PersonaBot(
                         }
                         break;
                     case ChatCompleted completed:
-                        reply.Clear().Append(completed.Text);
+                        // The sources go only into the final message; Teams replaces the streamed text with it.
+                        reply.Clear().Append(completed.Text).Append(CitationFooter.Format(completed.Citations, CitationMarkup.Markdown));
                         break;
                     case ChatFailed failed:
                         reply.Append(reply.Length > 0 ? "\n\n" : "").Append(failed.Error.Message);

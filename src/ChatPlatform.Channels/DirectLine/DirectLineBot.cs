@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using ChatPlatform.Channels.Http;
 using ChatPlatform.Core.Chat;
+using ChatPlatform.Core.Knowledge;
 using ChatPlatform.Core.Personas;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -13,7 +14,7 @@ namespace ChatPlatform.Channels.DirectLine;
 /// The persona's side of a Direct Line conversation: runs each user message through the
 /// <see cref="ChatOrchestrator"/> (rails, crisis protocol, store) in the background and posts the reply as it
 /// streams: a typing activity, livestreaming updates (<c>streamType</c> streaming, cumulative text) and the final
-/// message. A busy core gets an explicit busy answer that says when to try again.
+/// message, with the reply's sources appended as a Markdown list. A busy core gets an explicit busy answer that says when to try again.
 /// </summary>
 public sealed partial class DirectLineBot(
     ChatOrchestrator orchestrator,
@@ -27,6 +28,9 @@ public sealed partial class DirectLineBot(
 
     /// <summary>Marks a refused or failed turn in <c>channelData</c>; the value is the error code.</summary>
     public const string ErrorKey = "chatplatform:error";
+
+    /// <summary>The final message's sources in <c>channelData</c>: <c>[{index, id, title, section, page, url}]</c>, as on <c>/api/chat</c>.</summary>
+    public const string CitationsKey = "chatplatform:citations";
 
     private int _running;
 
@@ -105,7 +109,12 @@ public sealed partial class DirectLineBot(
                     }
                     break;
                 case ChatCompleted completed:
-                    conversation.Append(Final(Reply(conversation, message, completed.Text), streamId));
+                    // The streamed updates carry the reply alone; the final message adds its sources, which Web Chat
+                    // shows as a list of links (Markdown) and other clients can read from channelData.
+                    var final = Reply(conversation, message, completed.Text + CitationFooter.Format(completed.Citations, CitationMarkup.Markdown));
+                    if (completed.Citations.Count > 0)
+                        final.ChannelData![CitationsKey] = Sources(completed.Citations);
+                    conversation.Append(Final(final, streamId));
                     return;
                 case ChatFailed failed:
                     var partial = streamed.Length > 0 ? streamed + "\n\n" : "";
@@ -153,6 +162,12 @@ public sealed partial class DirectLineBot(
         reply.Entities = [new JsonObject { ["type"] = "streaminfo", ["streamId"] = streamId, ["streamType"] = "final" }];
         return reply;
     }
+
+    private static JsonArray Sources(IReadOnlyList<Citation> citations) =>
+        new([.. citations.Select(JsonNode? (c) => new JsonObject
+        {
+            ["index"] = c.Number, ["id"] = c.Id, ["title"] = c.Title, ["section"] = c.Section, ["page"] = c.Page, ["url"] = c.Link,
+        })]);
 
     private static ChannelAccount Bot(PersonaPack pack) => new(pack.Id, pack.Name, "bot");
 

@@ -7,6 +7,7 @@ using System.Text.RegularExpressions;
 using System.Threading.Channels;
 using ChatPlatform.Channels.Http;
 using ChatPlatform.Core.Chat;
+using ChatPlatform.Core.Knowledge;
 using ChatPlatform.Core.Personas;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -130,25 +131,11 @@ public sealed partial class SlackResponder(
         var reply = new StringBuilder();
         await foreach (var e in start.Events!.WithCancellation(cancellationToken))
         {
-            if (e is ChatCompleted completed) reply.Clear().Append(completed.Text).Append(CitationFooter(completed.Citations));
+            if (e is ChatCompleted completed) reply.Clear().Append(completed.Text).Append(CitationFooter.Format(completed.Citations, CitationMarkup.Slack));
             else if (e is ChatFailed failed) reply.Append(reply.Length > 0 ? "\n\n" : "").Append(failed.Error.Message);
             else if (e is ChatDelta delta) reply.Append(delta.Text);
         }
         await PostAsync(message, reply.Length > 0 ? reply.ToString() : "…", cancellationToken);
-    }
-
-    /// <summary>The reply's sources under a divider, one per line, linked where the document has a link (Slack mrkdwn).</summary>
-    internal static string CitationFooter(IReadOnlyList<Core.Knowledge.Citation> citations)
-    {
-        if (citations.Count == 0) return "";
-        var footer = new StringBuilder("\n\n———\n");
-        foreach (var c in citations)
-        {
-            footer.Append(c.Link is { Length: > 0 } link && Uri.TryCreate(link, UriKind.Absolute, out _)
-                ? FormattableString.Invariant($"[{c.Number}] <{link}|{c.Label}>")
-                : c.ToDisplayLine()).Append('\n');
-        }
-        return footer.ToString().TrimEnd('\n');
     }
 
     private async Task PostAsync(SlackMessage message, string text, CancellationToken cancellationToken)

@@ -1,6 +1,7 @@
 using Bunit;
 using ChatPlatform.Admin.Components.Personas;
 using ChatPlatform.Admin.Personas;
+using ChatPlatform.Core.Knowledge;
 using ChatPlatform.Core.Personas;
 using ChatPlatform.Inference.Local;
 using ChatPlatform.Testing;
@@ -115,7 +116,29 @@ public sealed class PersonaComponentTests : IAsyncDisposable
         var column = _context.Render<PlaygroundColumn>(p => p.Add(c => c.Title, "Live").Add(c => c.Turns, new[] { turn }));
 
         Assert.Equal("rails: crisis", column.Find("[data-testid=rails]").TextContent.Trim());
-        Assert.Contains("none (knowledge retrieval is not part of the platform yet)", column.Find("[data-testid=passages]").TextContent, StringComparison.Ordinal);
+        Assert.Contains("Retrieved passages: none", column.Find("[data-testid=passages]").TextContent, StringComparison.Ordinal);
         Assert.Contains("3 ms", column.Markup, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PlaygroundColumn_GroundedReply_ListsSourcesWithLinks()
+    {
+        Citation[] sources =
+        [
+            new(1, "guide.md#Deadlines", "Admissions guide", "Deadlines", 3, "https://example.edu/admissions"),
+            new(2, "notes.txt#", "Internal notes", null, null, null),
+        ];
+        var turn = new PlaygroundTurn("When is the deadline?") { Text = "30 June [1].", Reply = new ProbeReply("30 June [1].", "stop", [], sources, 4, 12, 8, null) };
+
+        var column = _context.Render<PlaygroundColumn>(p => p.Add(c => c.Title, "Draft").Add(c => c.Turns, new[] { turn }));
+
+        var items = column.FindAll("[data-testid=passage]");
+        Assert.Equal(2, items.Count);
+        Assert.Contains("[1]", items[0].TextContent, StringComparison.Ordinal);
+        var link = items[0].QuerySelector("a")!;
+        Assert.Equal("https://example.edu/admissions", link.GetAttribute("href"));
+        Assert.Equal("Admissions guide — Deadlines, p. 3", link.TextContent.Trim());
+        Assert.Null(items[1].QuerySelector("a"));
+        Assert.Contains("Internal notes", items[1].TextContent, StringComparison.Ordinal);
     }
 }

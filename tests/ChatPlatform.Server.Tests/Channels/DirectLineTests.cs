@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using ChatPlatform.Channels.DirectLine;
 using ChatPlatform.Core.Chat;
+using ChatPlatform.Core.Knowledge;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
@@ -27,6 +28,8 @@ public sealed class DirectLineFixture : IAsyncLifetime
         Factory.Settings["ChatPlatform:DirectLine:AllowedOrigins:0"] = Origin;
         Factory.Settings["ChatPlatform:DirectLine:MessagesPerMinute"] = "4";
         Factory.Settings["ChatPlatform:DirectLine:StreamUpdateSeconds"] = "0";
+        // Grounded turns put the pack's passages into the prompt; the tiny model's byte-level tokens need the room.
+        Factory.Settings["ChatPlatform:Model:ContextSize"] = "4096";
         return ValueTask.CompletedTask;
     }
 
@@ -109,6 +112,30 @@ public sealed class DirectLineTests(DirectLineFixture fixture) : IClassFixture<D
         Assert.Equal(["user", "assistant"], history.Select(m => m.Role));
         Assert.Equal("How do I choose a university?", history[0].Text);
         Assert.Equal((string?)reply["text"], history[1].Text);
+    }
+
+    [Fact]
+    public async Task PostActivity_QuestionAnsweredByPackDocument_FinalMessageListsSources()
+    {
+        var session = await StartAsync();
+        using var posted = await SendAsync(HttpMethod.Post, $"/v3/directline/conversations/{session.ConversationId}/activities", session.Token,
+            Message("When is the application deadline for the September intake?", "cite-1"));
+        var id = (string)(await posted.Content.ReadFromJsonAsync<JsonObject>(Ct))!["id"]!;
+
+        var (activities, _) = await WaitForReplyAsync(session, id);
+
+        var reply = activities.Single(a => (string?)a["replyToId"] == id);
+        var text = (string)reply["text"]!;
+        Assert.Equal("markdown", (string?)reply["textFormat"]);
+        Assert.Contains("\n\n———\n\n1. [Sample University Graduate Admissions Guide", text, StringComparison.Ordinal);
+        Assert.Contains("](https://example.edu/graduate/admissions)", text, StringComparison.Ordinal);
+        var sources = reply["channelData"]![DirectLineBot.CitationsKey]!.AsArray();
+        Assert.Contains(sources, c => (string?)c!["id"] == "admissions-guide.en.md#Application deadlines");
+        // The stored reply is the model's text; the sources follow it only in the channel.
+        var store = fixture.Factory.Services.GetRequiredService<IConversationStore>();
+        var stored = (await store.GetHistoryAsync(DirectLineApi.ChannelId, session.ConversationId, 10, Ct))[^1].Text;
+        Assert.Equal(stored + CitationFooter.Format([.. sources.Select(c => new Citation((int)c!["index"]!, (string)c["id"]!, (string)c["title"]!,
+            (string?)c["section"], (int?)c["page"], (string?)c["url"]))], CitationMarkup.Markdown), text);
     }
 
     [Fact]

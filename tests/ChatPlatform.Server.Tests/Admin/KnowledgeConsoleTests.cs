@@ -50,7 +50,7 @@ public sealed class KnowledgeConsoleTests(ServerFactory factory) : IClassFixture
         var listed = await client.GetStringAsync(new Uri($"/admin/api/personas/{Persona}/knowledge/documents", UriKind.Relative), Ct);
         Assert.Contains("console-upload.md", listed, StringComparison.Ordinal);
         await using var db = await factory.Services.GetRequiredService<IDbContextFactory<ChatDbContext>>().CreateDbContextAsync(Ct);
-        Assert.True(await db.AuditLog.AnyAsync(a => a.Action == "knowledge.document.import" && a.Target == Persona + "/console-upload.md", Ct));
+        Assert.True(await db.AuditLog.AnyAsync(a => a.Action == "knowledge.document.import" && a.Target == "admin:" + Persona + "/console-upload.md", Ct));
     }
 
     [Fact]

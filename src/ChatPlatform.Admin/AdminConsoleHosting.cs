@@ -51,6 +51,7 @@ public static class AdminConsoleHosting
         services.AddSingleton<TokenCounter>();
         services.AddSingleton<PersonaProbe>();
         services.AddSingleton<AdapterUploads>();
+        services.AddSingleton<Knowledge.KnowledgeConsole>();
         services.AddHostedService<ActiveVersionRestorer>();
         return builder;
     }
@@ -87,6 +88,7 @@ public static class AdminConsoleHosting
         Operations.OperationsEndpoints.MapAdminOperations(endpoints);
 
         PersonaApi.Map(endpoints);
+        Knowledge.KnowledgeApi.Map(endpoints);
 
         endpoints.MapFallback(AdminPaths.Root + "/{**rest}", () => TypedResults.NotFound())
             .RequireAuthorization(AdminPolicies.Dashboard);

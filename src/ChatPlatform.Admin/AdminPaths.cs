@@ -17,6 +17,9 @@ public static class AdminPaths
     public const string SafetyReview = "/admin/safety";
     public const string ChannelsAndKeys = "/admin/channels";
 
+    /// <summary>A persona's documents and curated answers.</summary>
+    public static string Knowledge(string personaId) => $"{Personas}/{Uri.EscapeDataString(personaId)}/knowledge";
+
     /// <summary>A return URL that stays inside the console, else the console's start page.</summary>
     public static string SafeReturnUrl(string? returnUrl) =>
         returnUrl is { Length: > 0 } url

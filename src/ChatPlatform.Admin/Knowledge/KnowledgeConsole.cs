@@ -1,0 +1,113 @@
+using ChatPlatform.Data.Admin;
+using ChatPlatform.Data.Knowledge;
+using ChatPlatform.Knowledge;
+using ChatPlatform.Knowledge.Ingestion;
+
+namespace ChatPlatform.Admin.Knowledge;
+
+/// <summary>
+/// The console's knowledge changes, shared by the Knowledge page and its API: each checks what the console accepts,
+/// hands the work to <see cref="KnowledgeBase"/> and writes the change to the audit log.
+/// </summary>
+public sealed class KnowledgeConsole(KnowledgeBase knowledge, AdminAccounts accounts)
+{
+    /// <summary>Largest document the console accepts (50 MiB).</summary>
+    public const long MaxDocumentBytes = 50L * 1024 * 1024;
+
+    /// <summary>Largest curated-answer CSV the console accepts (5 MiB).</summary>
+    public const long MaxCsvBytes = 5L * 1024 * 1024;
+
+    /// <summary>The file types an upload may have, for the file picker's accept attribute.</summary>
+    public static string AcceptedTypes => string.Join(",", DocumentExtractor.Formats.Keys);
+
+    public KnowledgeBase Base => knowledge;
+
+    /// <summary>
+    /// Why a document upload is refused before it is read (unsupported type, empty, too large), or null when it may go on.
+    /// </summary>
+    public static string? CheckDocument(string fileName, long size)
+    {
+        if (string.IsNullOrWhiteSpace(fileName) || fileName != Path.GetFileName(fileName))
+            return $"'{fileName}': the document name must be a plain file name.";
+        if (DocumentExtractor.FormatOf(fileName) is null)
+            return $"{fileName}: unsupported file type '{Path.GetExtension(fileName)}'; supported: {string.Join(", ", DocumentExtractor.Formats.Keys)}";
+        if (size == 0) return $"{fileName}: the file is empty.";
+        if (size > MaxDocumentBytes) return $"{fileName}: the file is {size / (1024 * 1024)} MiB; the limit is {MaxDocumentBytes / (1024 * 1024)} MiB.";
+        return null;
+    }
+
+    /// <summary>Reads at most <paramref name="limit"/> bytes; null when the stream holds more.</summary>
+    public static async Task<byte[]?> ReadLimitedAsync(Stream stream, long limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > limit) return null;
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+
+    /// <summary>Imports an uploaded document; a refused file throws <see cref="KnowledgeImportException"/> and stores nothing.</summary>
+    public async Task<IngestResult> UploadAsync(string personaId, string fileName, byte[] bytes, string actor,
+        IProgress<IngestProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        if (CheckDocument(fileName, bytes.LongLength) is { } problem) throw new KnowledgeImportException(problem);
+        var result = await knowledge.AddAsync(personaId, fileName, bytes, KnowledgeOrigins.Upload, progress, cancellationToken);
+        if (result.Status != IngestStatus.Unchanged)
+            await accounts.AuditAsync(actor, "knowledge.document.import", $"{personaId}/{fileName}",
+                new { status = result.Status.ToString(), result.Chunks, result.Pages, bytes = bytes.LongLength }, cancellationToken);
+        return result;
+    }
+
+    public async Task<bool> RemoveAsync(string personaId, string source, string actor, CancellationToken cancellationToken = default)
+    {
+        var removed = await knowledge.RemoveAsync(personaId, source, cancellationToken);
+        if (removed) await accounts.AuditAsync(actor, "knowledge.document.remove", $"{personaId}/{source}", null, cancellationToken);
+        return removed;
+    }
+
+    /// <summary>Imports curated answers from an uploaded CSV: all rows or, when any row is bad, none.</summary>
+    public async Task<IReadOnlyList<CuratedAnswerInfo>> ImportCuratedCsvAsync(string personaId, string fileName, byte[] bytes, string actor,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        var name = Path.GetFileName(fileName);
+        if (!string.Equals(Path.GetExtension(name), ".csv", StringComparison.OrdinalIgnoreCase))
+            throw new KnowledgeImportException($"{name}: curated answers are imported from a .csv file (header: question,answer[,id,locale]).");
+        if (bytes.LongLength > MaxCsvBytes) throw new KnowledgeImportException($"{name}: the file is larger than {MaxCsvBytes / (1024 * 1024)} MiB.");
+        // KnowledgeBase reads curated CSVs from a file; a private folder keeps the uploaded name for its messages.
+        var folder = Directory.CreateTempSubdirectory("chatplatform-curated-");
+        try
+        {
+            var path = Path.Combine(folder.FullName, name);
+            await File.WriteAllBytesAsync(path, bytes, cancellationToken);
+            var saved = await knowledge.ImportCuratedCsvAsync(personaId, path, actor, cancellationToken);
+            await accounts.AuditAsync(actor, "knowledge.curated.import", $"{personaId}/{name}", new { answers = saved.Count }, cancellationToken);
+            return saved;
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    public async Task<bool> RemoveCuratedAsync(string personaId, string key, string actor, CancellationToken cancellationToken = default)
+    {
+        var removed = await knowledge.RemoveCuratedAsync(personaId, key, cancellationToken);
+        if (removed) await accounts.AuditAsync(actor, "knowledge.curated.remove", $"{personaId}/{key}", null, cancellationToken);
+        return removed;
+    }
+
+    /// <summary>Turns a stored assistant reply into a curated answer of its conversation's persona.</summary>
+    public async Task<CuratedAnswerInfo> CurateReplyAsync(long messageId, string actor, CancellationToken cancellationToken = default)
+    {
+        var saved = await knowledge.AddCuratedFromReplyAsync(messageId, actor, cancellationToken: cancellationToken);
+        await accounts.AuditAsync(actor, "knowledge.curated.from_reply", $"message/{messageId}", new { key = saved.Id }, cancellationToken);
+        return saved;
+    }
+}

@@ -27,17 +27,45 @@ public sealed class KnowledgeIndex : IDisposable
             Pooling = true,
         }.ToString();
         using var connection = Open();
+        Execute(connection, "PRAGMA journal_mode=WAL;");
+        // An index file of an older layout is dropped; its stamps go with it, so each persona is rebuilt from the store.
+        if (UserVersion(connection) != SchemaVersion)
+        {
+            Execute(connection, $"""
+                DROP TABLE IF EXISTS vocab;
+                DROP TABLE IF EXISTS fts;
+                DROP TABLE IF EXISTS entries;
+                DROP TABLE IF EXISTS stamps;
+                PRAGMA user_version = {SchemaVersion};
+                """);
+        }
+        // `scope` holds one token per persona and kind, so a search's MATCH is restricted to that part of the index and
+        // FTS5 ranks and limits inside the virtual table (weight 0: the scope token never adds to the score).
         Execute(connection, """
-            PRAGMA journal_mode=WAL;
             CREATE TABLE IF NOT EXISTS stamps(persona TEXT PRIMARY KEY, stamp TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS entries(
                 id INTEGER PRIMARY KEY, persona TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, source_id INTEGER NOT NULL,
-                title TEXT NOT NULL, section TEXT, page INTEGER, link TEXT, text TEXT NOT NULL, terms TEXT NOT NULL, vector BLOB);
+                title TEXT NOT NULL, section TEXT, page INTEGER, link TEXT, text TEXT NOT NULL, terms TEXT NOT NULL, vector BLOB,
+                scope TEXT NOT NULL);
             CREATE INDEX IF NOT EXISTS entries_persona ON entries(persona, kind, source_id);
-            CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(terms, content='entries', content_rowid='id', tokenize='unicode61 remove_diacritics 0');
+            CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(scope, terms, content='entries', content_rowid='id', tokenize='unicode61 remove_diacritics 0');
+            INSERT INTO fts(fts, rank) VALUES('rank', 'bm25(0.0, 1.0)');
             CREATE VIRTUAL TABLE IF NOT EXISTS vocab USING fts5vocab(fts, 'row');
             """);
     }
+
+    private const int SchemaVersion = 2;
+
+    private static long UserVersion(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA user_version";
+        return (long)command.ExecuteScalar()!;
+    }
+
+    /// <summary>The single FTS token naming a persona's entries of one kind (hex, so any persona id stays one token).</summary>
+    private static string Scope(string persona, string kind) =>
+        "s" + Convert.ToHexStringLower(System.Text.Encoding.UTF8.GetBytes(kind + "\u0001" + persona));
 
     public string Path { get; }
 
@@ -84,15 +112,16 @@ public sealed class KnowledgeIndex : IDisposable
             {
                 insert.Transaction = transaction;
                 insert.CommandText = """
-                    INSERT INTO entries(persona, kind, key, source_id, title, section, page, link, text, terms, vector)
-                    VALUES ($persona, $kind, $key, $source, $title, $section, $page, $link, $text, $terms, $vector) RETURNING id
+                    INSERT INTO entries(persona, kind, key, source_id, title, section, page, link, text, terms, vector, scope)
+                    VALUES ($persona, $kind, $key, $source, $title, $section, $page, $link, $text, $terms, $vector, $scope) RETURNING id
                     """;
                 var p = new Dictionary<string, SqliteParameter>();
-                foreach (var name in new[] { "$persona", "$kind", "$key", "$source", "$title", "$section", "$page", "$link", "$text", "$terms", "$vector" })
+                foreach (var name in new[] { "$persona", "$kind", "$key", "$source", "$title", "$section", "$page", "$link", "$text", "$terms", "$vector", "$scope" })
                     p[name] = insert.Parameters.Add(new SqliteParameter { ParameterName = name });
                 fts.Transaction = transaction;
-                fts.CommandText = "INSERT INTO fts(rowid, terms) VALUES ($id, $terms)";
+                fts.CommandText = "INSERT INTO fts(rowid, scope, terms) VALUES ($id, $scope, $terms)";
                 var ftsId = fts.Parameters.Add(new SqliteParameter { ParameterName = "$id" });
+                var ftsScope = fts.Parameters.Add(new SqliteParameter { ParameterName = "$scope" });
                 var ftsTerms = fts.Parameters.Add(new SqliteParameter { ParameterName = "$terms" });
                 foreach (var e in entries)
                 {
@@ -108,9 +137,11 @@ public sealed class KnowledgeIndex : IDisposable
                     p["$link"].Value = (object?)e.Link ?? DBNull.Value;
                     p["$text"].Value = e.Text;
                     p["$terms"].Value = terms;
+                    p["$scope"].Value = Scope(persona, e.Kind);
                     p["$vector"].Value = e.Vector is null ? DBNull.Value : MemoryMarshal.AsBytes(e.Vector.AsSpan()).ToArray();
                     var id = (long)insert.ExecuteScalar()!;
                     ftsId.Value = id;
+                    ftsScope.Value = p["$scope"].Value;
                     ftsTerms.Value = terms;
                     fts.ExecuteNonQuery();
                 }
@@ -149,7 +180,7 @@ public sealed class KnowledgeIndex : IDisposable
         command.Transaction = transaction;
         // External-content FTS5 rows are removed with the 'delete' command and the indexed values.
         command.CommandText = $"""
-            INSERT INTO fts(fts, rowid, terms) SELECT 'delete', id, terms FROM entries WHERE {where};
+            INSERT INTO fts(fts, rowid, scope, terms) SELECT 'delete', id, scope, terms FROM entries WHERE {where};
             DELETE FROM entries WHERE {where};
             """;
         command.Parameters.AddWithValue("$p", persona);
@@ -182,18 +213,19 @@ public sealed class KnowledgeIndex : IDisposable
     {
         var hits = new List<IndexHit>();
         if (queryTerms.Count == 0) return hits;
-        var match = string.Join(" OR ", queryTerms.Select(t => "\"" + t.Replace("\"", "\"\"", StringComparison.Ordinal) + "\""));
+        // The scope token restricts the match to this persona and kind; FTS5 then ranks and limits by itself
+        // (`ORDER BY rank LIMIT`), and only the few best rows are read from `entries`.
+        var match = "scope : " + Scope(persona, kind) + " AND terms : ("
+            + string.Join(" OR ", queryTerms.Select(t => "\"" + t.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"")) + ")";
         using var connection = Open();
         using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT e.id, e.kind, e.key, e.source_id, e.title, e.section, e.page, e.link, e.text, e.terms, bm25(fts) AS score
-            FROM fts JOIN entries e ON e.id = fts.rowid
-            WHERE fts MATCH $match AND e.persona = $p AND e.kind = $k
-            ORDER BY score LIMIT $limit
+            SELECT e.id, e.kind, e.key, e.source_id, e.title, e.section, e.page, e.link, e.text, e.terms, best.score
+            FROM (SELECT rowid AS id, rank AS score FROM fts WHERE fts MATCH $match ORDER BY rank LIMIT $limit) AS best
+            JOIN entries e ON e.id = best.id
+            ORDER BY best.score
             """;
         command.Parameters.AddWithValue("$match", match);
-        command.Parameters.AddWithValue("$p", persona);
-        command.Parameters.AddWithValue("$k", kind);
         command.Parameters.AddWithValue("$limit", limit);
         using var reader = command.ExecuteReader();
         while (reader.Read())

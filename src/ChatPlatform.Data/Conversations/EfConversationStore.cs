@@ -22,32 +22,33 @@ public sealed class EfConversationStore(
 
     public async Task<string> OpenAsync(string channel, string conversationId, string persona, string locale, string? userId, CancellationToken cancellationToken)
     {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var existing = await db.Conversations.AsNoTracking()
-            .Where(c => c.Channel == channel && c.ExternalId == conversationId)
-            .Select(c => c.PersonaId)
-            .FirstOrDefaultAsync(cancellationToken);
-        if (existing is not null) return existing;
-
-        var now = DateTimeOffset.UtcNow;
-        db.Conversations.Add(new ConversationRecord
+        // A failed insert is either another request creating the same conversation (the stored one wins) or a
+        // writer holding the database past the busy timeout: read again and, if it is still missing, try again.
+        const int attempts = 5;
+        for (var attempt = 1; ; attempt++)
         {
-            Channel = channel, ExternalId = conversationId, PersonaId = persona, Locale = locale,
-            UserId = userId, CreatedAt = now, UpdatedAt = now,
-        });
-        try
-        {
-            await db.SaveChangesAsync(cancellationToken);
-            return persona;
-        }
-        catch (DbUpdateException)
-        {
-            // Another request created it at the same moment: the stored one wins.
-            await using var again = await contexts.CreateDbContextAsync(cancellationToken);
-            return await again.Conversations.AsNoTracking()
+            await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+            var existing = await db.Conversations.AsNoTracking()
                 .Where(c => c.Channel == channel && c.ExternalId == conversationId)
                 .Select(c => c.PersonaId)
-                .FirstAsync(cancellationToken);
+                .FirstOrDefaultAsync(cancellationToken);
+            if (existing is not null) return existing;
+
+            var now = DateTimeOffset.UtcNow;
+            db.Conversations.Add(new ConversationRecord
+            {
+                Channel = channel, ExternalId = conversationId, PersonaId = persona, Locale = locale,
+                UserId = userId, CreatedAt = now, UpdatedAt = now,
+            });
+            try
+            {
+                await db.SaveChangesAsync(cancellationToken);
+                return persona;
+            }
+            catch (DbUpdateException) when (attempt < attempts)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(20 * attempt), cancellationToken);
+            }
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using ChatPlatform.Inference.Gguf;
 using ChatPlatform.Testing;
 using LLama;
@@ -16,9 +15,7 @@ public sealed class Qwen2ShapeFixtureTests
         var path = Path.Combine(TestModels.CreateScratchFolder(), "qwen2-shape-q8_0.gguf");
         try
         {
-            var stopwatch = Stopwatch.StartNew();
             FixtureModels.WriteQwen2Shape(path, TestModels.Seed, GgmlType.Q8_0, cancellationToken: TestContext.Current.CancellationToken);
-            var writeTime = stopwatch.Elapsed;
 
             var info = GgufFile.Read(path).Info;
             Assert.Equal("qwen2", info.Architecture);
@@ -30,7 +27,6 @@ public sealed class Qwen2ShapeFixtureTests
             Assert.Equal(24, info.BlockCount);
             Assert.Equal(896, info.EmbeddingLength);
             Assert.InRange(new FileInfo(path).Length, 495L << 20, 510L << 20);
-            Assert.InRange(writeTime, TimeSpan.Zero, TimeSpan.FromSeconds(20));
 
             using var weights = LLamaWeights.LoadFromFile(new ModelParams(path) { ContextSize = 256, GpuLayerCount = 0 });
             using var context = weights.CreateContext(new ModelParams(path) { ContextSize = 256, GpuLayerCount = 0 });

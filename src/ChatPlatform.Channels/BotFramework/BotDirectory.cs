@@ -1,3 +1,4 @@
+using ChatPlatform.Core.Chat;
 using ChatPlatform.Data;
 using ChatPlatform.Data.Feedback;
 using Microsoft.EntityFrameworkCore;
@@ -7,23 +8,18 @@ namespace ChatPlatform.Channels.BotFramework;
 /// <summary>A channel-side identity a persona can be bound to: a Teams tenant or team, a Slack workspace, a bot app id.</summary>
 public sealed record BindingKey(string Channel, string EndpointId);
 
-/// <summary>What the bot reads and writes in the store beside the transcript: channel bindings and feedback.</summary>
-public sealed class BotDirectory(IDbContextFactory<ChatDbContext> contexts, TimeProvider time)
+/// <summary>
+/// What the bot reads and writes in the store beside the transcript: channel bindings (through the store's one
+/// binding lookup, which the console edits) and feedback.
+/// </summary>
+public sealed class BotDirectory(IDbContextFactory<ChatDbContext> contexts, IChannelBindingLookup bindings, TimeProvider time)
 {
     /// <summary>The persona of the first enabled binding among <paramref name="keys"/>, in their order.</summary>
     public async Task<string?> FindPersonaAsync(IReadOnlyList<BindingKey> keys, CancellationToken cancellationToken)
     {
-        if (keys.Count == 0)
-            return null;
-        var endpoints = keys.Select(k => k.EndpointId).Distinct().ToList();
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var bindings = await db.ChannelBindings.AsNoTracking()
-            .Where(b => b.Enabled && endpoints.Contains(b.EndpointId))
-            .Select(b => new { b.Channel, b.EndpointId, b.PersonaId })
-            .ToListAsync(cancellationToken);
         foreach (var key in keys)
-            if (bindings.FirstOrDefault(b => b.Channel == key.Channel && b.EndpointId == key.EndpointId) is { } found)
-                return found.PersonaId;
+            if (await bindings.FindPersonaAsync(key.Channel, key.EndpointId, cancellationToken) is { } bound)
+                return bound.PersonaId;
         return null;
     }
 

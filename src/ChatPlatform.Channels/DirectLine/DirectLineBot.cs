@@ -173,13 +173,7 @@ public sealed partial class DirectLineBot(
 
     private static bool IsChinese(string locale) => locale.StartsWith("zh", StringComparison.OrdinalIgnoreCase);
 
-    private static string Busy(string locale, TimeSpan? retryAfter)
-    {
-        var seconds = ChatHttp.RetryAfterSeconds(retryAfter ?? TimeSpan.FromSeconds(5));
-        return IsChinese(locale)
-            ? $"抱歉，我现在有点忙，没能处理这条消息。请在 {seconds} 秒后再发送一次。"
-            : $"Sorry, I am busy right now and could not answer this message. Please send it again in {seconds} seconds.";
-    }
+    private static string Busy(string locale, TimeSpan? retryAfter) => ChatHttp.BusyMessage(retryAfter, locale);
 
     private static string Apology(string locale) => IsChinese(locale)
         ? "抱歉，出了点问题，没能回复这条消息。请稍后再试。"

@@ -20,9 +20,14 @@ public static class ChatHttp
     /// <summary>Whole seconds, at least one, as <c>Retry-After</c> wants them.</summary>
     public static int RetryAfterSeconds(TimeSpan retryAfter) => Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
 
-    /// <summary>What a chat channel (Slack, Teams) tells the user when the inference core is at capacity.</summary>
-    public static string BusyMessage(TimeSpan? retryAfter) =>
-        $"Sorry, I am busy right now. Please try again in {RetryAfterSeconds(retryAfter ?? TimeSpan.FromSeconds(5))} seconds.";
+    /// <summary>What a chat channel (Slack, Teams, Web Chat) tells the user when the inference core is at capacity.</summary>
+    public static string BusyMessage(TimeSpan? retryAfter, string? locale = null)
+    {
+        var seconds = RetryAfterSeconds(retryAfter ?? TimeSpan.FromSeconds(5));
+        return locale is not null && locale.StartsWith("zh", StringComparison.OrdinalIgnoreCase)
+            ? $"抱歉，我现在有点忙，没能处理这条消息。请在 {seconds} 秒后再发送一次。"
+            : $"Sorry, I am busy right now. Please try again in {seconds} seconds.";
+    }
 
     /// <summary>The whole request body, or null when it is longer than <paramref name="maxBytes"/>.</summary>
     public static async Task<byte[]?> ReadBodyAsync(HttpRequest request, int maxBytes, CancellationToken cancellationToken)

@@ -525,12 +525,14 @@ public sealed partial class KnowledgeBase : IKnowledgeRetriever, IDisposable
             .ToDictionary(t => t, t => _index.WordsContaining(t), StringComparer.Ordinal);
         var searchTerms = terms.Concat(expansions.Values.SelectMany(w => w)).Distinct(StringComparer.Ordinal).ToList();
         // Words in most passages add almost nothing to BM25 but make it score nearly every row: they are left out of
-        // the match (not out of coverage), keeping at least the rarest word.
+        // the match (not out of coverage), keeping at least the rarest word. The words a lone character stands for are
+        // judged the same way (the most frequent ones come first, and they are the costliest to score).
         // Only in large indexes: in a small one every word is "common" and each still tells passages apart.
+        var searchWeights = _index.TermWeights(searchTerms);
         var matchTerms = _index.EntryCount() < PruneFromEntries ? searchTerms
-            : searchTerms.Where(t => weights.GetValueOrDefault(t, KnowledgeIndex.UnseenWeight) >= CommonWordWeight).ToList();
+            : searchTerms.Where(t => searchWeights[t] >= CommonWordWeight).ToList();
         if (matchTerms.Count == 0)
-            matchTerms = [searchTerms.MaxBy(t => weights.GetValueOrDefault(t, KnowledgeIndex.UnseenWeight))!];
+            matchTerms = [searchTerms.MaxBy(t => searchWeights[t])!];
         var lexical = _index.Search(personaId, IndexEntry.Passage, matchTerms, Candidates);
         bool Covers(IReadOnlyCollection<string> entryTerms, string term) =>
             entryTerms.Contains(term) || (expansions.TryGetValue(term, out var words) && words.Any(entryTerms.Contains));

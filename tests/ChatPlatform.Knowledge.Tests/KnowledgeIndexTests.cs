@@ -64,4 +64,38 @@ public sealed class KnowledgeIndexTests
             Directory.Delete(folder, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task TermWeights_AfterAWriteByAnotherIndexOnTheSameFile_SeeTheNewWords()
+    {
+        var folder = Directory.CreateTempSubdirectory("chatplatform-index-").FullName;
+        var path = Path.Combine(folder, "index.db");
+        try
+        {
+            var ct = TestContext.Current.CancellationToken;
+            using var reader = new KnowledgeIndex(path);
+            using var writer = new KnowledgeIndex(path);
+            await writer.ReplaceAsync("grad", [Passage("a", "scholarship deadline"), Passage("b", "visa interview")], "1", cancellationToken: ct);
+            var visa = TextAnalyzer.QueryTerms("visa")[0];
+            var before = reader.TermWeights([visa])[visa];
+            Assert.Equal(2, reader.EntryCount());
+            Assert.Empty(reader.WordsContaining("押"));
+
+            // The words are cached per state of the index; a write through another instance (another process) changes
+            // the stamps and so the cache.
+            await writer.ReplaceAsync("grad", [Passage("a", "scholarship deadline"), Passage("b", "visa interview"), Passage("c", "visa fees"),
+                Passage("d", "visa office"), Passage("e", "学费押金")], "2", cancellationToken: ct);
+
+            Assert.Equal(5, reader.EntryCount());
+            Assert.True(reader.TermWeights([visa])[visa] < before, "a word in more entries weighs less");
+            Assert.Contains("押金", reader.WordsContaining("押"));
+            Assert.True(reader.Contains("押金"));
+            Assert.False(reader.Contains("unseen"));
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(folder, recursive: true);
+        }
+    }
 }

@@ -200,28 +200,23 @@ public sealed class KnowledgeIndex : IDisposable
     }
 
     /// <summary>Entries in the whole index (all personas).</summary>
-    public long EntryCount()
-    {
-        using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT count(*) FROM entries";
-        return (long)command.ExecuteScalar()!;
-    }
+    public long EntryCount() => CurrentVocabulary().Entries;
 
     /// <summary>BM25 candidates of one kind for a persona, best first, with each candidate's terms.</summary>
     public List<IndexHit> Search(string persona, string kind, IReadOnlyList<string> queryTerms, int limit)
     {
         var hits = new List<IndexHit>();
         if (queryTerms.Count == 0) return hits;
-        // The scope token restricts the match to this persona and kind; FTS5 then ranks and limits by itself
-        // (`ORDER BY rank LIMIT`), and only the few best rows are read from `entries`.
+        // The scope token restricts the match to this persona and kind; FTS5 then scores every matching row with BM25
+        // (the scope column weighs 0) and only the few best rows are read from `entries`. Calling bm25() directly costs
+        // about a quarter less per row than the configured `rank` column.
         var match = "scope : " + Scope(persona, kind) + " AND terms : ("
             + string.Join(" OR ", queryTerms.Select(t => "\"" + t.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"")) + ")";
         using var connection = Open();
         using var command = connection.CreateCommand();
         command.CommandText = """
             SELECT e.id, e.kind, e.key, e.source_id, e.title, e.section, e.page, e.link, e.text, e.terms, best.score
-            FROM (SELECT rowid AS id, rank AS score FROM fts WHERE fts MATCH $match ORDER BY rank LIMIT $limit) AS best
+            FROM (SELECT rowid AS id, bm25(fts, 0.0, 1.0) AS score FROM fts WHERE fts MATCH $match ORDER BY score LIMIT $limit) AS best
             JOIN entries e ON e.id = best.id
             ORDER BY best.score
             """;
@@ -245,32 +240,18 @@ public sealed class KnowledgeIndex : IDisposable
     /// Rarity weight of each term across the index: ln(1 + (N − df + 0.5) / (df + 0.5)), as BM25 uses;
     /// a term found nowhere gets <see cref="UnseenWeight"/>.
     /// </summary>
-    public Dictionary<string, double> TermWeights(IReadOnlyList<string> terms)
+    public Dictionary<string, double> TermWeights(IEnumerable<string> terms)
     {
+        ArgumentNullException.ThrowIfNull(terms);
+        var vocabulary = CurrentVocabulary();
         var weights = new Dictionary<string, double>(StringComparer.Ordinal);
-        if (terms.Count == 0) return weights;
-        using var connection = Open();
-        long total;
-        using (var count = connection.CreateCommand())
-        {
-            count.CommandText = "SELECT count(*) FROM entries";
-            total = (long)count.ExecuteScalar()!;
-        }
-        // One equality lookup per term: fts5vocab answers `term = ?` from the index, but scans everything for IN.
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT doc FROM vocab WHERE term = $t";
-        var parameter = command.Parameters.Add(new SqliteParameter { ParameterName = "$t" });
-        var df = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var term in terms)
-        {
-            parameter.Value = term;
-            if (command.ExecuteScalar() is long count) df[term] = count;
-        }
         foreach (var t in terms)
         {
             // A word found nowhere (often a verb or particle the stop lists miss) weighs like a common word:
             // it can never be matched, so it should not drag a question's similarity or coverage down much.
-            weights[t] = df.TryGetValue(t, out var d) ? Math.Log(1 + (total - d + 0.5) / (d + 0.5)) : UnseenWeight;
+            weights[t] = vocabulary.DocumentFrequency.TryGetValue(t, out var d)
+                ? Math.Log(1 + (vocabulary.Entries - d + 0.5) / (d + 0.5))
+                : UnseenWeight;
         }
         return weights;
     }
@@ -283,43 +264,77 @@ public sealed class KnowledgeIndex : IDisposable
     public List<string> WordsContaining(string character, int limit = 8)
     {
         ArgumentException.ThrowIfNullOrEmpty(character);
-        var words = HanWords();
-        return words.TryGetValue(character[0], out var list) ? [.. list.Where(w => w.Length > 1).Take(limit)] : [];
+        return CurrentVocabulary().HanWords.TryGetValue(character[0], out var list) ? [.. list.Where(w => w.Length > 1).Take(limit)] : [];
     }
 
-    private (string Generation, Dictionary<char, List<string>> Words)? _hanWords;
+    /// <summary>Whether any entry of the index holds the term.</summary>
+    public bool Contains(string term) => CurrentVocabulary().DocumentFrequency.ContainsKey(term);
 
     /// <summary>
-    /// Han words of up to four characters by the characters they contain, most frequent first; read from the index's
-    /// vocabulary once and again only after the index changed (its stamps differ).
+    /// What a question needs to know about the index's words: the number of entries, each term's document frequency,
+    /// and the Han words of up to four characters by the characters they contain (most frequent first). Read in one
+    /// pass over FTS5's vocabulary, and again only after the index changed (its stamps differ), so a question costs
+    /// no lookups of its own.
     /// </summary>
-    private Dictionary<char, List<string>> HanWords()
+    private sealed record Vocabulary(string Generation, long Entries, Dictionary<string, long> DocumentFrequency, Dictionary<char, List<string>> HanWords);
+
+    private Vocabulary? _vocabulary;
+    private readonly Lock _vocabularyLock = new();
+
+    private Vocabulary CurrentVocabulary()
     {
         using var connection = Open();
-        string generation;
-        using (var stamps = connection.CreateCommand())
+        var generation = Generation(connection);
+        if (_vocabulary is { } current && current.Generation == generation) return current;
+        lock (_vocabularyLock)
         {
-            stamps.CommandText = "SELECT coalesce(group_concat(persona || '=' || stamp, ';'), '') FROM (SELECT persona, stamp FROM stamps ORDER BY persona)";
-            generation = (string)stamps.ExecuteScalar()!;
-        }
-        if (_hanWords is { } cached && cached.Generation == generation) return cached.Words;
-        var words = new Dictionary<char, List<string>>();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT term FROM vocab WHERE length(term) BETWEEN 2 AND 4 AND unicode(term) >= 11904 ORDER BY doc DESC";
-        using (var reader = command.ExecuteReader())
-        {
-            while (reader.Read())
+            if (_vocabulary is { } again && again.Generation == generation) return again;
+            using var transaction = connection.BeginTransaction(deferred: true);
+            // Read inside one transaction, so the counts, the terms and the generation describe the same state.
+            generation = Generation(connection, transaction);
+            long entries;
+            using (var count = connection.CreateCommand())
             {
-                var term = reader.GetString(0);
+                count.Transaction = transaction;
+                count.CommandText = "SELECT count(*) FROM entries";
+                entries = (long)count.ExecuteScalar()!;
+            }
+            var frequency = new Dictionary<string, long>(StringComparer.Ordinal);
+            var han = new List<(string Term, long Doc)>();
+            using (var command = connection.CreateCommand())
+            {
+                command.Transaction = transaction;
+                command.CommandText = "SELECT term, doc FROM vocab";
+                using var reader = command.ExecuteReader();
+                while (reader.Read())
+                {
+                    var term = reader.GetString(0);
+                    var doc = reader.GetInt64(1);
+                    frequency[term] = doc;
+                    if (term.Length is >= 2 and <= 4 && term[0] >= '\u2E80') han.Add((term, doc));
+                }
+            }
+            var words = new Dictionary<char, List<string>>();
+            foreach (var (term, _) in han.OrderByDescending(h => h.Doc))
+            {
                 foreach (var c in term.Distinct())
                 {
                     if (!words.TryGetValue(c, out var list)) words[c] = list = [];
                     list.Add(term);
                 }
             }
+            transaction.Commit();
+            return _vocabulary = new Vocabulary(generation, entries, frequency, words);
         }
-        _hanWords = (generation, words);
-        return words;
+    }
+
+    /// <summary>The index's state as the stamps of all its personas: it changes with every write.</summary>
+    private static string Generation(SqliteConnection connection, SqliteTransaction? transaction = null)
+    {
+        using var stamps = connection.CreateCommand();
+        stamps.Transaction = transaction;
+        stamps.CommandText = "SELECT coalesce(group_concat(persona || '=' || stamp, ';'), '') FROM (SELECT persona, stamp FROM stamps ORDER BY persona)";
+        return (string)stamps.ExecuteScalar()!;
     }
 
     /// <summary>All vectors of a persona's passages (for dense search), keyed by row id.</summary>

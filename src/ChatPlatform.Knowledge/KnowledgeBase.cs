@@ -520,10 +520,11 @@ public sealed partial class KnowledgeBase : IKnowledgeRetriever, IDisposable
                 curated = new RankedItem(hit.Entry.Key, IndexEntry.Curated, hit.Entry.SourceId, hit.Entry.Title, null, null, null, hit.Entry.Text, similarity, true);
         }
 
-        // A lone Han character also searches the words that contain it; it counts as covered by any of them.
-        var expansions = terms.Where(t => t.Length == 1 && t[0] > '\u2E80')
-            .ToDictionary(t => t, t => _index.WordsContaining(t), StringComparer.Ordinal);
-        var searchTerms = terms.Concat(expansions.Values.SelectMany(w => w)).Distinct(StringComparer.Ordinal).ToList();
+        // A question word may be found through the words documents use for it (Synonyms: 晚上 → 非开放时间, cost → fee);
+        // a lone Han character without synonyms also searches the words that contain it (约 → 预约). A word counts as
+        // covered by any of its alternatives whose words are all in a passage. Alternatives the index lacks are left out.
+        var expansions = terms.ToDictionary(t => t, Alternatives, StringComparer.Ordinal);
+        var searchTerms = terms.Concat(expansions.Values.SelectMany(a => a).SelectMany(a => a)).Distinct(StringComparer.Ordinal).ToList();
         // Words in most passages add almost nothing to BM25 but make it score nearly every row: they are left out of
         // the match (not out of coverage), keeping at least the rarest word. The words a lone character stands for are
         // judged the same way (the most frequent ones come first, and they are the costliest to score).
@@ -535,7 +536,7 @@ public sealed partial class KnowledgeBase : IKnowledgeRetriever, IDisposable
             matchTerms = [searchTerms.MaxBy(t => searchWeights[t])!];
         var lexical = _index.Search(personaId, IndexEntry.Passage, matchTerms, Candidates);
         bool Covers(IReadOnlyCollection<string> entryTerms, string term) =>
-            entryTerms.Contains(term) || (expansions.TryGetValue(term, out var words) && words.Any(entryTerms.Contains));
+            entryTerms.Contains(term) || expansions[term].Any(alternative => alternative.All(entryTerms.Contains));
         var fused = new Dictionary<long, double>();
         for (var i = 0; i < lexical.Count; i++)
             fused[lexical[i].RowId] = 1.0 / (FusionK + i + 1);
@@ -571,6 +572,13 @@ public sealed partial class KnowledgeBase : IKnowledgeRetriever, IDisposable
             };
         }).OrderByDescending(p => p.Score).Take(limit).ToList();
         return new Ranking(curated, passages);
+    }
+
+    private List<string[]> Alternatives(string term)
+    {
+        var synonyms = Synonyms.For(term);
+        if (synonyms.Count > 0) return [.. synonyms.Where(a => a.All(_index.Contains))];
+        return term.Length == 1 && term[0] > '\u2E80' ? [.. _index.WordsContaining(term).Select(w => new[] { w })] : [];
     }
 
     /// <summary>Cosine of the two term sets, each term weighted by its rarity.</summary>

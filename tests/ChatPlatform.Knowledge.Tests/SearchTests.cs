@@ -74,6 +74,60 @@ public sealed class SearchTests
     }
 
     [Fact]
+    public void Synonyms_Parse_OneWordMembersLeadToAllOthers()
+    {
+        var groups = Synonyms.Parse("""
+            # a comment, then a group with a member of several words
+            night, evening, out of hours
+            不, 无需
+            """);
+
+        var night = TextAnalyzer.QueryTerms("night")[0];
+        Assert.Contains(groups[night], a => a.SequenceEqual(TextAnalyzer.DocumentTerms("out of hours")));
+        Assert.Contains(groups[night], a => a.SequenceEqual(TextAnalyzer.DocumentTerms("evening")));
+        Assert.DoesNotContain(groups[night], a => a.SequenceEqual([night]));
+        Assert.Equal([["不"]], groups["无需"]);
+        Assert.False(groups.ContainsKey(TextAnalyzer.DocumentTerms("out")[0]), "a member of several words is not a key");
+    }
+
+    [Theory]
+    [InlineData("不预约可以直接去吗？", "guide.zh.md#随到咨询")]
+    [InlineData("晚上关门了找谁帮忙？", "guide.zh.md#非开放时间的紧急求助")]
+    [InlineData("Do I have to pay anything?", "guide.zh.md#Sessions")]
+    public async Task RankAsync_QuestionInOtherWordsThanTheGuide_FindsItThroughSynonyms(string question, string expected)
+    {
+        await using var k = await TestKnowledge.CreateAsync();
+        var ct = TestContext.Current.CancellationToken;
+        var file = k.Write("guide.zh.md", """
+            # 服务指南
+
+            ## 如何预约
+            通过网站预约，预约时需要提供学号。预约成功后会收到短信。
+
+            ## 随到咨询
+            每个工作日下午开放，无需预约，按到达顺序安排。
+
+            ## 开放时间
+            中心周一至周五开放，周末不开放。
+
+            ## 非开放时间的紧急求助
+            非开放时间请联系保卫处，24小时有人值守，可以帮你联系救助。
+
+            ## Sessions
+            Sessions are free of charge for registered students.
+
+            ## Location
+            The centre is on the second floor; you have to take the lift.
+            """);
+        await k.Knowledge.AddFileAsync("mindchat", file, cancellationToken: ct);
+
+        var ranking = await k.Knowledge.RankAsync("mindchat", question, Settings, 5, ct);
+
+        Assert.Equal(expected, ranking.Passages[0].Id);
+        Assert.True(ranking.Passages[0].Relevant);
+    }
+
+    [Fact]
     public async Task RankAsync_OtherPersonasDocuments_NotReturned()
     {
         await using var k = await TestKnowledge.CreateAsync();

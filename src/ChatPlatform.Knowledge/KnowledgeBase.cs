@@ -507,7 +507,11 @@ public sealed partial class KnowledgeBase : IKnowledgeRetriever, IDisposable
     {
         ArgumentNullException.ThrowIfNull(settings);
         await EnsureIndexAsync(personaId, cancellationToken: cancellationToken);
-        var terms = TextAnalyzer.QueryTerms(question);
+        // jieba guesses words it does not know from character statistics (药放冰箱 → 药放 | 冰箱); a guess that no entry
+        // holds is searched by its characters instead, each like a lone character below.
+        var terms = TextAnalyzer.QueryTerms(question)
+            .SelectMany(t => TextAnalyzer.IsGuessedWord(t) && !_index.Contains(t) ? TextAnalyzer.Characters(t) : [t])
+            .Distinct(StringComparer.Ordinal).ToList();
         if (terms.Count == 0) return new Ranking(null, []);
         var weights = _index.TermWeights(terms);
         var totalWeight = terms.Sum(t => weights[t]);

@@ -128,6 +128,37 @@ public sealed class SearchTests
     }
 
     [Fact]
+    public void IsGuessedWord_WordJiebaMadeUpFromCharacters_TrueForItOnly()
+    {
+        Assert.Contains("药放", TextAnalyzer.QueryTerms("药放冰箱里可以吗？"));
+        Assert.True(TextAnalyzer.IsGuessedWord("药放"));
+        Assert.False(TextAnalyzer.IsGuessedWord("冰箱"));
+        Assert.False(TextAnalyzer.IsGuessedWord("fridge"));
+        Assert.Equal(["药", "放"], TextAnalyzer.Characters("药放"));
+    }
+
+    [Fact]
+    public async Task RankAsync_GuessedWordNoPassageHolds_SearchedByItsCharacters()
+    {
+        await using var k = await TestKnowledge.CreateAsync();
+        var ct = TestContext.Current.CancellationToken;
+        var file = k.Write("leaflet.zh.md", """
+            # 用药须知
+
+            ## 药品的储存
+            药品应放在阴凉干燥的地方，部分药品需要冷藏。
+
+            ## 饮食
+            饭后服用，多喝水。
+            """);
+        await k.Knowledge.AddFileAsync("sunsimiao", file, cancellationToken: ct);
+
+        var ranking = await k.Knowledge.RankAsync("sunsimiao", "药放冰箱里可以吗？", Settings, 5, ct);
+
+        Assert.Equal("leaflet.zh.md#药品的储存", ranking.Passages[0].Id);
+    }
+
+    [Fact]
     public async Task RankAsync_OtherPersonasDocuments_NotReturned()
     {
         await using var k = await TestKnowledge.CreateAsync();

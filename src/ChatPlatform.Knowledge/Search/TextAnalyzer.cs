@@ -34,6 +34,25 @@ public static class TextAnalyzer
     /// <summary>Distinct content terms of a question (stop words removed).</summary>
     public static List<string> QueryTerms(string text) => [.. Terms(text, forSearch: true, dropStopWords: true).Distinct(StringComparer.Ordinal)];
 
+    /// <summary>
+    /// Whether a Han term is a word jieba guessed from character statistics rather than found in its dictionary
+    /// (药放冰箱 → 药放 | 冰箱: 药放 is such a guess).
+    /// </summary>
+    public static bool IsGuessedWord(string term)
+    {
+        ArgumentNullException.ThrowIfNull(term);
+        if (term.Length < 2 || !term.All(IsHan)) return false;
+        _ = s_segmenter.Value; // loads the dictionary
+        return !WordDictionary.Instance.ContainsWord(term);
+    }
+
+    /// <summary>The characters of a Han term that are not stop words, each as a term.</summary>
+    public static List<string> Characters(string term)
+    {
+        ArgumentNullException.ThrowIfNull(term);
+        return [.. term.Select(c => c.ToString()).Where(c => !StopWords.Chinese.Contains(c)).Distinct(StringComparer.Ordinal)];
+    }
+
     private static List<string> Terms(string text, bool forSearch, bool dropStopWords)
     {
         var terms = new List<string>();

@@ -45,6 +45,10 @@ internal static class KnowledgeApi
         {
             return TypedResults.Problem(title: "forbidden", detail: e.Message, statusCode: StatusCodes.Status403Forbidden);
         }
+        catch (KeyNotFoundException e)
+        {
+            return TypedResults.Problem(title: "not_found", detail: e.Message, statusCode: StatusCodes.Status404NotFound);
+        }
     }
 
     private static async Task<IResult> UploadAsync(string id, string name, HttpRequest request, KnowledgeConsole console, ClaimsPrincipal user, CancellationToken ct)

@@ -180,6 +180,19 @@ public sealed class KnowledgeConsoleTests(ServerFactory factory) : IClassFixture
     }
 
     [Fact]
+    public async Task AddCurated_UnknownPersona_NotFoundAndNothingStored()
+    {
+        using var client = await SignedInAsync(AdminRoles.Editor);
+
+        using var response = await client.PostAsJsonAsync(new Uri("/admin/api/personas/nobot/knowledge/curated", UriKind.Relative),
+            new { question = "Anyone there?", answer = "No." }, Ct);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Contains("no persona 'nobot'", await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        Assert.Empty(await factory.Services.GetRequiredService<KnowledgeBase>().ListCuratedAsync("nobot", Ct));
+    }
+
+    [Fact]
     public async Task AddCurated_BlankAnswer_BadRequestNamingIt()
     {
         using var client = await SignedInAsync(AdminRoles.Admin);

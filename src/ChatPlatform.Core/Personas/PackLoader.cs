@@ -253,7 +253,10 @@ public static partial class PackLoader
             return match is null ? "" : $" (did you mean '{match}'?)";
         }
 
-        /// <summary>A text per locale: every declared locale needs one, and no other locale may appear.</summary>
+        /// <summary>
+        /// A text per locale: every declared locale needs one (unless <paramref name="everyLocale"/> is false, for a map
+        /// that overrides some locales only), and no other locale may appear.
+        /// </summary>
         private Dictionary<string, string>? ReadPerLocale(
             YamlSection section, string key, List<(string Locale, YamlNode Node)>? locales, bool required, bool everyLocale = true)
         {

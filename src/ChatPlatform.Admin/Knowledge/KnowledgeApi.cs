@@ -10,7 +10,8 @@ namespace ChatPlatform.Admin.Knowledge;
 
 /// <summary>
 /// A persona's knowledge documents under <c>/admin/api/personas/{id}/knowledge</c> (Admin and Editor only):
-/// list, upload (PUT of the file's bytes, so a cross-site form cannot send one) and remove.
+/// list, upload (PUT of the file's bytes, so a cross-site form cannot send one) and remove; curated answers: list
+/// and add one (POST of JSON, which a cross-site form cannot send either).
 /// </summary>
 internal static class KnowledgeApi
 {
@@ -24,6 +25,30 @@ internal static class KnowledgeApi
                 ? TypedResults.NoContent()
                 : TypedResults.Problem(title: "not_found", detail: $"Persona '{id}' has no document '{name}'.", statusCode: StatusCodes.Status404NotFound));
         group.MapGet("/curated", async (string id, KnowledgeConsole console, CancellationToken ct) => TypedResults.Ok(await console.Base.ListCuratedAsync(id, ct)));
+        group.MapPost("/curated", AddCuratedAsync);
+    }
+
+    /// <summary>Adds one curated answer written by hand (JSON: question, answer, optional source and locale).</summary>
+    private static async Task<IResult> AddCuratedAsync(string id, CuratedAnswerDraft? draft, KnowledgeConsole console, ClaimsPrincipal user, CancellationToken ct)
+    {
+        if (draft is null) return TypedResults.Problem(title: "invalid_curated_answer", detail: "Send a JSON object with 'question' and 'answer'.", statusCode: StatusCodes.Status400BadRequest);
+        try
+        {
+            var saved = await console.AddCuratedAsync(id, draft, user, "api", ct);
+            return TypedResults.Created($"{AdminPaths.Api}/personas/{id}/knowledge/curated", saved);
+        }
+        catch (KnowledgeImportException e)
+        {
+            return TypedResults.Problem(title: "invalid_curated_answer", detail: e.Message, statusCode: StatusCodes.Status400BadRequest);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            return TypedResults.Problem(title: "forbidden", detail: e.Message, statusCode: StatusCodes.Status403Forbidden);
+        }
+        catch (KeyNotFoundException e)
+        {
+            return TypedResults.Problem(title: "not_found", detail: e.Message, statusCode: StatusCodes.Status404NotFound);
+        }
     }
 
     private static async Task<IResult> UploadAsync(string id, string name, HttpRequest request, KnowledgeConsole console, ClaimsPrincipal user, CancellationToken ct)

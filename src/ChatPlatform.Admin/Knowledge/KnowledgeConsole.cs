@@ -1,7 +1,10 @@
+using System.Security.Claims;
+using ChatPlatform.Admin.Security;
 using ChatPlatform.Data.Admin;
 using ChatPlatform.Data.Knowledge;
 using ChatPlatform.Knowledge;
 using ChatPlatform.Knowledge.Ingestion;
+using Microsoft.AspNetCore.Authorization;
 
 namespace ChatPlatform.Admin.Knowledge;
 
@@ -9,7 +12,7 @@ namespace ChatPlatform.Admin.Knowledge;
 /// The console's knowledge changes, shared by the Knowledge page and its API: each checks what the console accepts,
 /// hands the work to <see cref="KnowledgeBase"/> and writes the change to the audit log.
 /// </summary>
-public sealed class KnowledgeConsole(KnowledgeBase knowledge, AdminAccounts accounts)
+public sealed class KnowledgeConsole(KnowledgeBase knowledge, AdminAccounts accounts, IAuthorizationService authorization, Personas.PersonaVersions versions)
 {
     /// <summary>Largest document the console accepts (50 MiB).</summary>
     public const long MaxDocumentBytes = 50L * 1024 * 1024;
@@ -101,6 +104,32 @@ public sealed class KnowledgeConsole(KnowledgeBase knowledge, AdminAccounts acco
         var removed = await knowledge.RemoveCuratedAsync(personaId, key, cancellationToken);
         if (removed) await accounts.AuditAsync(actor, "knowledge.curated.remove", $"{personaId}/{key}", null, cancellationToken);
         return removed;
+    }
+
+    /// <summary>
+    /// Adds (or replaces, for the same question) a curated answer written in the console: by hand on the Knowledge page,
+    /// or from a playground reply. Only accounts the <see cref="AdminPolicies.Personas"/> policy admits (Admins and
+    /// Editors) may; anyone else gets <see cref="UnauthorizedAccessException"/>, whatever the page showed them. A bad
+    /// draft throws <see cref="KnowledgeImportException"/>, an unknown persona <see cref="KeyNotFoundException"/>, and
+    /// neither stores anything.
+    /// </summary>
+    /// <param name="origin">Where it was written, for the audit log: <c>manual</c>, <c>playground</c>, <c>api</c>.</param>
+    public async Task<CuratedAnswerInfo> AddCuratedAsync(string personaId, CuratedAnswerDraft draft, ClaimsPrincipal user, string origin,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(draft);
+        ArgumentNullException.ThrowIfNull(user);
+        if (!(await authorization.AuthorizeAsync(user, AdminPolicies.Personas)).Succeeded)
+            throw new UnauthorizedAccessException("Only Admins and Editors may add curated answers.");
+        if (draft.Problem is { } problem) throw new KnowledgeImportException(problem);
+        if ((await versions.HistoryAsync(personaId, cancellationToken)).Count == 0)
+            throw new KeyNotFoundException($"There is no persona '{personaId}'.");
+        var actor = AdminPrincipal.Actor(user);
+        var locale = string.IsNullOrWhiteSpace(draft.Locale) ? null : draft.Locale.Trim();
+        var saved = await knowledge.AddCuratedAsync(personaId, draft.Question, draft.StoredAnswer, actor, locale, cancellationToken: cancellationToken);
+        await accounts.AuditAsync(actor, "knowledge.curated.add", $"{personaId}/{saved.Id}",
+            new { origin, locale, source = !string.IsNullOrWhiteSpace(draft.Source) }, cancellationToken);
+        return saved;
     }
 
     /// <summary>Turns a stored assistant reply into a curated answer of its conversation's persona.</summary>

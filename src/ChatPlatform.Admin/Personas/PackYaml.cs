@@ -57,6 +57,13 @@ public sealed class PackYaml
 
     public void Set(string value, params string[] path) => SetNode(new YamlScalarNode(value), path);
 
+    /// <summary>Sets a text; one of several lines is written as a literal block (<c>|</c>) so it stays readable.</summary>
+    public void SetText(string value, params string[] path)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        SetNode(new YamlScalarNode(value) { Style = value.Contains('\n', StringComparison.Ordinal) ? ScalarStyle.Literal : ScalarStyle.Any }, path);
+    }
+
     public void SetNumber(double value, params string[] path) =>
         SetNode(new YamlScalarNode(value.ToString(CultureInfo.InvariantCulture)) { Style = ScalarStyle.Plain }, path);
 

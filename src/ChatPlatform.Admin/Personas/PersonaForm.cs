@@ -12,7 +12,7 @@ public sealed class AdapterForm
 
 /// <summary>
 /// The editor's fields for one draft, read from and written back to the pack's files: persona.yaml (name, greeting,
-/// generation, adapters, channels), system.&lt;locale&gt;.md and safety.yaml (rails, disclaimer, crisis protocol, thresholds).
+/// generation, adapters, channels), system.&lt;locale&gt;.md and safety.yaml (rails, disclaimer, crisis protocol and resources, thresholds).
 /// </summary>
 public sealed class PersonaForm
 {
@@ -31,6 +31,12 @@ public sealed class PersonaForm
     public Dictionary<string, string> Disclaimer { get; } = new(StringComparer.Ordinal);
     public bool CrisisEnabled { get; set; } = true;
     public bool OfferHuman { get; set; } = true;
+
+    /// <summary>
+    /// The pack's own crisis resources per locale (safety.yaml <c>crisis.resources</c>); empty means the shared ones
+    /// from the safety folder apply.
+    /// </summary>
+    public Dictionary<string, string> CrisisResources { get; } = new(StringComparer.Ordinal);
 
     /// <summary>The pack's classifier thresholds by rail (<see cref="SafetyPolicy.ThresholdRails"/>); null keeps the platform default.</summary>
     public Dictionary<string, double?> Thresholds { get; } = new(StringComparer.Ordinal);
@@ -58,6 +64,7 @@ public sealed class PersonaForm
             form.Greeting[locale] = persona.GetMap("greeting").GetValueOrDefault(locale, "");
             form.SystemPrompt[locale] = files.GetValueOrDefault(PackLoader.SystemPromptFileName(locale), "");
             form.Disclaimer[locale] = safety.GetMap("disclaimer").GetValueOrDefault(locale, "");
+            form.CrisisResources[locale] = safety.GetMap("crisis", "resources").GetValueOrDefault(locale, "");
         }
         foreach (var rail in SafetyPolicy.ThresholdRails.Order(StringComparer.Ordinal))
             form.Thresholds[rail] = safety.GetNumber("thresholds", rail);
@@ -94,6 +101,11 @@ public sealed class PersonaForm
         safety.SetMapValues(Disclaimer.Where(d => d.Value.Length > 0).ToDictionary(), "disclaimer");
         safety.SetBool(CrisisEnabled, "crisis", "enabled");
         safety.SetBool(OfferHuman, "crisis", "offerHuman");
+        foreach (var (locale, text) in CrisisResources)
+        {
+            if (string.IsNullOrWhiteSpace(text)) safety.Remove("crisis", "resources", locale);
+            else safety.SetText(text.Trim(), "crisis", "resources", locale);
+        }
         foreach (var (rail, value) in Thresholds)
         {
             if (value is { } threshold) safety.SetNumber(threshold, "thresholds", rail);

@@ -154,7 +154,7 @@ public sealed class ChatOrchestrator(
             throw;
         }
 
-        var reminder = supportive ? inputSafety!.CrisisReminderFor(locale) : null;
+        var reminder = supportive ? inputSafety!.CrisisReminderFor(pack, locale) : null;
         return ChatStart.Accepted(Stream(turn, pack, locale, AdapterLabel(run?.Adapters ?? pack.Adapters), updates, hasFirst, stopwatch, reminder, citations, cancellationToken));
     }
 
@@ -166,7 +166,7 @@ public sealed class ChatOrchestrator(
         ChatTurn turn, PersonaPack pack, string locale, string text, string reply, string finishReason, IReadOnlySet<string> flags, CancellationToken cancellationToken)
     {
         if (flags.Contains(ConversationFlags.Crisis) && inputSafety is not null)
-            reply += "\n\n" + inputSafety.CrisisReminderFor(locale);
+            reply += "\n\n" + inputSafety.CrisisReminderFor(pack, locale);
         await store.AppendAsync(turn.Channel, turn.ConversationId, new StoredMessage(ChatRole.User.Value, text, DateTimeOffset.UtcNow), null, cancellationToken);
         await store.AppendAsync(turn.Channel, turn.ConversationId, new StoredMessage(ChatRole.Assistant.Value, reply, DateTimeOffset.UtcNow),
             new MessageDetails(FinishReason: finishReason), cancellationToken);
@@ -182,7 +182,7 @@ public sealed class ChatOrchestrator(
     {
         var reply = verdict.Reply ?? "";
         if (verdict.Action != InputAction.Crisis && flags.Contains(ConversationFlags.Crisis))
-            reply += "\n\n" + inputSafety!.CrisisReminderFor(locale);
+            reply += "\n\n" + inputSafety!.CrisisReminderFor(pack, locale);
 
         await store.AppendAsync(turn.Channel, turn.ConversationId, new StoredMessage(ChatRole.User.Value, verdict.Text, DateTimeOffset.UtcNow), null, cancellationToken);
         if (verdict.Action == InputAction.Crisis)

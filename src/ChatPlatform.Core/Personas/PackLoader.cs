@@ -95,7 +95,7 @@ public static partial class PackLoader
     private static readonly string[] AdapterKeys = ["path", "scale", "sha256"];
     private static readonly string[] ModelKeys = ["architectures", "minContext"];
     private static readonly string[] SafetyKeys = ["rails", "disclaimer", "outOfScope", "crisis", "redactPii", "thresholds"];
-    private static readonly string[] CrisisKeys = ["enabled", "offerHuman", "notifyWebhook"];
+    private static readonly string[] CrisisKeys = ["enabled", "offerHuman", "notifyWebhook", "resources"];
     private static readonly string[] KnowledgeKeys = ["maxPassages", "requireGrounding", "notFound", "curatedThreshold", "minRelevance"];
 
     internal sealed record PackRead(PersonaPack? Pack, List<PackProblem> Problems, string? Id, int IdLine, string ManifestPath);
@@ -253,9 +253,12 @@ public static partial class PackLoader
             return match is null ? "" : $" (did you mean '{match}'?)";
         }
 
-        /// <summary>A text per locale: every declared locale needs one, and no other locale may appear.</summary>
+        /// <summary>
+        /// A text per locale: every declared locale needs one (unless <paramref name="everyLocale"/> is false, for a map
+        /// that overrides some locales only), and no other locale may appear.
+        /// </summary>
         private Dictionary<string, string>? ReadPerLocale(
-            YamlSection section, string key, List<(string Locale, YamlNode Node)>? locales, bool required)
+            YamlSection section, string key, List<(string Locale, YamlNode Node)>? locales, bool required, bool everyLocale = true)
         {
             var entries = section.StringMap(key, required);
             if (entries is null) return null;
@@ -274,7 +277,7 @@ public static partial class PackLoader
                 }
                 if (text is not null) result[locale] = text;
             }
-            if (locales is not null)
+            if (locales is not null && everyLocale)
             {
                 foreach (var (locale, _) in locales.Where(l => !entries.Any(e => e.Key == l.Locale)))
                     section.Source.Report(section.KeyLine(key), $"{section.Name(key)}.{locale} is required (one entry per locale)");
@@ -492,6 +495,7 @@ public static partial class PackLoader
                     Enabled = enabled ?? true,
                     OfferHuman = c.Bool("offerHuman") ?? true,
                     NotifyWebhook = webhook,
+                    Resources = ReadCrisisResources(c, locales),
                 };
             }
 
@@ -519,6 +523,26 @@ public static partial class PackLoader
                 RedactPii = root.Bool("redactPii") ?? true,
                 Thresholds = thresholds,
             };
+        }
+
+        /// <summary>
+        /// <c>crisis.resources</c>: the pack's own crisis reply for some of its locales. Each must be text that gives a
+        /// way to reach a person (a phone number or a web address); a blank one is reported by the map reader.
+        /// </summary>
+        private Dictionary<string, string> ReadCrisisResources(YamlSection crisis, List<(string Locale, YamlNode Node)>? locales)
+        {
+            var resources = ReadPerLocale(crisis, "resources", locales, required: false, everyLocale: false);
+            if (resources is null) return [];
+            foreach (var locale in resources.Where(r => !CrisisProtocol.HasContact(r.Value)).Select(r => r.Key).ToList())
+            {
+                var line = crisis.Node("resources", required: false) is YamlMappingNode map
+                    && map.Children.Keys.FirstOrDefault(k => k is YamlScalarNode { Value: var name } && name == locale) is { } keyNode
+                        ? YamlSource.LineOf(keyNode) : crisis.KeyLine("resources");
+                crisis.Source.Report(line, $"{crisis.Name("resources")}.{locale} gives no way to reach a person: "
+                    + "include a phone number (e.g. a hotline) or a web address, or remove it to use the shared crisis resources");
+                resources.Remove(locale);
+            }
+            return resources;
         }
 
         private Dictionary<string, string>? ReadSystemPrompts(YamlSource manifest, List<(string Locale, YamlNode Node)>? locales)

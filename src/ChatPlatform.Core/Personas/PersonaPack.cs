@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+
 namespace ChatPlatform.Core.Personas;
 
 /// <summary>
@@ -50,6 +52,12 @@ public sealed record PersonaPack
 
     /// <summary>The scope rail's reply for a locale, or null when the pack has none.</summary>
     public string? OutOfScopeFor(string? locale) => Safety.OutOfScope.GetValueOrDefault(ResolveLocale(locale));
+
+    /// <summary>
+    /// The pack's own crisis resources for a locale (safety.yaml <c>crisis.resources</c>), or null when the shared ones
+    /// in the safety folder apply.
+    /// </summary>
+    public string? CrisisResourcesFor(string? locale) => Safety.Crisis.Resources.GetValueOrDefault(ResolveLocale(locale));
 
     /// <summary>The "nothing found in my sources" reply for a locale, or null when the pack has none.</summary>
     public string? NotFoundFor(string? locale) => Knowledge.NotFound.GetValueOrDefault(ResolveLocale(locale));
@@ -123,12 +131,37 @@ public sealed record SafetyPolicy
     public const float MaxCrisisThreshold = 0.5f;
 }
 
-public sealed record CrisisProtocol
+public sealed partial record CrisisProtocol
 {
     public bool Enabled { get; init; } = true;
     /// <summary>Offer a human hand-over in the crisis reply.</summary>
     public bool OfferHuman { get; init; } = true;
     public string? NotifyWebhook { get; init; }
+
+    /// <summary>
+    /// The crisis reply per locale where this pack replaces the shared one (e.g. a service's own hotline); a locale
+    /// not listed uses the safety folder's <c>crisis/&lt;locale&gt;.md</c>.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Resources { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// Whether a crisis text gives a way to reach a person: a phone number (three or more digits, e.g. 988, 116 123,
+    /// 010-82951332) or a web address. A crisis reply without one points nowhere.
+    /// </summary>
+    public static bool HasContact(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (WebAddress().IsMatch(text)) return true;
+        foreach (Match number in PhoneLike().Matches(text))
+            if (number.Value.Count(char.IsAsciiDigit) >= 3) return true;
+        return false;
+    }
+
+    [GeneratedRegex(@"\bhttps?://[^\s]+|\bwww\.[^\s]+\.[^\s]+", RegexOptions.IgnoreCase)]
+    private static partial Regex WebAddress();
+
+    [GeneratedRegex(@"\+?[0-9][0-9 ()\-]*[0-9]|[0-9]")]
+    private static partial Regex PhoneLike();
 }
 
 /// <summary>Names of the safety rails a pack may enable.</summary>

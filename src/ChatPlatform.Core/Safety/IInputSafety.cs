@@ -45,10 +45,13 @@ public interface IInputSafety
         ValueTask.FromResult(Check(pack, text, locale));
 
     /// <summary>
-    /// A short reminder of crisis resources for a locale, shown under every later reply of a conversation
-    /// that went through the crisis protocol.
+    /// A short reminder of crisis resources for a conversation of <paramref name="pack"/> in a locale, shown under every
+    /// later reply of a conversation that went through the crisis protocol (the pack's own resources where it sets them).
     /// </summary>
-    string CrisisReminderFor(string locale);
+    string CrisisReminderFor(PersonaPack pack, string locale);
+
+    /// <summary>The shared crisis reply for a locale, which applies wherever a pack sets none of its own.</summary>
+    string SharedCrisisReplyFor(string locale);
 }
 
 /// <summary>Flags a conversation can carry.</summary>

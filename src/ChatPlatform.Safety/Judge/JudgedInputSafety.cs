@@ -26,7 +26,9 @@ public sealed partial class JudgedInputSafety(
 
     public InputVerdict Check(PersonaPack pack, string text, string locale) => rails.Check(pack, text, locale);
 
-    public string CrisisReminderFor(string locale) => rails.CrisisReminderFor(locale);
+    public string CrisisReminderFor(PersonaPack pack, string locale) => rails.CrisisReminderFor(pack, locale);
+
+    public string SharedCrisisReplyFor(string locale) => rails.SharedCrisisReplyFor(locale);
 
     public async ValueTask<InputVerdict> CheckAsync(PersonaPack pack, string text, string locale, CancellationToken cancellationToken)
     {
@@ -38,7 +40,7 @@ public sealed partial class JudgedInputSafety(
         if (opinion.SelfHarm)
         {
             LogJudgeRaised(logger, pack.Id, SafetyRails.Crisis);
-            return rails.CrisisVerdict(verdict.Text, locale, 1.0);
+            return rails.CrisisVerdict(pack, verdict.Text, locale, 1.0);
         }
         if (opinion.Jailbreak && pack.Safety.Rails.Contains(SafetyRails.Injection))
         {

@@ -47,7 +47,7 @@ public sealed class InputRails(SafetyRules rules) : IInputSafety
         // The crisis rail is mandatory for every pack (the pack loader refuses to turn it off).
         var crisis = Rules.Crisis.Detect(normalized, ThresholdFor(pack, SafetyFamilies.Crisis));
         if (crisis.Fired)
-            return CrisisVerdict(outgoing, locale, crisis.Score);
+            return CrisisVerdict(pack, outgoing, locale, crisis.Score);
 
         if (policy.Rails.Contains(SafetyRails.MedicalEmergency)
             && Rules.Medical.Detect(normalized, ThresholdFor(pack, SafetyFamilies.Medical)) is { Fired: true } medical)
@@ -64,9 +64,21 @@ public sealed class InputRails(SafetyRules rules) : IInputSafety
         return new InputVerdict(InputAction.Allow, outgoing);
     }
 
-    /// <summary>The crisis protocol's verdict: the human-written referral for the locale.</summary>
-    public InputVerdict CrisisVerdict(string outgoing, string locale, double score) =>
-        new(InputAction.Crisis, outgoing, SafetyRules.ReplyFor(Rules.CrisisReplies, locale).Text, SafetyRails.Crisis, score);
+    /// <summary>
+    /// The crisis protocol's verdict: the human-written referral for the locale, the pack's own where its safety.yaml
+    /// sets one (<c>crisis.resources</c>), else the shared one from the safety folder.
+    /// </summary>
+    public InputVerdict CrisisVerdict(PersonaPack? pack, string outgoing, string locale, double score) =>
+        new(InputAction.Crisis, outgoing, CrisisReplyFor(pack, locale).Text, SafetyRails.Crisis, score);
+
+    /// <summary>The crisis reply for a conversation of <paramref name="pack"/>: its own for the locale, else the shared one.</summary>
+    public FixedReply CrisisReplyFor(PersonaPack? pack, string locale) =>
+        pack?.CrisisResourcesFor(locale) is { } own
+            // A pack's text has no separate reminder: later turns repeat the whole referral, so it never points elsewhere.
+            ? new FixedReply(own, null)
+            : SafetyRules.ReplyFor(Rules.CrisisReplies, locale);
+
+    public string SharedCrisisReplyFor(string locale) => SafetyRules.ReplyFor(Rules.CrisisReplies, locale).Text;
 
     /// <summary>The injection rail's verdict: the fixed refusal, then the pack's way back to its domain.</summary>
     public InputVerdict InjectionVerdict(PersonaPack pack, string outgoing, string locale, double score) =>
@@ -85,9 +97,9 @@ public sealed class InputRails(SafetyRules rules) : IInputSafety
         return pack is not null && pack.Safety.Thresholds.TryGetValue(rail, out var own) ? own : Rules.ThresholdFor(family);
     }
 
-    public string CrisisReminderFor(string locale)
+    public string CrisisReminderFor(PersonaPack pack, string locale)
     {
-        var reply = SafetyRules.ReplyFor(Rules.CrisisReplies, locale);
+        var reply = CrisisReplyFor(pack, locale);
         return reply.Reminder ?? reply.Text;
     }
 

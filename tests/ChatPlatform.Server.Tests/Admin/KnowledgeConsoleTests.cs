@@ -127,4 +127,79 @@ public sealed class KnowledgeConsoleTests(ServerFactory factory) : IClassFixture
         await using var db = await factory.Services.GetRequiredService<IDbContextFactory<ChatDbContext>>().CreateDbContextAsync(Ct);
         Assert.True(await db.AuditLog.AnyAsync(a => a.Action == "knowledge.curated.from_reply" && a.Actor == "editor-a", Ct));
     }
+
+    private static Uri Curated => new($"/admin/api/personas/{Persona}/knowledge/curated", UriKind.Relative);
+
+    [Fact]
+    public async Task AddCurated_Editor_CreatedAuditedAndAnsweredInChat()
+    {
+        using var client = await SignedInAsync(AdminRoles.Editor);
+        const string question = "Where does the wombat society meet on Thursdays?";
+
+        using var response = await client.PostAsJsonAsync(Curated,
+            new { question, answer = "In the east hall, room 7, at six.", source = "Society handbook 2026", locale = "en" }, Ct);
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var saved = await response.Content.ReadFromJsonAsync<CuratedAnswerInfo>(Ct);
+        Assert.Equal("In the east hall, room 7, at six.\n\nSource: Society handbook 2026", saved!.Answer);
+        Assert.Contains(await factory.Services.GetRequiredService<KnowledgeBase>().ListCuratedAsync(Persona, Ct), a => a.Question == question && a.Author.StartsWith("editor-", StringComparison.Ordinal));
+        await using (var db = await factory.Services.GetRequiredService<IDbContextFactory<ChatDbContext>>().CreateDbContextAsync(Ct))
+            Assert.True(await db.AuditLog.AnyAsync(a => a.Action == "knowledge.curated.add" && a.Target == $"admin:{Persona}/{saved.Id}", Ct));
+        using var chat = await client.PostAsJsonAsync("/api/chat", new { persona = Persona, conversationId = "curated-add-1", text = question, locale = "en" }, Ct);
+        var body = await chat.Content.ReadAsStringAsync(Ct);
+        Assert.Contains("room 7, at six", body, StringComparison.Ordinal);
+        Assert.Contains("curated", body, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(AdminRoles.Viewer)]
+    [InlineData(AdminRoles.Reviewer)]
+    public async Task AddCurated_ViewerOrReviewer_ForbiddenAndNothingStored(string role)
+    {
+        using var client = await SignedInAsync(role);
+        var question = $"Can a {role} add this curated answer?";
+
+        using var response = await client.PostAsJsonAsync(Curated, new { question, answer = "No." }, Ct);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.DoesNotContain(await factory.Services.GetRequiredService<KnowledgeBase>().ListCuratedAsync(Persona, Ct), a => a.Question == question);
+    }
+
+    [Fact]
+    public async Task AddCuratedAsync_ConsoleCalledForAReviewer_RefusedWhateverThePageShowed()
+    {
+        using var started = AdminLogin.Client(factory);
+        var reviewer = new System.Security.Claims.ClaimsPrincipal(new System.Security.Claims.ClaimsIdentity(
+            [new(System.Security.Claims.ClaimTypes.Name, "reviewer-x"), new(System.Security.Claims.ClaimTypes.Role, AdminRoles.Reviewer)], "test"));
+        var console = factory.Services.GetRequiredService<ChatPlatform.Admin.Knowledge.KnowledgeConsole>();
+
+        await Assert.ThrowsAsync<UnauthorizedAccessException>(() =>
+            console.AddCuratedAsync(Persona, new ChatPlatform.Admin.Knowledge.CuratedAnswerDraft("Reviewer question?", "Reviewer answer."), reviewer, "playground", Ct));
+
+        Assert.DoesNotContain(await factory.Services.GetRequiredService<KnowledgeBase>().ListCuratedAsync(Persona, Ct), a => a.Question == "Reviewer question?");
+    }
+
+    [Fact]
+    public async Task AddCurated_UnknownPersona_NotFoundAndNothingStored()
+    {
+        using var client = await SignedInAsync(AdminRoles.Editor);
+
+        using var response = await client.PostAsJsonAsync(new Uri("/admin/api/personas/nobot/knowledge/curated", UriKind.Relative),
+            new { question = "Anyone there?", answer = "No." }, Ct);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Contains("no persona 'nobot'", await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        Assert.Empty(await factory.Services.GetRequiredService<KnowledgeBase>().ListCuratedAsync("nobot", Ct));
+    }
+
+    [Fact]
+    public async Task AddCurated_BlankAnswer_BadRequestNamingIt()
+    {
+        using var client = await SignedInAsync(AdminRoles.Admin);
+
+        using var response = await client.PostAsJsonAsync(Curated, new { question = "Anything?", answer = " " }, Ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("The answer is empty.", await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+    }
 }

@@ -141,4 +141,54 @@ public sealed class PersonaComponentTests : IAsyncDisposable
         Assert.Null(items[1].QuerySelector("a"));
         Assert.Contains("Internal notes", items[1].TextContent, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void CrisisResourcesField_Empty_ShowsSharedTextAsPlaceholderAndCanStartFromIt()
+    {
+        const string shared = "Call or text 988 (US).";
+        string? changed = null;
+        var field = _context.Render<CrisisResourcesField>(p => p
+            .Add(c => c.Locale, "en").Add(c => c.TestId, "crisis-en").Add(c => c.Value, "").Add(c => c.SharedDefault, shared)
+            .Add(c => c.ValueChanged, (string v) => changed = v));
+
+        Assert.Equal(shared, field.Find("textarea").GetAttribute("placeholder"));
+        Assert.Empty(field.FindAll("[data-testid=crisis-en-no-contact]"));
+
+        field.Find("[data-testid=crisis-en-copy] button, button[data-testid=crisis-en-copy]").Click();
+
+        Assert.Equal(shared, changed);
+    }
+
+    [Fact]
+    public void CrisisResourcesField_TypingTextWithoutContact_WarnsAndRaisesValueChanged()
+    {
+        string? changed = null;
+        var field = _context.Render<CrisisResourcesField>(p => p
+            .Add(c => c.Locale, "en").Add(c => c.TestId, "crisis-en").Add(c => c.Value, "").Add(c => c.SharedDefault, "Call 988.")
+            .Add(c => c.ValueChanged, (string v) => changed = v));
+
+        field.Find("textarea").Input("Please talk to a friend.");
+
+        Assert.Equal("Please talk to a friend.", changed);
+        Assert.Single(field.FindAll("[data-testid=crisis-en-no-contact]"));
+        field.Find("textarea").Input("Please call 555-0142.");
+        Assert.Empty(field.FindAll("[data-testid=crisis-en-no-contact]"));
+    }
+
+    [Fact]
+    public void CrisisResourcesField_ValidateProblems_ShowsOnlyThoseOfItsLocale()
+    {
+        IReadOnlyList<PackProblem> problems =
+        [
+            new("personas/mindchat/safety.yaml", 21, "crisis.resources.en gives no way to reach a person: include a phone number"),
+            new("personas/mindchat/safety.yaml", 22, "crisis.resources.zh-CN must be non-empty text, got nothing"),
+            new("personas/mindchat/persona.yaml", 3, "name is required"),
+        ];
+
+        var field = _context.Render<CrisisResourcesField>(p => p
+            .Add(c => c.Locale, "en").Add(c => c.TestId, "crisis-en").Add(c => c.Value, "Talk to a friend.").Add(c => c.Problems, problems));
+
+        var shown = Assert.Single(field.FindAll("[data-testid=crisis-en-problem]"));
+        Assert.Contains("safety.yaml:21: crisis.resources.en gives no way", shown.TextContent, StringComparison.Ordinal);
+    }
 }

@@ -153,4 +153,42 @@ public sealed class PersonaFormTests
         Assert.False(PersonaProbe.Judge(none, Reply("hello", "scope")).Passed);
         Assert.False(PersonaProbe.Judge(none, Reply("Here is a Prescription")).Passed);
     }
+
+    [Fact]
+    public void ApplyTo_CrisisResources_SetClearedAndCheckedPerLocale()
+    {
+        var mindchat = PackFiles.Parse(PersonaVersionSync.ReadContent(Path.Combine(RepoPaths.Personas, "mindchat")));
+        var form = PersonaForm.From(mindchat);
+        Assert.Equal(["zh-CN", "en"], form.CrisisResources.Keys);
+        Assert.All(form.CrisisResources.Values, v => Assert.Equal("", v));
+        form.CrisisResources["zh-CN"] = "请拨打学校心理中心热线 021-5555-0142。\n也可以访问 https://care.example.cn\n";
+        var work = Directory.CreateTempSubdirectory("persona-form-").FullName;
+        try
+        {
+            var set = form.ApplyTo(mindchat);
+            var loaded = PackFiles.Check(set, "mindchat", work, []);
+            Assert.Empty(loaded.Problems);
+            Assert.Equal("请拨打学校心理中心热线 021-5555-0142。\n也可以访问 https://care.example.cn", loaded.Pack!.CrisisResourcesFor("zh-CN"));
+            Assert.Null(loaded.Pack.CrisisResourcesFor("en"));
+            Assert.Contains("resources:", set["safety.yaml"], StringComparison.Ordinal);
+
+            var reread = PersonaForm.From(set);
+            Assert.StartsWith("请拨打学校心理中心热线", reread.CrisisResources["zh-CN"], StringComparison.Ordinal);
+            reread.CrisisResources["zh-CN"] = "  ";
+            var cleared = reread.ApplyTo(set);
+            Assert.DoesNotContain("resources", cleared["safety.yaml"], StringComparison.Ordinal);
+
+            reread.CrisisResources["en"] = "Please talk to someone you trust.";
+            var refused = PackFiles.Check(reread.ApplyTo(set), "mindchat", work, []);
+            Assert.Null(refused.Pack);
+            var problem = Assert.Single(refused.Problems);
+            Assert.EndsWith("safety.yaml", problem.Path, StringComparison.Ordinal);
+            Assert.True(problem.Line > 1);
+            Assert.StartsWith("crisis.resources.en gives no way to reach a person", problem.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
 }

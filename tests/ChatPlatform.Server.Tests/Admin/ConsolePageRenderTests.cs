@@ -1,0 +1,132 @@
+using Bunit;
+using ChatPlatform.Admin.Components.Pages;
+using ChatPlatform.Admin.Components.Pages.Knowledge;
+using ChatPlatform.Admin.Components.Pages.Personas;
+using ChatPlatform.Admin.Knowledge;
+using ChatPlatform.Admin.Personas;
+using ChatPlatform.Core.Personas;
+using ChatPlatform.Core.Safety;
+using ChatPlatform.Data.Admin;
+using ChatPlatform.Knowledge;
+using Microsoft.Extensions.DependencyInjection;
+using MudBlazor.Services;
+using Xunit;
+
+namespace ChatPlatform.Server.Tests.Admin;
+
+/// <summary>
+/// The editor's crisis resources and the Knowledge page's hand-written curated answer, rendered with the real host's
+/// services (versions, validator, knowledge store, authorization) as an Editor.
+/// </summary>
+public sealed class ConsolePageRenderTests : IClassFixture<ServerFactory>, IAsyncDisposable
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+    private readonly ServerFactory _factory;
+    private readonly BunitContext _context = new();
+
+    public ConsolePageRenderTests(ServerFactory factory)
+    {
+        _factory = factory;
+        using var started = factory.CreateClient(); // starts the host: schema, versions of the reference packs
+        _context.JSInterop.Mode = JSRuntimeMode.Loose;
+        _context.Services.AddMudServices();
+        var host = factory.Services;
+        _context.Services.AddSingleton(host.GetRequiredService<PersonaVersions>());
+        _context.Services.AddSingleton(host.GetRequiredService<PersonaProbe>());
+        _context.Services.AddSingleton(host.GetRequiredService<AdapterUploads>());
+        _context.Services.AddSingleton(host.GetRequiredService<TokenCounter>());
+        _context.Services.AddSingleton(host.GetRequiredService<IPersonaCatalog>());
+        _context.Services.AddSingleton(host.GetRequiredService<IInputSafety>());
+        _context.Services.AddSingleton(host.GetRequiredService<KnowledgeConsole>());
+    }
+
+    /// <summary>Signs the rendered pages in with <paramref name="role"/>; the host's own policies decide what it may do.</summary>
+    private void SignIn(string user, string role)
+    {
+        var auth = _context.AddAuthorization();
+        auth.SetAuthorized(user);
+        auth.SetRoles(role);
+        _context.Services.AddSingleton(_factory.Services.GetRequiredService<Microsoft.AspNetCore.Authorization.IAuthorizationService>());
+    }
+
+    /// <summary>Sends one message from the playground and waits for the live side's finished reply.</summary>
+    private static void SendAndWait(IRenderedComponent<Playground> playground, string text)
+    {
+        playground.Find("#playground-message").Input(text);
+        playground.Find("button[data-testid=playground-send]").Click();
+        playground.WaitForAssertion(() => Assert.Contains("finish:", playground.Find("[data-testid=playground-live]").TextContent, StringComparison.Ordinal), Wait);
+    }
+
+    public ValueTask DisposeAsync() => _context.DisposeAsync();
+
+    [Fact]
+    public void PersonaEditor_CrisisResources_SharedTextAsPlaceholderAndValidateFindingsUnderTheField()
+    {
+        SignIn("editor-page", AdminRoles.Editor);
+        var shared = _factory.Services.GetRequiredService<IInputSafety>().SharedCrisisReplyFor("en");
+        var editor = _context.Render<PersonaEditor>(p => p.Add(c => c.PersonaId, "mindchat"));
+        editor.WaitForElement("#crisis-resources-en", Wait);
+
+        Assert.Equal(shared, editor.Find("#crisis-resources-en").GetAttribute("placeholder"));
+        Assert.Contains("12356", editor.Find("#crisis-resources-zh-CN").GetAttribute("placeholder"), StringComparison.Ordinal);
+
+        editor.Find("#crisis-resources-en").Input("Please talk to someone you trust.");
+        editor.Find("button[data-testid=validate]").Click();
+
+        editor.WaitForAssertion(() => Assert.Contains("crisis.resources.en gives no way to reach a person",
+            editor.Find("[data-testid=crisis-resources-en-problem]").TextContent, StringComparison.Ordinal), Wait);
+        Assert.Empty(editor.FindAll("[data-testid=crisis-resources-zh-CN-problem]"));
+    }
+
+    [Fact]
+    public async Task KnowledgePage_AddCuratedAnswerByHand_SavedListedAndAttributedToTheEditor()
+    {
+        SignIn("editor-page", AdminRoles.Editor);
+        const string question = "Which building has the numbat archive?";
+        var page = _context.Render<KnowledgePage>(p => p.Add(c => c.PersonaId, "gradchat"));
+        page.WaitForElement("#add-curated-question", Wait);
+
+        page.Find("#add-curated-question").Input(question);
+        page.Find("#add-curated-answer").Input("The library annex, second floor.");
+        page.Find("#add-curated-source").Input("Library guide");
+        page.Find("button[data-testid=add-curated-save]").Click();
+
+        page.WaitForAssertion(() => Assert.Contains(page.FindAll("[data-testid=curated-answer]"), r => r.TextContent.Contains(question, StringComparison.Ordinal)), Wait);
+        var saved = Assert.Single(await _factory.Services.GetRequiredService<KnowledgeBase>().ListCuratedAsync("gradchat", Xunit.TestContext.Current.CancellationToken),
+            a => a.Question == question);
+        Assert.Equal("The library annex, second floor.\n\nSource: Library guide", saved.Answer);
+        Assert.Equal("editor-page", saved.Author);
+    }
+
+    [Fact]
+    public async Task Playground_EditorMakesCuratedAnswerFromLiveReply_EditedInTheDialogAndSaved()
+    {
+        SignIn("editor-play", AdminRoles.Editor);
+        var dialogs = _context.Render<MudBlazor.MudDialogProvider>();
+        var snackbar = _context.Render<MudBlazor.MudSnackbarProvider>();
+        var playground = _context.Render<Playground>();
+        SendAndWait(playground, "How should I plan my study week?");
+
+        playground.Find("[data-testid=playground-live] button[data-testid=make-curated]").Click();
+        dialogs.WaitForElement("#curated-dialog-answer", Wait);
+        dialogs.Find("#curated-dialog-answer").Input("Plan five focused days and one day of rest.");
+        dialogs.Find("button[data-testid=curated-dialog-save]").Click();
+
+        snackbar.WaitForAssertion(() => Assert.Contains("Saved as a curated answer of gradchat", snackbar.Markup, StringComparison.Ordinal), Wait);
+        var curated = await _factory.Services.GetRequiredService<KnowledgeBase>().ListCuratedAsync("gradchat", Xunit.TestContext.Current.CancellationToken);
+        var saved = Assert.Single(curated, a => a.Question == "How should I plan my study week?");
+        Assert.Equal("Plan five focused days and one day of rest.", saved.Answer);
+        Assert.Equal("editor-play", saved.Author);
+        Assert.Equal(_factory.Services.GetRequiredService<IPersonaCatalog>().Find("gradchat")!.DefaultLocale, saved.Locale);
+    }
+
+    [Fact]
+    public void Playground_Reviewer_NoMakeCuratedAnswerOnReplies()
+    {
+        SignIn("reviewer-play", AdminRoles.Reviewer);
+        var playground = _context.Render<Playground>();
+        SendAndWait(playground, "What is a good first step for applications?");
+
+        Assert.Empty(playground.FindAll("[data-testid=make-curated]"));
+    }
+}

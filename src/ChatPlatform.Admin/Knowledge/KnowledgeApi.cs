@@ -5,6 +5,7 @@ using ChatPlatform.Knowledge.Ingestion;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ChatPlatform.Admin.Knowledge;
 
@@ -18,6 +19,15 @@ internal static class KnowledgeApi
     public static void Map(IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup(AdminPaths.Api + "/personas/{id}/knowledge").RequireAuthorization(AdminPolicies.Personas);
+        // Every route names a persona: one the console does not know gets 404 before anything is read or stored.
+        group.AddEndpointFilter(async (context, next) =>
+        {
+            var http = context.HttpContext;
+            var id = http.Request.RouteValues["id"] as string ?? "";
+            return await http.RequestServices.GetRequiredService<KnowledgeConsole>().PersonaExistsAsync(id, http.RequestAborted)
+                ? await next(context)
+                : TypedResults.Problem(title: "not_found", detail: KnowledgeConsole.NoPersona(id), statusCode: StatusCodes.Status404NotFound);
+        });
         group.MapGet("/documents", async (string id, KnowledgeConsole console, CancellationToken ct) => TypedResults.Ok(await console.Base.ListAsync(id, ct)));
         group.MapPut("/documents/{name}", UploadAsync);
         group.MapDelete("/documents/{name}", async Task<IResult> (string id, string name, KnowledgeConsole console, ClaimsPrincipal user, CancellationToken ct) =>

@@ -106,6 +106,13 @@ public sealed class KnowledgeConsole(KnowledgeBase knowledge, AdminAccounts acco
         return removed;
     }
 
+    /// <summary>Whether the console knows the persona (it has at least one version).</summary>
+    public async Task<bool> PersonaExistsAsync(string personaId, CancellationToken cancellationToken = default) =>
+        (await versions.HistoryAsync(personaId, cancellationToken)).Count > 0;
+
+    /// <summary>The one-line answer for a persona id the console does not know.</summary>
+    public static string NoPersona(string personaId) => $"There is no persona '{personaId}'.";
+
     /// <summary>
     /// Adds (or replaces, for the same question) a curated answer written in the console: by hand on the Knowledge page,
     /// or from a playground reply. Only accounts the <see cref="AdminPolicies.Personas"/> policy admits (Admins and
@@ -122,8 +129,8 @@ public sealed class KnowledgeConsole(KnowledgeBase knowledge, AdminAccounts acco
         if (!(await authorization.AuthorizeAsync(user, AdminPolicies.Personas)).Succeeded)
             throw new UnauthorizedAccessException("Only Admins and Editors may add curated answers.");
         if (draft.Problem is { } problem) throw new KnowledgeImportException(problem);
-        if ((await versions.HistoryAsync(personaId, cancellationToken)).Count == 0)
-            throw new KeyNotFoundException($"There is no persona '{personaId}'.");
+        if (!await PersonaExistsAsync(personaId, cancellationToken))
+            throw new KeyNotFoundException(NoPersona(personaId));
         var actor = AdminPrincipal.Actor(user);
         var locale = string.IsNullOrWhiteSpace(draft.Locale) ? null : draft.Locale.Trim();
         var saved = await knowledge.AddCuratedAsync(personaId, draft.Question, draft.StoredAnswer, actor, locale, cancellationToken: cancellationToken);

@@ -193,6 +193,21 @@ public sealed class KnowledgeConsoleTests(ServerFactory factory) : IClassFixture
     }
 
     [Fact]
+    public async Task Documents_UnknownPersona_NotFoundAndNothingStored()
+    {
+        using var client = await SignedInAsync(AdminRoles.Editor);
+        var markdown = "# Stray\n\n## Hours\n\nOpen at nine.\n"u8.ToArray();
+
+        using var upload = await client.PutAsync(new Uri("/admin/api/personas/nobot/knowledge/documents/stray.md", UriKind.Relative), Body(markdown), Ct);
+        using var list = await client.GetAsync(new Uri("/admin/api/personas/nobot/knowledge/documents", UriKind.Relative), Ct);
+
+        Assert.Equal(HttpStatusCode.NotFound, upload.StatusCode);
+        Assert.Contains("no persona 'nobot'", await upload.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, list.StatusCode);
+        Assert.Empty(await factory.Services.GetRequiredService<KnowledgeBase>().ListAsync("nobot", Ct));
+    }
+
+    [Fact]
     public async Task AddCurated_BlankAnswer_BadRequestNamingIt()
     {
         using var client = await SignedInAsync(AdminRoles.Admin);

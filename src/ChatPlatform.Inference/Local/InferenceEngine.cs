@@ -231,7 +231,8 @@ public sealed partial class InferenceEngine : IDisposable
                 ContextSize = (uint)(_options.ContextSize * _options.MaxConcurrentConversations + _options.PromptCacheTokens),
                 SeqMax = (uint)Math.Min(256, _options.MaxConcurrentConversations + MaxCacheEntries + 2),
                 KVUnified = true,
-                Threads = _options.EffectiveThreads,
+                // llama.cpp uses Threads for one-token decodes and BatchThreads for larger batches.
+                Threads = _options.EffectiveGenerationThreads,
                 BatchThreads = _options.EffectiveThreads,
                 BatchSize = 512,
                 GpuLayerCount = 0,

@@ -17,13 +17,11 @@ internal static class BenchCommand
         var json = new Option<string?>("--json") { Description = "Also write the figures as JSON to this file." };
         var tokens = new Option<int>("--tokens") { Description = "Output tokens per reply.", DefaultValueFactory = _ => 64 };
         var threads = new Option<int?>("--threads") { Description = "CPU threads. Default: one per core." };
-        var generationThreads = new Option<int>("--generation-threads") { Description = "CPU threads the core uses for one-token decode steps (ChatPlatform:Model:GenerationThreads). Default: as --threads. The plain reference loop always uses --threads." };
         var profile = new Option<bool>("--profile") { Description = "Also show where the core's decode loop spends each step (decode, sampling, text, the rest)." };
 
-        var command = new Command("bench", "Measure the inference core against a plain decode loop (a benchmark, not a test).") { model, json, tokens, threads, generationThreads, profile };
+        var command = new Command("bench", "Measure the inference core against a plain decode loop (a benchmark, not a test).") { model, json, tokens, threads, profile };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            if (parse.GetValue(generationThreads) < 0) throw new CliException("--generation-threads must be 0 (as --threads) or more.");
             var options = CliSettings.Load();
             var folder = Path.Combine(Path.GetFullPath(options.DataDirectory), "models");
             var modelPath = parse.GetValue(model) ?? Path.Combine(folder, "bench-qwen2-0.5b-q8_0.gguf");
@@ -47,7 +45,7 @@ internal static class BenchCommand
             }
 
             var settings = new BenchmarkSettings(modelPath, adapters, parse.GetValue(threads) ?? new ModelOptions().EffectiveThreads, parse.GetValue(tokens),
-                Profile: parse.GetValue(profile), GenerationThreads: parse.GetValue(generationThreads));
+                Profile: parse.GetValue(profile));
             var progress = new Progress<string>(step => console.Error.WriteLine($"… {step}"));
             var result = await InferenceBenchmark.RunAsync(settings, progress, cancellationToken);
             await console.Out.WriteLineAsync(result.ToTable());

@@ -119,14 +119,6 @@ public sealed class ModelOptions
     [Range(0, 1024)]
     public int Threads { get; set; }
 
-    /// <summary>
-    /// CPU threads for decode steps of a single token (one conversation generating alone in its adapter set's lane);
-    /// steps of several tokens use <see cref="Threads"/>. 0 means the same as <see cref="Threads"/>. Where one core
-    /// already fills the memory bandwidth (the 2-core development machine), 1 is faster, most of all with LoRA adapters.
-    /// </summary>
-    [Range(0, 1024)]
-    public int GenerationThreads { get; set; }
-
     /// <summary>Token window of one conversation (prompt and reply together).</summary>
     [Range(256, 1_048_576)]
     public int ContextSize { get; set; } = 4096;
@@ -151,8 +143,6 @@ public sealed class ModelOptions
     public int PromptCacheTokens { get; set; } = 8192;
 
     public int EffectiveThreads => Threads > 0 ? Threads : Environment.ProcessorCount;
-
-    public int EffectiveGenerationThreads => GenerationThreads > 0 ? GenerationThreads : EffectiveThreads;
 }
 
 /// <summary>The <c>ChatPlatform:Remote</c> section: an OpenAI-compatible server (llama.cpp, vLLM, another node).</summary>

@@ -9,8 +9,6 @@ public sealed class BenchmarkResult
 {
     [JsonPropertyName("model")] public string Model { get; set; } = "";
     [JsonPropertyName("threads")] public int Threads { get; set; }
-    /// <summary>Threads the core used for one-token decode steps (the plain loop always uses <see cref="Threads"/>).</summary>
-    [JsonPropertyName("generation_threads")] public int GenerationThreads { get; set; }
     [JsonPropertyName("output_tokens")] public int OutputTokens { get; set; }
     [JsonPropertyName("raw_decode_tps")] public double RawDecodeTps { get; set; }
     /// <summary>The plain loop with four conversations batched: what the hardware gives without the platform.</summary>
@@ -59,7 +57,7 @@ public sealed class BenchmarkResult
     {
         var s = new StringBuilder();
         string F(double v) => v.ToString("0.0", CultureInfo.InvariantCulture);
-        s.AppendLine(CultureInfo.InvariantCulture, $"model {Model}, {Threads} thread(s) ({GenerationThreads} for one-token steps in the core), {OutputTokens} output tokens per reply");
+        s.AppendLine(CultureInfo.InvariantCulture, $"model {Model}, {Threads} thread(s), {OutputTokens} output tokens per reply");
         s.AppendLine("metric                         value");
         s.AppendLine(CultureInfo.InvariantCulture, $"raw_decode_tps                 {F(RawDecodeTps)}");
         s.AppendLine(CultureInfo.InvariantCulture, $"raw_aggregate_tps@4            {F(RawAggregateTps4)}");

@@ -20,8 +20,7 @@ public sealed record BenchmarkSettings(
     int OutputTokens = 64,
     int ContextSize = 2048,
     int PersonaPromptTokens = 500,
-    bool Profile = false,
-    int GenerationThreads = 0);
+    bool Profile = false);
 
 /// <summary>
 /// Measures the shared inference core against a plain LLamaSharp decode loop on the same model, in one process:
@@ -48,10 +47,8 @@ public static class InferenceBenchmark
             MaxConcurrentConversations = 8,
             MaxQueuedRequests = 8,
             Threads = settings.Threads,
-            GenerationThreads = settings.GenerationThreads,
             PromptCacheTokens = settings.ContextSize * 2,
         };
-        result.GenerationThreads = options.EffectiveGenerationThreads;
         using var engine = new InferenceEngine(model, options, NullLogger<InferenceEngine>.Instance);
         using var client = new LocalChatClient(model, engine, options, NullLogger<LocalChatClient>.Instance);
         engine.CollectTimings = settings.Profile;

@@ -231,8 +231,7 @@ public sealed partial class InferenceEngine : IDisposable
                 ContextSize = (uint)(_options.ContextSize * _options.MaxConcurrentConversations + _options.PromptCacheTokens),
                 SeqMax = (uint)Math.Min(256, _options.MaxConcurrentConversations + MaxCacheEntries + 2),
                 KVUnified = true,
-                // llama.cpp uses Threads for one-token decodes and BatchThreads for larger batches.
-                Threads = _options.EffectiveGenerationThreads,
+                Threads = _options.EffectiveThreads,
                 BatchThreads = _options.EffectiveThreads,
                 BatchSize = 512,
                 GpuLayerCount = 0,

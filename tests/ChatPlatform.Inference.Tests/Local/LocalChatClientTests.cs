@@ -190,22 +190,6 @@ public sealed class LocalChatClientTests : IClassFixture<TinyModelFixture>
     }
 
     [Fact]
-    public async Task GetStreamingResponseAsync_OneGenerationThread_SameGreedyReplyAsDefault()
-    {
-        var (client, engine) = Create();
-        var (oneThread, oneThreadEngine) = Create(new ModelOptions { ContextSize = 2048, MaxConcurrentConversations = 4, Threads = 2, GenerationThreads = 1 });
-        using var _ = engine;
-        using var __ = oneThreadEngine;
-        var ct = TestContext.Current.CancellationToken;
-
-        var expected = await Collect(client, Conversation("Which courses should I take first?"), Options(maxTokens: 20, temperature: 0), ct);
-        var actual = await Collect(oneThread, Conversation("Which courses should I take first?"), Options(maxTokens: 20, temperature: 0), ct);
-
-        Assert.NotEmpty(expected.Text);
-        Assert.Equal(expected.Text, actual.Text);
-    }
-
-    [Fact]
     public async Task CollectTimings_On_CountsEveryStepAndSampledToken()
     {
         var (client, engine) = Create();

@@ -33,4 +33,22 @@ public sealed class BenchCommandTests
         Assert.Equal(6, root.GetProperty("goals").GetArrayLength());
         Assert.All(Enumerable.Range(1, 3), i => Assert.True(GgufFile.Read(Path.Combine(folder, $"tiny-lora-{i}.gguf")).Info.IsAdapter));
     }
+
+    [Fact]
+    public async Task Bench_Profile_ReportsWhereEachMeasurementSpentItsSteps()
+    {
+        var folder = TestModels.CreateScratchFolder();
+        var model = Path.Combine(folder, "tiny.gguf");
+        File.Copy(TestModels.TinyPath, model);
+        var json = Path.Combine(folder, "bench.json");
+
+        var result = await CliRunner.RunAsync("bench", "--model", model, "--tokens", "4", "--threads", "2", "--profile", "--json", json);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("decode loop profile", result.Out, StringComparison.Ordinal);
+        var root = JsonDocument.Parse(await File.ReadAllTextAsync(json, TestContext.Current.CancellationToken)).RootElement;
+        var profile = root.GetProperty("profile");
+        foreach (var name in new[] { "single_stream", "aggregate@1", "aggregate@2", "aggregate@4", "aggregate@8", "mixed" })
+            Assert.Contains("ms/step", profile.GetProperty(name).GetString(), StringComparison.Ordinal);
+    }
 }

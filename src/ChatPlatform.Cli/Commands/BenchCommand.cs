@@ -17,8 +17,9 @@ internal static class BenchCommand
         var json = new Option<string?>("--json") { Description = "Also write the figures as JSON to this file." };
         var tokens = new Option<int>("--tokens") { Description = "Output tokens per reply.", DefaultValueFactory = _ => 64 };
         var threads = new Option<int?>("--threads") { Description = "CPU threads. Default: one per core." };
+        var profile = new Option<bool>("--profile") { Description = "Also show where the core's decode loop spends each step (decode, sampling, text, the rest)." };
 
-        var command = new Command("bench", "Measure the inference core against a plain decode loop (a benchmark, not a test).") { model, json, tokens, threads };
+        var command = new Command("bench", "Measure the inference core against a plain decode loop (a benchmark, not a test).") { model, json, tokens, threads, profile };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var options = CliSettings.Load();
@@ -43,7 +44,8 @@ internal static class BenchCommand
                 adapters.Add(adapter);
             }
 
-            var settings = new BenchmarkSettings(modelPath, adapters, parse.GetValue(threads) ?? new ModelOptions().EffectiveThreads, parse.GetValue(tokens));
+            var settings = new BenchmarkSettings(modelPath, adapters, parse.GetValue(threads) ?? new ModelOptions().EffectiveThreads, parse.GetValue(tokens),
+                Profile: parse.GetValue(profile));
             var progress = new Progress<string>(step => console.Error.WriteLine($"… {step}"));
             var result = await InferenceBenchmark.RunAsync(settings, progress, cancellationToken);
             await console.Out.WriteLineAsync(result.ToTable());

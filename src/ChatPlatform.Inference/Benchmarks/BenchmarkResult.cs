@@ -22,6 +22,10 @@ public sealed class BenchmarkResult
     [JsonPropertyName("adapter_mb")] public double AdapterMb { get; set; }
     [JsonPropertyName("kv_budget_mb")] public double KvBudgetMb { get; set; }
 
+    /// <summary>With <c>--profile</c>: where the core's decode loop spent each measurement's time (see <c>EngineTimings</c>).</summary>
+    [JsonPropertyName("profile"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Dictionary<string, string>? Profile { get; set; }
+
     [JsonIgnore] public double TtftColdMs { get => TtftMs.GetValueOrDefault("cold"); set => TtftMs["cold"] = value; }
     [JsonIgnore] public double TtftWarmMs { get => TtftMs.GetValueOrDefault("warm"); set => TtftMs["warm"] = value; }
     [JsonIgnore] public double RssMbOnePersona { get => RssMb.GetValueOrDefault("one_persona"); set => RssMb["one_persona"] = value; }
@@ -66,6 +70,13 @@ public sealed class BenchmarkResult
         s.AppendLine(CultureInfo.InvariantCulture, $"rss_mb one persona             {F(RssMbOnePersona)}");
         s.AppendLine(CultureInfo.InvariantCulture, $"rss_mb three personas          {F(RssMbThreePersonas)}");
         s.AppendLine(CultureInfo.InvariantCulture, $"adapter_mb / kv_budget_mb      {AdapterMb.ToString("0.00", CultureInfo.InvariantCulture)} / {F(KvBudgetMb)}");
+        if (Profile is { Count: > 0 })
+        {
+            s.AppendLine();
+            s.AppendLine("decode loop profile");
+            foreach (var (name, line) in Profile)
+                s.AppendLine(CultureInfo.InvariantCulture, $"{name,-14} {line}");
+        }
         s.AppendLine();
         s.AppendLine("goal                                                         ratio   holds");
         foreach (var g in Goals)

@@ -19,7 +19,8 @@ public sealed record BenchmarkSettings(
     int Threads,
     int OutputTokens = 64,
     int ContextSize = 2048,
-    int PersonaPromptTokens = 500);
+    int PersonaPromptTokens = 500,
+    bool Profile = false);
 
 /// <summary>
 /// Measures the shared inference core against a plain LLamaSharp decode loop on the same model, in one process:
@@ -50,16 +51,26 @@ public static class InferenceBenchmark
         };
         using var engine = new InferenceEngine(model, options, NullLogger<InferenceEngine>.Instance);
         using var client = new LocalChatClient(model, engine, options, NullLogger<LocalChatClient>.Instance);
+        engine.CollectTimings = settings.Profile;
+        if (settings.Profile) result.Profile = [];
+        async Task<double> Measure(string name, List<Job> jobs)
+        {
+            engine.Timings.Reset();
+            var tps = (await Generate(client, jobs, cancellationToken)).Tps;
+            result.Profile?.Add(name, engine.Timings.ToString());
+            return tps;
+        }
 
         progress?.Report("single stream through the core");
         await Generate(client, [Request("persona-a", "Tell me about graduate school.", null, settings)], cancellationToken); // warm-up
-        result.SingleStreamTps = (await Generate(client, [Request("persona-a", "How do I plan my studies?", null, settings)], cancellationToken)).Tps;
+        result.SingleStreamTps = await Measure("single_stream", [Request("persona-a", "How do I plan my studies?", null, settings)]);
 
         foreach (var n in new[] { 1, 2, 4, 8 })
         {
             progress?.Report($"{n} concurrent conversation(s), one persona");
             var requests = Enumerable.Range(0, n).Select(i => Request("persona-a", $"Question {i} about applications and deadlines.", null, settings)).ToList();
-            result.AggregateTps[n.ToString(System.Globalization.CultureInfo.InvariantCulture)] = (await Generate(client, requests, cancellationToken)).Tps;
+            var key = n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            result.AggregateTps[key] = await Measure($"aggregate@{key}", requests);
         }
 
         progress?.Report("memory with one persona loaded");
@@ -70,7 +81,7 @@ public static class InferenceBenchmark
         progress?.Report("4 concurrent conversations across 3 personas with 3 adapters");
         await Generate(client, adapters.Select((a, i) => Request($"persona-{i + 1}", "warm up", a, settings)).ToList(), cancellationToken);
         var mixed = Enumerable.Range(0, 4).Select(i => Request($"persona-{i % 3 + 1}", $"Mixed question {i}.", adapters[i % 3], settings)).ToList();
-        result.MixedAggregateTps = (await Generate(client, mixed, cancellationToken)).Tps;
+        result.MixedAggregateTps = await Measure("mixed", mixed);
         result.RssMbThreePersonas = RssMb();
         result.AdapterMb = adapters.Sum(a => new FileInfo(a).Length) / 3.0 / (1 << 20);
         result.KvBudgetMb = KvMegabytes(model, options);

@@ -41,6 +41,12 @@ public sealed partial class InferenceEngine : IDisposable
         _loop = Task.Factory.StartNew(LoopAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
+    /// <summary>Turns on <see cref="Timings"/> (benchmarks); off by default.</summary>
+    public bool CollectTimings { get; set; }
+
+    /// <summary>Where the loop's time went while <see cref="CollectTimings"/> was on.</summary>
+    public EngineTimings Timings { get; } = new();
+
     /// <summary>Requests admitted or waiting.</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
 
@@ -82,10 +88,14 @@ public sealed partial class InferenceEngine : IDisposable
                     continue;
                 }
 
+                var clock = new StepClock(CollectTimings);
                 foreach (var lane in _lanes)
                 {
                     if (lane.Executor.BatchedTokenCount == 0 && lane.Executor.BatchQueueCount == 0) continue;
+                    var decodeStart = clock.Now();
+                    var batchTokens = lane.Executor.BatchedTokenCount;
                     var result = await lane.Executor.Infer(stop);
+                    clock.Decoded(decodeStart, batchTokens);
                     if (result == DecodeResult.NoKvSlot && lane.Cache.Count > 0)
                     {
                         // Cached prompts give way first; the batch is decoded again on the next step.
@@ -107,8 +117,9 @@ public sealed partial class InferenceEngine : IDisposable
 
                 Reap(active);
                 foreach (var sequence in active)
-                    Step(sequence);
+                    Step(sequence, ref clock);
                 Reap(active);
+                if (clock.On) Timings.Add(clock);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -150,7 +161,7 @@ public sealed partial class InferenceEngine : IDisposable
         }
     }
 
-    private void Step(Sequence sequence)
+    private void Step(Sequence sequence, ref StepClock clock)
     {
         if (sequence.Finished || sequence.Conversation is not { RequiresSampling: true } conversation) return;
         try
@@ -163,7 +174,9 @@ public sealed partial class InferenceEngine : IDisposable
                     sequence.Lane!.Cache.AddPrefix(conversation, sequence.PromptTokenArray!, sequence.PrefixLength);
             }
 
+            var sampleStart = clock.Now();
             var token = conversation.Sample(sequence.Sampler!);
+            var textStart = clock.Sampled(sampleStart);
             var vocab = _model.Weights.Vocab;
             if (token.IsEndOfGeneration(vocab) && !sequence.Request.Sampling.IgnoreEndOfTurn)
             {
@@ -175,6 +188,7 @@ public sealed partial class InferenceEngine : IDisposable
             sequence.Decoder!.Add(token);
             var text = sequence.Filter.Push(sequence.Decoder.Read());
             if (text.Length > 0) sequence.Output.Writer.TryWrite(new GenerationText(text));
+            clock.Streamed(textStart);
             if (sequence.Filter.Stopped) { sequence.Finish("stop"); return; }
             if (sequence.OutputTokens >= sequence.Request.MaxTokens || conversation.TokenCount + 1 >= _options.ContextSize)
             {

@@ -190,6 +190,32 @@ public sealed class LocalChatClientTests : IClassFixture<TinyModelFixture>
     }
 
     [Fact]
+    public async Task CollectTimings_On_CountsEveryStepAndSampledToken()
+    {
+        var (client, engine) = Create();
+        using var _ = engine;
+        var ct = TestContext.Current.CancellationToken;
+        var options = Options(maxTokens: 6, temperature: 0);
+        options.AdditionalProperties![LocalChatClient.IgnoreEndOfTurnKey] = true;
+
+        await Collect(client, Conversation("warm up"), options, ct);
+        Assert.Equal(0, engine.Timings.Steps);
+
+        engine.CollectTimings = true;
+        await Collect(client, Conversation("count my steps"), options, ct);
+        // The loop adds a step's timings just after the reply's last update; give it a moment.
+        for (var i = 0; i < 100 && engine.Timings.Samples < 6; i++) await Task.Delay(20, ct);
+
+        var timings = engine.Timings;
+        Assert.Equal(6, timings.Samples);
+        Assert.Equal(timings.Steps, timings.Decodes);
+        Assert.True(timings.Steps >= 6, $"{timings.Steps} steps for 6 tokens");
+        Assert.True(timings.Tokens > timings.Samples, "the prompt's tokens are decoded too");
+        Assert.True(timings.Decode > TimeSpan.Zero && timings.Step >= timings.Decode + timings.Sample);
+        Assert.Contains("ms/step", timings.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Render_UsesModelChatTemplate_SystemFirst()
     {
         var prompt = LocalChatClient.Render(_fixture.Model.Weights, Conversation("hi"));

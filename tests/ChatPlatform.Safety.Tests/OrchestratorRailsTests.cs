@@ -11,7 +11,8 @@ public sealed class OrchestratorRailsTests
 {
     private static readonly IPersonaCatalog s_catalog = PersonaCatalog.Load(RepoPaths.Personas);
 
-    private static async Task<string> RunAsync(ChatOrchestrator orchestrator, ChatTurn turn)
+    /// <summary>Runs one turn to its end and returns the completed reply.</summary>
+    internal static async Task<string> RunAsync(ChatOrchestrator orchestrator, ChatTurn turn)
     {
         var start = await orchestrator.StartAsync(turn, cancellationToken: TestContext.Current.CancellationToken);
         Assert.Null(start.Error);

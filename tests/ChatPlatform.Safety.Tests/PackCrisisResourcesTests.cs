@@ -26,16 +26,6 @@ public sealed class PackCrisisResourcesTests
         };
     }
 
-    private static async Task<string> RunAsync(ChatOrchestrator orchestrator, ChatTurn turn)
-    {
-        var start = await orchestrator.StartAsync(turn, cancellationToken: TestContext.Current.CancellationToken);
-        Assert.Null(start.Error);
-        var completed = "";
-        await foreach (var e in start.Events!)
-            if (e is ChatCompleted done) completed = done.Text;
-        return completed;
-    }
-
     [Fact]
     public void Check_PackSetsResourcesForLocale_ItsTextIsTheCrisisReplyAndOtherLocalesKeepTheShared()
     {
@@ -74,9 +64,9 @@ public sealed class PackCrisisResourcesTests
         var orchestrator = new ChatOrchestrator(catalog, model, store, new ChatPlatformOptions(), Rules.Input, events);
         var ct = TestContext.Current.CancellationToken;
 
-        var english = await RunAsync(orchestrator, new ChatTurn("mindchat", "en-1", CrisisEn, "en"));
-        var chinese = await RunAsync(orchestrator, new ChatTurn("mindchat", "zh-1", CrisisZh, "zh-CN"));
-        var later = await RunAsync(orchestrator, new ChatTurn("mindchat", "en-1", "thanks, can we talk about school?", "en"));
+        var english = await OrchestratorRailsTests.RunAsync(orchestrator, new ChatTurn("mindchat", "en-1", CrisisEn, "en"));
+        var chinese = await OrchestratorRailsTests.RunAsync(orchestrator, new ChatTurn("mindchat", "zh-1", CrisisZh, "zh-CN"));
+        var later = await OrchestratorRailsTests.RunAsync(orchestrator, new ChatTurn("mindchat", "en-1", "thanks, can we talk about school?", "en"));
 
         Assert.Equal(Own, english);
         Assert.Equal(Rules.Input.SharedCrisisReplyFor("zh-CN"), chinese);

@@ -507,13 +507,14 @@ public sealed partial class KnowledgeBase : IKnowledgeRetriever, IDisposable
     {
         ArgumentNullException.ThrowIfNull(settings);
         await EnsureIndexAsync(personaId, cancellationToken: cancellationToken);
+        var vocabulary = _index.Vocabulary();
         // jieba guesses words it does not know from character statistics (药放冰箱 → 药放 | 冰箱); a guess that no entry
         // holds is searched by its characters instead, each like a lone character below.
         var terms = TextAnalyzer.QueryTerms(question)
-            .SelectMany(t => TextAnalyzer.IsGuessedWord(t) && !_index.Contains(t) ? TextAnalyzer.Characters(t) : [t])
+            .SelectMany(t => TextAnalyzer.IsGuessedWord(t) && !vocabulary.Contains(t) ? TextAnalyzer.Characters(t) : [t])
             .Distinct(StringComparer.Ordinal).ToList();
         if (terms.Count == 0) return new Ranking(null, []);
-        var weights = _index.TermWeights(terms);
+        var weights = vocabulary.TermWeights(terms);
         var totalWeight = terms.Sum(t => weights[t]);
 
         RankedItem? curated = null;
@@ -527,14 +528,14 @@ public sealed partial class KnowledgeBase : IKnowledgeRetriever, IDisposable
         // A question word may be found through the words documents use for it (Synonyms: 晚上 → 非开放时间, cost → fee);
         // a lone Han character without synonyms also searches the words that contain it (约 → 预约). A word counts as
         // covered by any of its alternatives whose words are all in a passage. Alternatives the index lacks are left out.
-        var expansions = terms.ToDictionary(t => t, Alternatives, StringComparer.Ordinal);
+        var expansions = terms.ToDictionary(t => t, t => Alternatives(vocabulary, t), StringComparer.Ordinal);
         var searchTerms = terms.Concat(expansions.Values.SelectMany(a => a).SelectMany(a => a)).Distinct(StringComparer.Ordinal).ToList();
         // Words in most passages add almost nothing to BM25 but make it score nearly every row: they are left out of
         // the match (not out of coverage), keeping at least the rarest word. The words a lone character stands for are
         // judged the same way (the most frequent ones come first, and they are the costliest to score).
         // Only in large indexes: in a small one every word is "common" and each still tells passages apart.
-        var searchWeights = _index.TermWeights(searchTerms);
-        var matchTerms = _index.EntryCount() < PruneFromEntries ? searchTerms
+        var searchWeights = vocabulary.TermWeights(searchTerms);
+        var matchTerms = vocabulary.Entries < PruneFromEntries ? searchTerms
             : searchTerms.Where(t => searchWeights[t] >= CommonWordWeight).ToList();
         if (matchTerms.Count == 0)
             matchTerms = [searchTerms.MaxBy(t => searchWeights[t])!];
@@ -578,11 +579,11 @@ public sealed partial class KnowledgeBase : IKnowledgeRetriever, IDisposable
         return new Ranking(curated, passages);
     }
 
-    private List<string[]> Alternatives(string term)
+    private static List<string[]> Alternatives(IndexVocabulary vocabulary, string term)
     {
         var synonyms = Synonyms.For(term);
-        if (synonyms.Count > 0) return [.. synonyms.Where(a => a.All(_index.Contains))];
-        return term.Length == 1 && term[0] > '\u2E80' ? [.. _index.WordsContaining(term).Select(w => new[] { w })] : [];
+        if (synonyms.Count > 0) return [.. synonyms.Where(a => a.All(vocabulary.Contains))];
+        return term.Length == 1 && term[0] > '\u2E80' ? [.. vocabulary.WordsContaining(term).Select(w => new[] { w })] : [];
     }
 
     /// <summary>Cosine of the two term sets, each term weighted by its rarity.</summary>

@@ -236,52 +236,26 @@ public sealed class KnowledgeIndex : IDisposable
         reader.IsDBNull(7) ? null : reader.GetString(7),
         reader.GetString(8), "");
 
-    /// <summary>
-    /// Rarity weight of each term across the index: ln(1 + (N − df + 0.5) / (df + 0.5)), as BM25 uses;
-    /// a term found nowhere gets <see cref="UnseenWeight"/>.
-    /// </summary>
-    public Dictionary<string, double> TermWeights(IEnumerable<string> terms)
-    {
-        ArgumentNullException.ThrowIfNull(terms);
-        var vocabulary = CurrentVocabulary();
-        var weights = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var t in terms)
-        {
-            // A word found nowhere (often a verb or particle the stop lists miss) weighs like a common word:
-            // it can never be matched, so it should not drag a question's similarity or coverage down much.
-            weights[t] = vocabulary.DocumentFrequency.TryGetValue(t, out var d)
-                ? Math.Log(1 + (vocabulary.Entries - d + 0.5) / (d + 0.5))
-                : UnseenWeight;
-        }
-        return weights;
-    }
+    /// <summary>Rarity weight of each term across the index; see <see cref="IndexVocabulary.TermWeights"/>.</summary>
+    public Dictionary<string, double> TermWeights(IEnumerable<string> terms) => Vocabulary().TermWeights(terms);
 
-    /// <summary>
-    /// Words of the index that contain a single Han character of a question (约 → 预约, 等 → 等待): in Chinese a lone
-    /// character is usually a shortened word, which segmentation alone cannot match. At most <paramref name="limit"/>
-    /// of the most frequent are returned.
-    /// </summary>
-    public List<string> WordsContaining(string character, int limit = 8)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(character);
-        return CurrentVocabulary().HanWords.TryGetValue(character[0], out var list) ? [.. list.Where(w => w.Length > 1).Take(limit)] : [];
-    }
+    /// <summary>Words of the index that contain a single Han character; see <see cref="IndexVocabulary.WordsContaining"/>.</summary>
+    public List<string> WordsContaining(string character, int limit = 8) => Vocabulary().WordsContaining(character, limit);
 
     /// <summary>Whether any entry of the index holds the term.</summary>
-    public bool Contains(string term) => CurrentVocabulary().DocumentFrequency.ContainsKey(term);
+    public bool Contains(string term) => Vocabulary().Contains(term);
 
     /// <summary>
-    /// What a question needs to know about the index's words: the number of entries, each term's document frequency,
-    /// and the Han words of up to four characters by the characters they contain (most frequent first). Read in one
-    /// pass over FTS5's vocabulary, and again only after the index changed (its stamps differ), so a question costs
-    /// no lookups of its own.
+    /// The index's words as they are now: read in one pass over FTS5's vocabulary and again only after the index
+    /// changed (its stamps differ, also after a write by another process), so a question costs no lookups of its own.
+    /// A question takes it once and asks it everything.
     /// </summary>
-    private sealed record Vocabulary(string Generation, long Entries, Dictionary<string, long> DocumentFrequency, Dictionary<char, List<string>> HanWords);
+    public IndexVocabulary Vocabulary() => CurrentVocabulary();
 
-    private Vocabulary? _vocabulary;
+    private IndexVocabulary? _vocabulary;
     private readonly Lock _vocabularyLock = new();
 
-    private Vocabulary CurrentVocabulary()
+    private IndexVocabulary CurrentVocabulary()
     {
         using var connection = Open();
         var generation = Generation(connection);
@@ -324,7 +298,7 @@ public sealed class KnowledgeIndex : IDisposable
                 }
             }
             transaction.Commit();
-            return _vocabulary = new Vocabulary(generation, entries, frequency, words);
+            return _vocabulary = new IndexVocabulary(generation, entries, frequency, words);
         }
     }
 
@@ -370,4 +344,59 @@ public sealed class KnowledgeIndex : IDisposable
     }
 
     public void Dispose() => _writeLock.Dispose();
+}
+
+/// <summary>
+/// What a question needs to know about the index's words at one state of the index: the number of entries, each
+/// term's document frequency, and the Han words of up to four characters by the characters they contain (most
+/// frequent first).
+/// </summary>
+public sealed class IndexVocabulary
+{
+    private readonly Dictionary<string, long> _frequency;
+    private readonly Dictionary<char, List<string>> _hanWords;
+
+    internal IndexVocabulary(string generation, long entries, Dictionary<string, long> frequency, Dictionary<char, List<string>> hanWords)
+    {
+        Generation = generation;
+        Entries = entries;
+        _frequency = frequency;
+        _hanWords = hanWords;
+    }
+
+    internal string Generation { get; }
+
+    /// <summary>Entries in the whole index (all personas).</summary>
+    public long Entries { get; }
+
+    /// <summary>Whether any entry of the index holds the term.</summary>
+    public bool Contains(string term) => _frequency.ContainsKey(term);
+
+    /// <summary>
+    /// Rarity weight of each term across the index: ln(1 + (N − df + 0.5) / (df + 0.5)), as BM25 uses;
+    /// a term found nowhere gets <see cref="KnowledgeIndex.UnseenWeight"/>.
+    /// </summary>
+    public Dictionary<string, double> TermWeights(IEnumerable<string> terms)
+    {
+        ArgumentNullException.ThrowIfNull(terms);
+        var weights = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var t in terms)
+        {
+            // A word found nowhere (often a verb or particle the stop lists miss) weighs like a common word:
+            // it can never be matched, so it should not drag a question's similarity or coverage down much.
+            weights[t] = _frequency.TryGetValue(t, out var d) ? Math.Log(1 + (Entries - d + 0.5) / (d + 0.5)) : KnowledgeIndex.UnseenWeight;
+        }
+        return weights;
+    }
+
+    /// <summary>
+    /// Words of the index that contain a single Han character of a question (约 → 预约, 等 → 等待): in Chinese a lone
+    /// character is usually a shortened word, which segmentation alone cannot match. At most <paramref name="limit"/>
+    /// of the most frequent are returned.
+    /// </summary>
+    public List<string> WordsContaining(string character, int limit = 8)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(character);
+        return _hanWords.TryGetValue(character[0], out var list) ? [.. list.Where(w => w.Length > 1).Take(limit)] : [];
+    }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -21,7 +22,7 @@ public sealed partial class DirectLineBot(
     IPersonaCatalog personas,
     DirectLineOptions options,
     IHostApplicationLifetime lifetime,
-    ILogger<DirectLineBot> logger)
+    ILogger<DirectLineBot> logger) : IAsyncDisposable, IDisposable
 {
     /// <summary>Marks a busy answer in <c>channelData</c>, with <c>retryAfterSeconds</c> beside it.</summary>
     public const string BusyKey = "chatplatform:busy";
@@ -33,6 +34,10 @@ public sealed partial class DirectLineBot(
     public const string CitationsKey = "chatplatform:citations";
 
     private int _running;
+    private readonly ConcurrentDictionary<Task, byte> _turns = new();
+
+    /// <summary>How long shutting down waits for turns that are still answering.</summary>
+    public static readonly TimeSpan ShutdownWait = TimeSpan.FromSeconds(10);
 
     /// <summary>Turns in progress (queued behind another turn of the same conversation included).</summary>
     public int Running => Volatile.Read(ref _running);
@@ -41,7 +46,7 @@ public sealed partial class DirectLineBot(
     public void Answer(DirectLineConversation conversation, DirectLineActivity message, string text, string? locale)
     {
         Interlocked.Increment(ref _running);
-        _ = Task.Run(async () =>
+        var turn = Task.Run(async () =>
         {
             try
             {
@@ -68,10 +73,29 @@ public sealed partial class DirectLineBot(
                 Interlocked.Decrement(ref _running);
             }
         });
+        _turns.TryAdd(turn, 0);
+        _ = turn.ContinueWith(t => _turns.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
+
+    /// <summary>
+    /// Waits (up to <see cref="ShutdownWait"/>) for the turns still answering, which the application's stopping token
+    /// has cancelled, so that none of them reaches the model or the store after those are released: the container
+    /// disposes this bot before the services it was built from.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        var pending = _turns.Keys.ToArray();
+        if (pending.Length == 0) return;
+        await Task.WhenAny(Task.WhenAll(pending), Task.Delay(ShutdownWait)).ConfigureAwait(false);
+    }
+
+    /// <summary>The same wait for a container disposed synchronously.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     internal async Task AnswerAsync(DirectLineConversation conversation, DirectLineActivity message, string text, string? locale, CancellationToken cancellationToken)
     {
+        // The previous turn may have ended because the application is stopping: then this one does not start.
+        cancellationToken.ThrowIfCancellationRequested();
         var pack = personas.Find(conversation.Persona)!;
         var turn = new ChatTurn(pack.Id, conversation.Id, text, pack.ResolveLocale(locale ?? conversation.Locale), DirectLineApi.ChannelId, conversation.UserId);
         var start = await orchestrator.StartAsync(turn, cancellationToken: cancellationToken);

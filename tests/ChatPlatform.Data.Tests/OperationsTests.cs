@@ -150,7 +150,8 @@ public sealed class OperationsTests
     {
         var pack = TestPersonas.Create("mindchat") with { Safety = new SafetyPolicy { Crisis = new CrisisProtocol { NotifyWebhook = webhook } } };
         var clients = new ServiceCollection().AddHttpClient().BuildServiceProvider().GetRequiredService<IHttpClientFactory>();
-        return new SafetyReview(database.Factory, new SafetyWebhook(clients), TestPersonas.Catalog(pack, TestPersonas.Create("sunsimiao")),
+        // The test's loopback server can take longer than the production 10 s on a loaded test machine.
+        return new SafetyReview(database.Factory, new SafetyWebhook(clients, TimeSpan.FromMinutes(1)), TestPersonas.Catalog(pack, TestPersonas.Create("sunsimiao")),
             options ?? new SafetyReviewOptions(), TimeProvider.System);
     }
 

@@ -40,6 +40,10 @@ public sealed partial class LocalChatClient(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        // The tokenizer reads the model's memory directly: a turn that arrives while the application is stopping (or
+        // after the model was released) stops here rather than reading memory that is gone.
+        cancellationToken.ThrowIfCancellationRequested();
+        ObjectDisposedException.ThrowIf(model.IsDisposed, model);
         var maxTokens = Math.Clamp(options?.MaxOutputTokens ?? DefaultMaxTokens, 1, modelOptions.ContextSize - 1);
         var list = messages as IList<ChatMessage> ?? messages.ToList();
         var (tokens, dropped) = FitPrompt([.. list], maxTokens);

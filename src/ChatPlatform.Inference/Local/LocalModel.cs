@@ -71,8 +71,14 @@ public sealed class LocalModel : IDisposable
         }
     }
 
+    /// <summary>True once the weights are released; nothing may call into them after that.</summary>
+    public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    private int _disposed;
+
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         foreach (var adapter in _adapters.Values) adapter.Unload();
         _adapters.Clear();
         Weights.Dispose();

@@ -34,6 +34,33 @@ public sealed class LocalChatClientTests : IClassFixture<TinyModelFixture>
         AdditionalProperties = new() { [PersonaChatOptions.AdaptersKey] = adapters ?? [] },
     };
 
+    [Fact]
+    public async Task GetStreamingResponseAsync_ModelAlreadyReleased_ThrowsObjectDisposedWithoutReadingIt()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var options = new ModelOptions { ContextSize = 512, MaxConcurrentConversations = 1, Threads = 2 };
+        var model = LocalModel.Load(TestModels.TinyPath, 2);
+        using var engine = new InferenceEngine(model, options, NullLogger<InferenceEngine>.Instance);
+        using var client = new LocalChatClient(model, engine, options, NullLogger<LocalChatClient>.Instance);
+
+        model.Dispose();
+
+        Assert.True(model.IsDisposed);
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => Collect(client, Conversation("Hello there"), Options(), ct));
+    }
+
+    [Fact]
+    public async Task GetStreamingResponseAsync_AlreadyCancelled_StopsBeforeTokenizing()
+    {
+        var (client, engine) = Create();
+        using var _ = engine;
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Collect(client, Conversation("Hello there"), Options(), cancelled.Token));
+        Assert.Equal(0, engine.InFlight);
+    }
+
     private static async Task<(string Text, ChatFinishReason? Reason)> Collect(LocalChatClient client, List<ChatMessage> messages, ChatOptions options, CancellationToken ct)
     {
         var response = await client.GetStreamingResponseAsync(messages, options, ct).ToChatResponseAsync(ct);

@@ -8,6 +8,7 @@ using ChatPlatform.Core.Personas;
 using ChatPlatform.Core.Safety;
 using ChatPlatform.Data.Admin;
 using ChatPlatform.Knowledge;
+using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor.Services;
 using Xunit;
@@ -49,11 +50,18 @@ public sealed class ConsolePageRenderTests : IClassFixture<ServerFactory>, IAsyn
         _context.Services.AddSingleton(_factory.Services.GetRequiredService<Microsoft.AspNetCore.Authorization.IAuthorizationService>());
     }
 
+    /// <summary>
+    /// Finds and clicks in one step on the renderer's own thread, so that a render in between (the other playground
+    /// column finishing, a dialog opening) cannot replace the button between finding and clicking it.
+    /// </summary>
+    private static Task ClickAsync<TComponent>(IRenderedComponent<TComponent> component, string selector) where TComponent : IComponent =>
+        component.InvokeAsync(() => component.Find(selector).Click());
+
     /// <summary>Sends one message from the playground and waits for the live side's finished reply.</summary>
     private static void SendAndWait(IRenderedComponent<Playground> playground, string text)
     {
         playground.Find("#playground-message").Input(text);
-        playground.Find("button[data-testid=playground-send]").Click();
+        ClickAsync(playground, "button[data-testid=playground-send]").GetAwaiter().GetResult();
         playground.WaitForAssertion(() => Assert.Contains("finish:", playground.Find("[data-testid=playground-live]").TextContent, StringComparison.Ordinal), Wait);
     }
 
@@ -107,10 +115,10 @@ public sealed class ConsolePageRenderTests : IClassFixture<ServerFactory>, IAsyn
         var playground = _context.Render<Playground>();
         SendAndWait(playground, "How should I plan my study week?");
 
-        playground.Find("[data-testid=playground-live] button[data-testid=make-curated]").Click();
+        await ClickAsync(playground, "[data-testid=playground-live] button[data-testid=make-curated]");
         dialogs.WaitForElement("#curated-dialog-answer", Wait);
-        dialogs.Find("#curated-dialog-answer").Input("Plan five focused days and one day of rest.");
-        dialogs.Find("button[data-testid=curated-dialog-save]").Click();
+        await dialogs.InvokeAsync(() => dialogs.Find("#curated-dialog-answer").Input("Plan five focused days and one day of rest."));
+        await ClickAsync(dialogs, "button[data-testid=curated-dialog-save]");
 
         snackbar.WaitForAssertion(() => Assert.Contains("Saved as a curated answer of gradchat", snackbar.Markup, StringComparison.Ordinal), Wait);
         var curated = await _factory.Services.GetRequiredService<KnowledgeBase>().ListCuratedAsync("gradchat", Xunit.TestContext.Current.CancellationToken);

@@ -1,3 +1,4 @@
+using ChatPlatform.Core.Metrics;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
@@ -19,7 +20,7 @@ public sealed record LatencySummary(int Count, double P50, double P99, double Ma
     {
         var sorted = samples.Order().ToArray();
         if (sorted.Length == 0) return new(0, 0, 0, 0);
-        double At(double q) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
+        double At(double q) => ChatMetrics.Percentile(sorted, q)!.Value;
         return new(sorted.Length, Math.Round(At(0.50), 1), Math.Round(At(0.99), 1), Math.Round(sorted[^1], 1));
     }
 }

@@ -1,3 +1,4 @@
+using ChatPlatform.Core.Metrics;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -122,11 +123,6 @@ public static class KnowledgeEvaluator
         return Math.Round(list.Sum(r => r.Rank is { } rank ? 1.0 / rank : 0) / list.Count, 4);
     }
 
-    public static double Percentile(IReadOnlyList<double> sorted, double p)
-    {
-        ArgumentNullException.ThrowIfNull(sorted);
-        if (sorted.Count == 0) return 0;
-        var index = (int)Math.Ceiling(p * sorted.Count) - 1;
-        return Math.Round(sorted[Math.Clamp(index, 0, sorted.Count - 1)], 2);
-    }
+    /// <summary>Nearest-rank percentile of sorted times in milliseconds, rounded to 0.01 ms; 0 when there are none.</summary>
+    public static double Percentile(IReadOnlyList<double> sorted, double p) => Math.Round(ChatMetrics.Percentile(sorted, p) ?? 0, 2);
 }

@@ -1,3 +1,4 @@
+using ChatPlatform.Core.Metrics;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
@@ -125,10 +126,5 @@ public static class SafetyEvaluator
         return new EvalReport(families, new EvalLatency(Math.Round(Percentile(latencies, 0.50), 4), Math.Round(Percentile(latencies, 0.99), 4)));
     }
 
-    private static double Percentile(List<double> sorted, double p)
-    {
-        if (sorted.Count == 0) return 0;
-        var rank = (int)Math.Ceiling(p * sorted.Count) - 1;
-        return sorted[Math.Clamp(rank, 0, sorted.Count - 1)];
-    }
+    private static double Percentile(List<double> sorted, double p) => ChatMetrics.Percentile(sorted, p) ?? 0;
 }

@@ -29,9 +29,10 @@ public sealed partial class InferenceEngine : IDisposable
     private readonly ConcurrentQueue<Sequence> _pending = new();
     private readonly SemaphoreSlim _wake = new(0);
     private readonly CancellationTokenSource _stopping = new();
-    private readonly List<Lane> _lanes = [];
+    private readonly List<InferenceLane> _lanes = [];
     private readonly Task _loop;
     private int _inFlight;
+    private int _admissionHolds;
 
     public InferenceEngine(LocalModel model, ModelOptions options, ILogger<InferenceEngine> logger)
     {
@@ -72,6 +73,29 @@ public sealed partial class InferenceEngine : IDisposable
         return sequence.Output.Reader;
     }
 
+    /// <summary>
+    /// Keeps queued requests from being admitted until the returned handle is disposed, so requests submitted
+    /// together start decoding in the same step (the benchmark measures N conversations side by side this way).
+    /// Conversations already running go on.
+    /// </summary>
+    internal IDisposable HoldAdmission()
+    {
+        Interlocked.Increment(ref _admissionHolds);
+        return new AdmissionHold(this);
+    }
+
+    private sealed class AdmissionHold(InferenceEngine engine) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) != 0) return;
+            Interlocked.Decrement(ref engine._admissionHolds);
+            if (!engine._stopping.IsCancellationRequested) engine._wake.Release();
+        }
+    }
+
     private async Task LoopAsync()
     {
         var active = new List<Sequence>();
@@ -89,6 +113,7 @@ public sealed partial class InferenceEngine : IDisposable
                 }
 
                 var clock = new StepClock(CollectTimings);
+                List<InferenceLane>? broken = null;
                 foreach (var lane in _lanes)
                 {
                     if (lane.Executor.BatchedTokenCount == 0 && lane.Executor.BatchQueueCount == 0) continue;
@@ -96,30 +121,38 @@ public sealed partial class InferenceEngine : IDisposable
                     var batchTokens = lane.Executor.BatchedTokenCount;
                     var result = await lane.Executor.Infer(stop);
                     clock.Decoded(decodeStart, batchTokens);
-                    if (result == DecodeResult.NoKvSlot && lane.Cache.Count > 0)
+                    if (result == DecodeResult.Ok)
+                    {
+                        lane.Decoded();
+                    }
+                    else if (result == DecodeResult.NoKvSlot && lane.Cache.LiveTokens > 0)
                     {
                         // Cached prompts give way first; the batch is decoded again on the next step.
-                        LogCacheCleared(lane.Cache.Tokens);
-                        lane.Cache.Clear();
+                        var freed = lane.Cache.ClearLive();
+                        LogCacheCleared(freed);
                     }
-                    else if (result == DecodeResult.NoKvSlot)
+                    else
                     {
-                        // Not enough KV memory for everyone: the newest conversation in this lane gives way.
-                        var newest = active.LastOrDefault(s => s.Lane == lane);
-                        newest?.Fail(ChatRejectedException.Busy("The model's memory is full. Please try again shortly.", TimeSpan.FromSeconds(5)));
-                    }
-                    else if (result != DecodeResult.Ok)
-                    {
+                        // llama.cpp keeps a batch it could not decode queued, so nothing in this lane can go on:
+                        // its replies end, and the lane is rebuilt for the next request.
+                        Exception error = result == DecodeResult.NoKvSlot
+                            ? ChatRejectedException.Busy("The model's memory is full. Please try again shortly.", TimeSpan.FromSeconds(5))
+                            : new InvalidOperationException($"The model failed to decode ({result}).");
                         foreach (var s in active.Where(s => s.Lane == lane))
-                            s.Fail(new InvalidOperationException($"The model failed to decode ({result})."));
+                            s.Fail(error);
+                        LogLaneFailed(result);
+                        (broken ??= []).Add(lane);
                     }
                 }
+                foreach (var lane in broken ?? [])
+                    CloseLane(lane);
 
                 Reap(active);
                 foreach (var sequence in active)
                     Step(sequence, ref clock);
-                Reap(active);
+                // Timings first: a reply counts as done (InFlight) only once its last step is in them.
                 if (clock.On) Timings.Add(clock);
+                Reap(active);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -140,6 +173,7 @@ public sealed partial class InferenceEngine : IDisposable
 
     private void Admit(List<Sequence> active)
     {
+        if (Volatile.Read(ref _admissionHolds) > 0) return;
         while (active.Count < _options.MaxConcurrentConversations && _pending.TryDequeue(out var sequence))
         {
             active.Add(sequence);
@@ -220,7 +254,7 @@ public sealed partial class InferenceEngine : IDisposable
         TrimIdleLanes(active);
     }
 
-    private Lane GetLane(IReadOnlyList<AdapterRef> adapters)
+    private InferenceLane GetLane(IReadOnlyList<AdapterRef> adapters)
     {
         var key = string.Join("|", adapters.Select(a => $"{a.Path}@{a.Scale:R}"));
         var lane = _lanes.Find(l => l.Key == key);
@@ -250,7 +284,7 @@ public sealed partial class InferenceEngine : IDisposable
                 executor.Dispose();
                 throw;
             }
-            lane = new Lane(key, executor, new PromptCache(_options.PromptCacheTokens, MaxCacheEntries));
+            lane = new InferenceLane(key, executor, new PromptCache(_options.PromptCacheTokens, MaxCacheEntries));
             _lanes.Add(lane);
             LogLaneCreated(adapters.Count, _lanes.Count);
         }
@@ -263,11 +297,13 @@ public sealed partial class InferenceEngine : IDisposable
         if (_lanes.Count <= MaxIdleLanes) return;
         var idle = _lanes.Where(l => !active.Any(s => s.Lane == l)).OrderBy(l => l.LastUsed).ToList();
         foreach (var lane in idle.Take(_lanes.Count - MaxIdleLanes))
-        {
-            lane.Cache.Clear();
-            lane.Executor.Dispose();
-            _lanes.Remove(lane);
-        }
+            CloseLane(lane);
+    }
+
+    private void CloseLane(InferenceLane lane)
+    {
+        lane.Close();
+        _lanes.Remove(lane);
     }
 
     public void Dispose()
@@ -276,21 +312,10 @@ public sealed partial class InferenceEngine : IDisposable
         _stopping.Cancel();
         try { _loop.Wait(TimeSpan.FromSeconds(30)); } catch (AggregateException) { }
         foreach (var lane in _lanes)
-        {
-            lane.Cache.Clear();
-            lane.Executor.Dispose();
-        }
+            lane.Close();
         _lanes.Clear();
         _stopping.Dispose();
         _wake.Dispose();
-    }
-
-    private sealed class Lane(string key, BatchedExecutor executor, PromptCache cache)
-    {
-        public string Key { get; } = key;
-        public BatchedExecutor Executor { get; } = executor;
-        public PromptCache Cache { get; } = cache;
-        public long LastUsed { get; set; }
     }
 
     private sealed class Sequence(GenerationRequest request, CancellationToken cancellationToken)
@@ -300,7 +325,7 @@ public sealed partial class InferenceEngine : IDisposable
         public CancellationTokenRegistration CancelRegistration { get; set; }
         public Channel<GenerationEvent> Output { get; } = Channel.CreateUnbounded<GenerationEvent>(new() { SingleReader = true, SingleWriter = true });
         public StopSequenceFilter Filter { get; } = new(request.Stops);
-        public Lane? Lane { get; private set; }
+        public InferenceLane? Lane { get; private set; }
         public Conversation? Conversation { get; private set; }
         public DefaultSamplingPipeline? Sampler { get; private set; }
         public StreamingTokenDecoder? Decoder { get; private set; }
@@ -315,7 +340,7 @@ public sealed partial class InferenceEngine : IDisposable
         /// <summary>Every token in the conversation's KV cache, in order.</summary>
         public List<LLamaToken> Tokens { get; } = [];
 
-        public void Start(Lane lane, LLamaToken[] tokens, int prefixLength, LLamaWeights weights)
+        public void Start(InferenceLane lane, LLamaToken[] tokens, int prefixLength, LLamaWeights weights)
         {
             Lane = lane;
             PromptTokens = tokens.Length;
@@ -344,11 +369,12 @@ public sealed partial class InferenceEngine : IDisposable
             Output.Writer.TryWrite(new GenerationFinished(reason, PromptTokens, OutputTokens, CachedPromptTokens));
             Output.Writer.TryComplete();
             Finished = true;
-            // A finished conversation stays decoded so its next turn continues without re-reading the history.
+            // A finished conversation is kept so its next turn continues without re-reading the history.
             if (Conversation is { } conversation && Lane is { } lane)
             {
                 Conversation = null;
-                lane.Cache.Add(conversation, [.. Tokens]);
+                if (conversation.RequiresInference) lane.Retire(conversation);
+                else lane.Cache.Add(conversation, [.. Tokens]);
             }
         }
 
@@ -362,7 +388,7 @@ public sealed partial class InferenceEngine : IDisposable
         public void Release()
         {
             CancelRegistration.Dispose();
-            Conversation?.Dispose();
+            if (Conversation is { } conversation) Lane!.Retire(conversation);
             Conversation = null;
             Sampler?.Dispose();
             Sampler = null;
@@ -374,6 +400,9 @@ public sealed partial class InferenceEngine : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "The model's KV memory was full: dropped {Tokens} cached prompt tokens")]
     private partial void LogCacheCleared(int tokens);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "An inference lane could not decode its batch ({Result}); its replies were ended and the lane is rebuilt")]
+    private partial void LogLaneFailed(DecodeResult result);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Created an inference lane with {AdapterCount} adapter(s); {LaneCount} lane(s) now")]
     private partial void LogLaneCreated(int adapterCount, int laneCount);

@@ -181,6 +181,25 @@ public sealed class LocalChatClientTests : IClassFixture<TinyModelFixture>
     }
 
     [Fact]
+    public async Task CancelledMidReply_LaterConversationsInTheLaneStillDecode()
+    {
+        var (client, engine) = Create();
+        using var _ = engine;
+        var ct = TestContext.Current.CancellationToken;
+        for (var round = 0; round < 10; round++)
+        {
+            // A client that goes away as soon as text arrives, typically while its next token is queued for decoding.
+            await foreach (var update in client.GetStreamingResponseAsync(Conversation($"long answer please {round}"), Options(maxTokens: 1000, temperature: 0), ct))
+            {
+                if (update.Text.Length > 0) break;
+            }
+
+            var next = await Collect(client, Conversation($"next question {round}"), Options(maxTokens: 4, temperature: 0), ct);
+            Assert.True(next.Text.Length > 0);
+        }
+    }
+
+    [Fact]
     public async Task GetStreamingResponseAsync_LongHistory_DropsOldestTurnsAndStillAnswers()
     {
         var (client, engine) = Create(new ModelOptions { ContextSize = 512, MaxConcurrentConversations = 1, Threads = 2 });
@@ -240,6 +259,34 @@ public sealed class LocalChatClientTests : IClassFixture<TinyModelFixture>
         Assert.True(timings.Tokens > timings.Samples, "the prompt's tokens are decoded too");
         Assert.True(timings.Decode > TimeSpan.Zero && timings.Step >= timings.Decode + timings.Sample);
         Assert.Contains("ms/step", timings.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task HoldAdmission_RequestsQueuedMeanwhile_StartTogetherInOneStep()
+    {
+        var (client, engine) = Create();
+        using var _ = engine;
+        var ct = TestContext.Current.CancellationToken;
+        var options = Options(maxTokens: 4, temperature: 0);
+        options.AdditionalProperties![LocalChatClient.IgnoreEndOfTurnKey] = true;
+        engine.CollectTimings = true;
+
+        Task<(string Text, ChatFinishReason? Reason)>[] replies;
+        using (engine.HoldAdmission())
+        {
+            replies = [.. Enumerable.Range(0, 3).Select(i => Collect(client, Conversation($"Question {i} about deadlines"), options, ct))];
+            await Task.Delay(300, ct);
+
+            Assert.Equal(3, engine.InFlight);
+            Assert.Equal(0, engine.Timings.Steps);
+            Assert.DoesNotContain(replies, r => r.IsCompleted);
+        }
+        await Task.WhenAll(replies);
+        for (var i = 0; i < 100 && engine.Timings.Samples < 12; i++) await Task.Delay(20, ct);
+
+        // One step reads the three prompts and samples each reply's first token; three more finish them.
+        Assert.Equal(12, engine.Timings.Samples);
+        Assert.Equal(4, engine.Timings.Steps);
     }
 
     [Fact]

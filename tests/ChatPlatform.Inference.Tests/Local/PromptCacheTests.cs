@@ -1,6 +1,10 @@
 using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Configuration;
 using ChatPlatform.Inference.Local;
+using LLama.Batched;
+using LLama.Common;
+using LLama.Native;
+using LLama.Sampling;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit;
@@ -118,5 +122,83 @@ public sealed class PromptCacheTests(TinyModelFixture fixture) : IClassFixture<T
                     Assert.Equal((await Ask(plain, Persona(i, $"question {round} {i}"), 0f)).Text, warm[i].Text);
             }
         }
+    }
+
+    private BatchedExecutor Executor(uint contextSize = 2048) => new(fixture.Model.Weights, new ModelParams(fixture.Model.Path)
+    {
+        ContextSize = contextSize,
+        SeqMax = 8,
+        KVUnified = true,
+        Threads = 2,
+        BatchThreads = 2,
+        GpuLayerCount = 0,
+    });
+
+    private LLamaToken[] Tokens(string text) =>
+        fixture.Model.Weights.Tokenize(LocalChatClient.Render(fixture.Model.Weights, Conversation(text)), true, true, System.Text.Encoding.UTF8);
+
+    private static async Task<LLamaToken> NextToken(BatchedExecutor executor, Conversation conversation)
+    {
+        while (conversation.RequiresInference)
+            Assert.Equal(DecodeResult.Ok, await executor.Infer(TestContext.Current.CancellationToken));
+        using var greedy = new GreedySamplingPipeline();
+        return conversation.Sample(greedy);
+    }
+
+    [Fact]
+    public async Task FinishedConversation_LeavesLiveMemory_AndComesBackFromHostMemory()
+    {
+        using var executor = Executor();
+        var cache = new PromptCache(4096, 16);
+        var first = Tokens("How long does a master's degree take?");
+        var conversation = executor.Create();
+        conversation.Prompt(first);
+        var next = await NextToken(executor, conversation);
+        var id = conversation.ConversationId;
+
+        cache.Add(conversation, first);
+
+        // Nothing of the finished conversation is left in the live KV memory; the cache still holds it.
+        Assert.Equal(-1, executor.Context.NativeHandle.MemorySequenceMaxPosition(id).Value);
+        Assert.Equal(0, cache.LiveTokens);
+        Assert.Equal(first.Length, cache.Tokens);
+
+        // The next turn starts from the saved state and continues exactly as a fresh read of the whole prompt.
+        var second = (LLamaToken[])[.. first, next, .. Tokens("And the fees?")[^6..]];
+        var (restored, reused) = cache.Start(executor, second);
+        var fresh = executor.Create();
+        fresh.Prompt(second);
+
+        Assert.Equal(first.Length, reused);
+        Assert.Equal(await NextToken(executor, fresh), await NextToken(executor, restored));
+        restored.Dispose();
+        fresh.Dispose();
+        cache.Clear();
+    }
+
+    [Fact]
+    public async Task SavedStateWithoutRoomInLiveMemory_IsDropped_AndThePromptIsReadFresh()
+    {
+        using var executor = Executor(contextSize: 512);
+        var cache = new PromptCache(4096, 16);
+        var prompt = Tokens(string.Concat(Enumerable.Repeat("deadline ", 40)));
+        Assert.InRange(prompt.Length, 250, 400);
+        var conversation = executor.Create();
+        conversation.Prompt(prompt);
+        await NextToken(executor, conversation);
+        cache.Add(conversation, prompt);
+
+        // Another conversation now fills the live memory, so the saved one cannot be copied back in.
+        var filler = executor.Create();
+        filler.Prompt(Tokens(string.Concat(Enumerable.Repeat("visa ", 100))).AsSpan(0, 300));
+        await NextToken(executor, filler);
+
+        var (started, reused) = cache.Start(executor, prompt);
+
+        Assert.Equal(0, reused);
+        Assert.Equal(0, cache.Count);
+        Assert.Equal(prompt.Length, started.TokenCount);
+        started.Dispose();
+        filler.Dispose();
     }
 }

@@ -28,6 +28,8 @@ public sealed record BenchmarkSettings(
 /// </summary>
 public static class InferenceBenchmark
 {
+    private const int Rounds = 2;
+
     public static async Task<BenchmarkResult> RunAsync(BenchmarkSettings settings, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
     {
         if (settings.AdapterPaths.Count < 3)
@@ -53,35 +55,46 @@ public static class InferenceBenchmark
         using var client = new LocalChatClient(model, engine, options, NullLogger<LocalChatClient>.Instance);
         engine.CollectTimings = settings.Profile;
         if (settings.Profile) result.Profile = [];
-        async Task<double> Measure(string name, List<Job> jobs)
+        // Each figure is the better of two rounds, as for the plain loop, so one noisy round does not decide a ratio.
+        async Task<double> Measure(string name, Func<int, List<Job>> jobs)
         {
-            engine.Timings.Reset();
-            var tps = (await Generate(client, jobs, cancellationToken)).Tps;
-            result.Profile?.Add(name, engine.Timings.ToString());
-            return tps;
+            double best = 0;
+            string? profile = null;
+            for (var round = 0; round < Rounds; round++)
+            {
+                await WaitIdle(engine, cancellationToken);
+                engine.Timings.Reset();
+                var tps = (await Generate(client, engine, jobs(round), cancellationToken)).Tps;
+                await WaitIdle(engine, cancellationToken); // the loop adds the last step's timings after the last update
+                if (tps <= best) continue;
+                best = tps;
+                profile = engine.Timings.ToString();
+            }
+            if (profile is not null) result.Profile?.Add(name, profile);
+            return best;
         }
 
         progress?.Report("single stream through the core");
-        await Generate(client, [Request("persona-a", "Tell me about graduate school.", null, settings)], cancellationToken); // warm-up
-        result.SingleStreamTps = await Measure("single_stream", [Request("persona-a", "How do I plan my studies?", null, settings)]);
+        await Generate(client, engine, [Request("persona-a", "Tell me about graduate school.", null, settings)], cancellationToken); // warm-up
+        result.SingleStreamTps = await Measure("single_stream", round => [Request("persona-a", $"How do I plan my studies? ({round})", null, settings)]);
 
         foreach (var n in new[] { 1, 2, 4, 8 })
         {
             progress?.Report($"{n} concurrent conversation(s), one persona");
-            var requests = Enumerable.Range(0, n).Select(i => Request("persona-a", $"Question {i} about applications and deadlines.", null, settings)).ToList();
             var key = n.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            result.AggregateTps[key] = await Measure($"aggregate@{key}", requests);
+            result.AggregateTps[key] = await Measure($"aggregate@{key}", round => Enumerable.Range(0, n)
+                .Select(i => Request("persona-a", $"Question {i} about applications and deadlines ({round}).", null, settings)).ToList());
         }
 
         progress?.Report("memory with one persona loaded");
         var adapters = settings.AdapterPaths.Take(3).ToList();
-        await Generate(client, [Request("persona-1", "warm up", adapters[0], settings)], cancellationToken);
+        await Generate(client, engine, [Request("persona-1", "warm up", adapters[0], settings)], cancellationToken);
         result.RssMbOnePersona = RssMb();
 
         progress?.Report("4 concurrent conversations across 3 personas with 3 adapters");
-        await Generate(client, adapters.Select((a, i) => Request($"persona-{i + 1}", "warm up", a, settings)).ToList(), cancellationToken);
-        var mixed = Enumerable.Range(0, 4).Select(i => Request($"persona-{i % 3 + 1}", $"Mixed question {i}.", adapters[i % 3], settings)).ToList();
-        result.MixedAggregateTps = await Measure("mixed", mixed);
+        await Generate(client, engine, adapters.Select((a, i) => Request($"persona-{i + 1}", "warm up", a, settings)).ToList(), cancellationToken);
+        result.MixedAggregateTps = await Measure("mixed", round => Enumerable.Range(0, 4)
+            .Select(i => Request($"persona-{i % 3 + 1}", $"Mixed question {i} ({round}).", adapters[i % 3], settings)).ToList());
         result.RssMbThreePersonas = RssMb();
         result.AdapterMb = adapters.Sum(a => new FileInfo(a).Length) / 3.0 / (1 << 20);
         result.KvBudgetMb = KvMegabytes(model, options);
@@ -112,7 +125,7 @@ public static class InferenceBenchmark
         using var executor = new BatchedExecutor(model.Weights, parameters);
         using var sampler = new GreedySamplingPipeline();
         double best = 0;
-        for (var round = 0; round < 2; round++)
+        for (var round = 0; round < Rounds; round++)
         {
             var active = Enumerable.Range(0, conversations).Select(i =>
             {
@@ -153,27 +166,44 @@ public static class InferenceBenchmark
             },
         });
 
-    /// <summary>Runs the jobs at once; throughput counts output tokens from the first token of any to the last of all.</summary>
-    private static async Task<(double Tps, int Tokens)> Generate(LocalChatClient client, List<Job> jobs, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs the jobs side by side: all are queued before the core admits any, so their prompts are read in one step
+    /// and every reply then decodes in the same steps. Throughput counts output tokens from the first token to the
+    /// last, so it covers decoding only (prompt reading is what <c>ttft_ms</c> measures), as for the single stream.
+    /// </summary>
+    private static async Task<(double Tps, int Tokens)> Generate(LocalChatClient client, InferenceEngine engine, List<Job> jobs, CancellationToken cancellationToken)
     {
+        await WaitIdle(engine, cancellationToken);
         var clock = Stopwatch.StartNew();
         var firsts = new double[jobs.Count];
         var ends = new double[jobs.Count];
         var counts = new int[jobs.Count];
-        await Task.WhenAll(jobs.Select(async (job, i) =>
+        Task all;
+        using (engine.HoldAdmission())
         {
-            firsts[i] = double.NaN;
-            await foreach (var update in client.GetStreamingResponseAsync(job.Messages, job.Options, cancellationToken))
+            all = Task.WhenAll(jobs.Select(async (job, i) =>
             {
-                if (double.IsNaN(firsts[i]) && update.Text.Length > 0) firsts[i] = clock.Elapsed.TotalSeconds;
-                foreach (var usage in update.Contents.OfType<UsageContent>())
-                    counts[i] = (int)(usage.Details.OutputTokenCount ?? 0);
-            }
-            ends[i] = clock.Elapsed.TotalSeconds;
-        }));
+                firsts[i] = double.NaN;
+                await foreach (var update in client.GetStreamingResponseAsync(job.Messages, job.Options, cancellationToken))
+                {
+                    if (double.IsNaN(firsts[i]) && update.Text.Length > 0) firsts[i] = clock.Elapsed.TotalSeconds;
+                    foreach (var usage in update.Contents.OfType<UsageContent>())
+                        counts[i] = (int)(usage.Details.OutputTokenCount ?? 0);
+                }
+                ends[i] = clock.Elapsed.TotalSeconds;
+            }));
+            for (var i = 0; i < 5000 && engine.InFlight < jobs.Count && !all.IsCompleted; i++) await Task.Delay(1, cancellationToken);
+        }
+        await all;
         var start = firsts.Where(f => !double.IsNaN(f)).DefaultIfEmpty(0).Min();
         var tokens = counts.Sum() - jobs.Count; // the first token of each reply comes with the prompt
         return (tokens / Math.Max(1e-9, ends.Max() - start), counts.Sum());
+    }
+
+    /// <summary>The previous measurement's conversations leave the core a moment after their last update.</summary>
+    private static async Task WaitIdle(InferenceEngine engine, CancellationToken cancellationToken)
+    {
+        for (var i = 0; i < 500 && engine.InFlight > 0; i++) await Task.Delay(2, cancellationToken);
     }
 
     private static async Task<double> FirstToken(LocalChatClient client, string persona, string question, CancellationToken cancellationToken)

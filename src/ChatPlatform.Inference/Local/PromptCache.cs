@@ -42,9 +42,14 @@ public sealed class PromptCache(int tokenBudget, int maxEntries)
         var candidates = _entries
             .Select(e => (Entry: e, Length: Math.Min(CommonPrefix(e.Tokens, tokens), tokens.Length - 1)))
             .Where(c => c.Length >= MinimumReuse)
-            .OrderByDescending(c => c.Length)
-            .ThenBy(c => c.Entry.Live is null) // a fork of a live entry costs nothing
             .ToList();
+        // A live entry forks for free; a saved one is copied back whole, which pays only when it saves a real read
+        // (a returning conversation), not a few template tokens more than the persona's prefix.
+        var live = candidates.Where(c => c.Entry.Live is not null).Select(c => c.Length).DefaultIfEmpty(0).Max();
+        candidates = [.. candidates
+            .Where(c => c.Entry.Live is not null || c.Length >= live + MinimumReuse)
+            .OrderByDescending(c => c.Length)
+            .ThenBy(c => c.Entry.Live is null)];
 
         foreach (var (entry, length) in candidates)
         {

@@ -61,6 +61,14 @@ public sealed class LocalChatClientTests : IClassFixture<TinyModelFixture>
         Assert.Equal(0, engine.InFlight);
     }
 
+    /// <summary>Greedy, and past the end-of-turn token to exactly <paramref name="maxTokens"/> tokens.</summary>
+    private static ChatOptions GreedyToTheLimit(int maxTokens)
+    {
+        var options = Options(maxTokens: maxTokens, temperature: 0);
+        options.AdditionalProperties![LocalChatClient.IgnoreEndOfTurnKey] = true;
+        return options;
+    }
+
     private static async Task<(string Text, ChatFinishReason? Reason)> Collect(LocalChatClient client, List<ChatMessage> messages, ChatOptions options, CancellationToken ct)
     {
         var response = await client.GetStreamingResponseAsync(messages, options, ct).ToChatResponseAsync(ct);
@@ -241,8 +249,7 @@ public sealed class LocalChatClientTests : IClassFixture<TinyModelFixture>
         var (client, engine) = Create();
         using var _ = engine;
         var ct = TestContext.Current.CancellationToken;
-        var options = Options(maxTokens: 6, temperature: 0);
-        options.AdditionalProperties![LocalChatClient.IgnoreEndOfTurnKey] = true;
+        var options = GreedyToTheLimit(maxTokens: 6);
 
         await Collect(client, Conversation("warm up"), options, ct);
         Assert.Equal(0, engine.Timings.Steps);
@@ -267,8 +274,7 @@ public sealed class LocalChatClientTests : IClassFixture<TinyModelFixture>
         var (client, engine) = Create();
         using var _ = engine;
         var ct = TestContext.Current.CancellationToken;
-        var options = Options(maxTokens: 4, temperature: 0);
-        options.AdditionalProperties![LocalChatClient.IgnoreEndOfTurnKey] = true;
+        var options = GreedyToTheLimit(maxTokens: 4);
         engine.CollectTimings = true;
 
         Task<(string Text, ChatFinishReason? Reason)>[] replies;

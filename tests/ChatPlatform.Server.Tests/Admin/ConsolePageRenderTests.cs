@@ -10,7 +10,6 @@ using ChatPlatform.Data.Admin;
 using ChatPlatform.Knowledge;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
-using MudBlazor.Services;
 using Xunit;
 
 namespace ChatPlatform.Server.Tests.Admin;
@@ -19,35 +18,32 @@ namespace ChatPlatform.Server.Tests.Admin;
 /// The editor's crisis resources and the Knowledge page's hand-written curated answer, rendered with the real host's
 /// services (versions, validator, knowledge store, authorization) as an Editor.
 /// </summary>
-public sealed class ConsolePageRenderTests : IClassFixture<ServerFactory>, IAsyncDisposable
+public sealed class ConsolePageRenderTests : MudComponentTests, IClassFixture<ServerFactory>
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
     private readonly ServerFactory _factory;
-    private readonly BunitContext _context = new();
 
     public ConsolePageRenderTests(ServerFactory factory)
     {
         _factory = factory;
         using var started = factory.CreateClient(); // starts the host: schema, versions of the reference packs
-        _context.JSInterop.Mode = JSRuntimeMode.Loose;
-        _context.Services.AddMudServices();
         var host = factory.Services;
-        _context.Services.AddSingleton(host.GetRequiredService<PersonaVersions>());
-        _context.Services.AddSingleton(host.GetRequiredService<PersonaProbe>());
-        _context.Services.AddSingleton(host.GetRequiredService<AdapterUploads>());
-        _context.Services.AddSingleton(host.GetRequiredService<TokenCounter>());
-        _context.Services.AddSingleton(host.GetRequiredService<IPersonaCatalog>());
-        _context.Services.AddSingleton(host.GetRequiredService<IInputSafety>());
-        _context.Services.AddSingleton(host.GetRequiredService<KnowledgeConsole>());
+        Context.Services.AddSingleton(host.GetRequiredService<PersonaVersions>());
+        Context.Services.AddSingleton(host.GetRequiredService<PersonaProbe>());
+        Context.Services.AddSingleton(host.GetRequiredService<AdapterUploads>());
+        Context.Services.AddSingleton(host.GetRequiredService<TokenCounter>());
+        Context.Services.AddSingleton(host.GetRequiredService<IPersonaCatalog>());
+        Context.Services.AddSingleton(host.GetRequiredService<IInputSafety>());
+        Context.Services.AddSingleton(host.GetRequiredService<KnowledgeConsole>());
     }
 
     /// <summary>Signs the rendered pages in with <paramref name="role"/>; the host's own policies decide what it may do.</summary>
     private void SignIn(string user, string role)
     {
-        var auth = _context.AddAuthorization();
+        var auth = Context.AddAuthorization();
         auth.SetAuthorized(user);
         auth.SetRoles(role);
-        _context.Services.AddSingleton(_factory.Services.GetRequiredService<Microsoft.AspNetCore.Authorization.IAuthorizationService>());
+        Context.Services.AddSingleton(_factory.Services.GetRequiredService<Microsoft.AspNetCore.Authorization.IAuthorizationService>());
     }
 
     /// <summary>
@@ -65,14 +61,12 @@ public sealed class ConsolePageRenderTests : IClassFixture<ServerFactory>, IAsyn
         playground.WaitForAssertion(() => Assert.Contains("finish:", playground.Find("[data-testid=playground-live]").TextContent, StringComparison.Ordinal), Wait);
     }
 
-    public ValueTask DisposeAsync() => _context.DisposeAsync();
-
     [Fact]
     public void PersonaEditor_CrisisResources_SharedTextAsPlaceholderAndValidateFindingsUnderTheField()
     {
         SignIn("editor-page", AdminRoles.Editor);
         var shared = _factory.Services.GetRequiredService<IInputSafety>().SharedCrisisReplyFor("en");
-        var editor = _context.Render<PersonaEditor>(p => p.Add(c => c.PersonaId, "mindchat"));
+        var editor = Context.Render<PersonaEditor>(p => p.Add(c => c.PersonaId, "mindchat"));
         editor.WaitForElement("#crisis-resources-en", Wait);
 
         Assert.Equal(shared, editor.Find("#crisis-resources-en").GetAttribute("placeholder"));
@@ -91,7 +85,7 @@ public sealed class ConsolePageRenderTests : IClassFixture<ServerFactory>, IAsyn
     {
         SignIn("editor-page", AdminRoles.Editor);
         const string question = "Which building has the numbat archive?";
-        var page = _context.Render<KnowledgePage>(p => p.Add(c => c.PersonaId, "gradchat"));
+        var page = Context.Render<KnowledgePage>(p => p.Add(c => c.PersonaId, "gradchat"));
         page.WaitForElement("#add-curated-question", Wait);
 
         page.Find("#add-curated-question").Input(question);
@@ -110,9 +104,9 @@ public sealed class ConsolePageRenderTests : IClassFixture<ServerFactory>, IAsyn
     public async Task Playground_EditorMakesCuratedAnswerFromLiveReply_EditedInTheDialogAndSaved()
     {
         SignIn("editor-play", AdminRoles.Editor);
-        var dialogs = _context.Render<MudBlazor.MudDialogProvider>();
-        var snackbar = _context.Render<MudBlazor.MudSnackbarProvider>();
-        var playground = _context.Render<Playground>();
+        var dialogs = Context.Render<MudBlazor.MudDialogProvider>();
+        var snackbar = Context.Render<MudBlazor.MudSnackbarProvider>();
+        var playground = Context.Render<Playground>();
         SendAndWait(playground, "How should I plan my study week?");
 
         await ClickAsync(playground, "[data-testid=playground-live] button[data-testid=make-curated]");
@@ -132,7 +126,7 @@ public sealed class ConsolePageRenderTests : IClassFixture<ServerFactory>, IAsyn
     public void Playground_Reviewer_NoMakeCuratedAnswerOnReplies()
     {
         SignIn("reviewer-play", AdminRoles.Reviewer);
-        var playground = _context.Render<Playground>();
+        var playground = Context.Render<Playground>();
         SendAndWait(playground, "What is a good first step for applications?");
 
         Assert.Empty(playground.FindAll("[data-testid=make-curated]"));

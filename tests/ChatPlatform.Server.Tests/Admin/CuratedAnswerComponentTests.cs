@@ -6,23 +6,13 @@ using ChatPlatform.Admin.Personas;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor;
-using MudBlazor.Services;
 using Xunit;
 
 namespace ChatPlatform.Server.Tests.Admin;
 
 /// <summary>"Make curated answer" in the playground and the hand-written form: what is offered, to whom, and what is saved.</summary>
-public sealed class CuratedAnswerComponentTests : IAsyncDisposable
+public sealed class CuratedAnswerComponentTests : MudComponentTests
 {
-    private readonly BunitContext _context = new();
-
-    public CuratedAnswerComponentTests()
-    {
-        _context.JSInterop.Mode = JSRuntimeMode.Loose;
-        _context.Services.AddMudServices();
-    }
-
-    public ValueTask DisposeAsync() => _context.DisposeAsync();
 
     private static PlaygroundTurn Finished(string user, string reply, string finish = "stop") =>
         new(user) { Text = reply, Reply = new ProbeReply(reply, finish, finish == "safety" ? ["crisis"] : [], [], 5, 10, 20, null) };
@@ -35,7 +25,7 @@ public sealed class CuratedAnswerComponentTests : IAsyncDisposable
         var streaming = new PlaygroundTurn("And the fee?") { Text = "It is" };
         PlaygroundTurn? chosen = null;
 
-        var column = _context.Render<PlaygroundColumn>(p => p.Add(c => c.Title, "Live").Add(c => c.Turns, new[] { answered, crisis, streaming })
+        var column = Context.Render<PlaygroundColumn>(p => p.Add(c => c.Title, "Live").Add(c => c.Turns, new[] { answered, crisis, streaming })
             .Add(c => c.OnMakeCurated, EventCallback.Factory.Create<PlaygroundTurn>(this, t => chosen = t)));
 
         var button = Assert.Single(column.FindAll("[data-testid=make-curated]"));
@@ -47,7 +37,7 @@ public sealed class CuratedAnswerComponentTests : IAsyncDisposable
     public void PlaygroundColumn_WithoutCurateCallback_OffersNoAction()
     {
         // The playground leaves the callback out for an account the Personas policy does not admit, and on the draft side.
-        var column = _context.Render<PlaygroundColumn>(p => p.Add(c => c.Title, "Draft").Add(c => c.Turns, new[] { Finished("Q?", "A.") }));
+        var column = Context.Render<PlaygroundColumn>(p => p.Add(c => c.Title, "Draft").Add(c => c.Turns, new[] { Finished("Q?", "A.") }));
 
         Assert.Empty(column.FindAll("[data-testid=make-curated]"));
     }
@@ -56,7 +46,7 @@ public sealed class CuratedAnswerComponentTests : IAsyncDisposable
     public void CuratedAnswerForm_BlankAnswer_CannotSaveUntilFilledThenHandsOnTheDraft()
     {
         CuratedAnswerDraft? saved = null;
-        var form = _context.Render<CuratedAnswerForm>(p => p.Add(c => c.TestId, "f")
+        var form = Context.Render<CuratedAnswerForm>(p => p.Add(c => c.TestId, "f")
             .Add(c => c.OnSave, EventCallback.Factory.Create<CuratedAnswerDraft>(this, d => saved = d)));
 
         form.Find("#f-question").Input("Where is the library?");
@@ -73,8 +63,8 @@ public sealed class CuratedAnswerComponentTests : IAsyncDisposable
     [Fact]
     public async Task CuratedAnswerDialog_FromATurn_StartsWithQuestionAndReplyAndClosesWithTheEditedDraft()
     {
-        var provider = _context.Render<MudDialogProvider>();
-        var dialogs = _context.Services.GetRequiredService<IDialogService>();
+        var provider = Context.Render<MudDialogProvider>();
+        var dialogs = Context.Services.GetRequiredService<IDialogService>();
         var turn = Finished("How do I defer my offer?", "Write to admissions before 1 June.");
         var initial = new CuratedAnswerDraft(turn.User, turn.Text, null, "en");
 
@@ -93,8 +83,8 @@ public sealed class CuratedAnswerComponentTests : IAsyncDisposable
     [Fact]
     public async Task CuratedAnswerDialog_Cancel_SavesNothing()
     {
-        var provider = _context.Render<MudDialogProvider>();
-        var dialogs = _context.Services.GetRequiredService<IDialogService>();
+        var provider = Context.Render<MudDialogProvider>();
+        var dialogs = Context.Services.GetRequiredService<IDialogService>();
 
         var reference = await provider.InvokeAsync(() => dialogs.ShowAsync<CuratedAnswerDialog>("Make curated answer",
             new DialogParameters<CuratedAnswerDialog> { { d => d.Initial, new CuratedAnswerDraft("Q?", "A.") } }));

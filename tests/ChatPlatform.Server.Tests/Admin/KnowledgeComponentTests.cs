@@ -3,24 +3,14 @@ using ChatPlatform.Admin.Components.Operations;
 using ChatPlatform.Admin.Knowledge;
 using ChatPlatform.Data.Conversations;
 using Microsoft.AspNetCore.Components;
-using MudBlazor.Services;
 using Xunit;
 
 namespace ChatPlatform.Server.Tests.Admin;
 
 /// <summary>The console's knowledge pieces with logic: the reply action in the transcript and what an upload may be.</summary>
-public sealed class KnowledgeComponentTests : IAsyncDisposable
+public sealed class KnowledgeComponentTests : MudComponentTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 29, 9, 0, 0, TimeSpan.Zero);
-    private readonly BunitContext _context = new();
-
-    public KnowledgeComponentTests()
-    {
-        _context.JSInterop.Mode = JSRuntimeMode.Loose;
-        _context.Services.AddMudServices();
-    }
-
-    public ValueTask DisposeAsync() => _context.DisposeAsync();
 
     private static Transcript Conversation() => new(
         new ConversationSummary(1, "web", "c1", "gradchat", "en", "u1", 2, false, false, false, T0, T0),
@@ -33,7 +23,7 @@ public sealed class KnowledgeComponentTests : IAsyncDisposable
     public void TranscriptView_WithCurateCallback_OffersActionOnRepliesOnlyAndPassesTheMessageId()
     {
         long? curated = null;
-        var cut = _context.Render<TranscriptView>(p => p.Add(c => c.Transcript, Conversation())
+        var cut = Context.Render<TranscriptView>(p => p.Add(c => c.Transcript, Conversation())
             .Add(c => c.OnMakeCurated, EventCallback.Factory.Create<long>(this, id => curated = id)));
 
         Assert.Empty(cut.Find("[data-testid='message-1']").QuerySelectorAll("[data-testid='make-curated']"));
@@ -45,7 +35,7 @@ public sealed class KnowledgeComponentTests : IAsyncDisposable
     [Fact]
     public void TranscriptView_WithoutCurateCallback_OffersNoAction()
     {
-        var cut = _context.Render<TranscriptView>(p => p.Add(c => c.Transcript, Conversation()));
+        var cut = Context.Render<TranscriptView>(p => p.Add(c => c.Transcript, Conversation()));
 
         Assert.Empty(cut.FindAll("[data-testid='make-curated']"));
     }

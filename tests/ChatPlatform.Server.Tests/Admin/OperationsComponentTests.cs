@@ -7,25 +7,14 @@ using ChatPlatform.Data.Conversations;
 using ChatPlatform.Data.Dashboard;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using MudBlazor.Services;
 using Xunit;
 
 namespace ChatPlatform.Server.Tests.Admin;
 
 /// <summary>bUnit tests of the operations components that compute or hide something: dashboard figures, transcripts, secrets, filters.</summary>
-public sealed class OperationsComponentTests : IAsyncDisposable
+public sealed class OperationsComponentTests : MudComponentTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 29, 9, 0, 0, TimeSpan.Zero);
-    private readonly BunitContext _context = new();
-
-    public OperationsComponentTests()
-    {
-        _context.JSInterop.Mode = JSRuntimeMode.Loose;
-        _context.Services.AddMudServices();
-    }
-
-    // MudBlazor's services dispose asynchronously only.
-    public ValueTask DisposeAsync() => _context.DisposeAsync();
 
     private static StoreFigures Store(IReadOnlyDictionary<string, int>? rails = null) => new(
         T0, T0.AddHours(2).AddMinutes(30),
@@ -42,7 +31,7 @@ public sealed class OperationsComponentTests : IAsyncDisposable
     [Fact]
     public void DashboardFigures_SixInFlightOnFourSlots_ShowsQueueLatencyFeedbackAndTotals()
     {
-        var cut = _context.Render<DashboardFigures>(p => p.Add(c => c.View, new DashboardView(Store(), Live(inFlight: 6), slots: 4)));
+        var cut = Context.Render<DashboardFigures>(p => p.Add(c => c.View, new DashboardView(Store(), Live(inFlight: 6), slots: 4)));
 
         Assert.Equal("4 active, 2 waiting", Value(cut, "fig-queue"));
         Assert.Equal("120 ms / 480 ms", Value(cut, "fig-ttft"));
@@ -57,7 +46,7 @@ public sealed class OperationsComponentTests : IAsyncDisposable
     [Fact]
     public void DashboardFigures_NoLiveRepliesAndNoEvents_FallsBackToStoredRateAndSaysNoData()
     {
-        var cut = _context.Render<DashboardFigures>(p => p.Add(c => c.View,
+        var cut = Context.Render<DashboardFigures>(p => p.Add(c => c.View,
             new DashboardView(Store(new Dictionary<string, int>()), Live(inFlight: 1, tps: null), slots: 4)));
 
         Assert.Equal("7.3", Value(cut, "fig-tps"));
@@ -102,7 +91,7 @@ public sealed class OperationsComponentTests : IAsyncDisposable
                 new TranscriptMessage(11, 2, "assistant", "Please call 988", T0, 12, 40, "safety", [], [], -1),
             ]);
 
-        var cut = _context.Render<TranscriptView>(p => p.Add(c => c.Transcript, transcript).Add(c => c.HighlightEvent, 41));
+        var cut = Context.Render<TranscriptView>(p => p.Add(c => c.Transcript, transcript).Add(c => c.HighlightEvent, 41));
 
         var first = cut.Find("[data-testid='message-1']");
         Assert.Equal(["crisis:engaged", "pii:redacted"], first.QuerySelectorAll("[data-testid='verdict']").Select(e => e.TextContent.Trim()).ToArray());
@@ -126,7 +115,7 @@ public sealed class OperationsComponentTests : IAsyncDisposable
         }).Build();
         var secrets = Secrets.Find(configuration);
 
-        var cut = _context.Render<SecretList>(p => p.Add(c => c.Items, secrets));
+        var cut = Context.Render<SecretList>(p => p.Add(c => c.Items, secrets));
 
         Assert.Equal(["ChatPlatform:DirectLine:Secrets:0", "ChatPlatform:Slack:BotToken"], secrets.Select(s => s.Key).ToArray());
         var values = cut.FindAll("[data-testid='secret-value']").Select(e => WebUtility.HtmlDecode(e.TextContent)).ToArray();
@@ -138,7 +127,7 @@ public sealed class OperationsComponentTests : IAsyncDisposable
     [Fact]
     public void SecretList_Nothing_SaysSo()
     {
-        var cut = _context.Render<SecretList>(p => p.Add(c => c.Items, []));
+        var cut = Context.Render<SecretList>(p => p.Add(c => c.Items, []));
 
         Assert.NotNull(cut.Find("[data-testid='secrets-none']"));
     }

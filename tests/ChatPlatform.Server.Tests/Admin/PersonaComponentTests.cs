@@ -6,30 +6,19 @@ using ChatPlatform.Core.Personas;
 using ChatPlatform.Inference.Local;
 using ChatPlatform.Testing;
 using Microsoft.Extensions.DependencyInjection;
-using MudBlazor.Services;
 using Xunit;
 
 namespace ChatPlatform.Server.Tests.Admin;
 
-public sealed class PersonaComponentTests : IAsyncDisposable
+public sealed class PersonaComponentTests : MudComponentTests
 {
-    private readonly BunitContext _context = new();
-
-    public PersonaComponentTests()
-    {
-        _context.JSInterop.Mode = JSRuntimeMode.Loose;
-        _context.Services.AddMudServices();
-    }
-
-    // MudBlazor's services only dispose asynchronously.
-    public ValueTask DisposeAsync() => _context.DisposeAsync();
 
     [Fact]
     public void LocaleTextField_NoLocalModel_ShowsLabelledEstimate()
     {
-        _context.Services.AddSingleton<TokenCounter>();
+        Context.Services.AddSingleton<TokenCounter>();
 
-        var field = _context.Render<LocaleTextField>(p => p
+        var field = Context.Render<LocaleTextField>(p => p
             .Add(c => c.Label, "Greeting (en)").Add(c => c.TestId, "greeting-en").Add(c => c.Value, "Twelve chars"));
 
         Assert.Equal("about 3 tokens (estimate: no local model loaded)", field.Find("[data-testid=greeting-en-tokens]").TextContent.Trim());
@@ -39,12 +28,12 @@ public sealed class PersonaComponentTests : IAsyncDisposable
     public void LocaleTextField_LocalModelLoaded_CountsWithItsTokenizer()
     {
         using var model = LocalModel.Load(TestModels.TinyPath, 1);
-        _context.Services.AddSingleton(model);
-        _context.Services.AddSingleton<TokenCounter>();
+        Context.Services.AddSingleton(model);
+        Context.Services.AddSingleton<TokenCounter>();
         const string text = "How do I choose a graduate programme?";
         var expected = model.Weights.Tokenize(text, false, false, System.Text.Encoding.UTF8).Length;
 
-        var field = _context.Render<LocaleTextField>(p => p
+        var field = Context.Render<LocaleTextField>(p => p
             .Add(c => c.Label, "System prompt (en)").Add(c => c.TestId, "system-en").Add(c => c.Value, text));
 
         Assert.Equal($"{expected} tokens", field.Find("[data-testid=system-en-tokens]").TextContent.Trim());
@@ -53,9 +42,9 @@ public sealed class PersonaComponentTests : IAsyncDisposable
     [Fact]
     public void LocaleTextField_Typing_UpdatesCountAndRaisesValueChanged()
     {
-        _context.Services.AddSingleton<TokenCounter>();
+        Context.Services.AddSingleton<TokenCounter>();
         string? changed = null;
-        var field = _context.Render<LocaleTextField>(p => p
+        var field = Context.Render<LocaleTextField>(p => p
             .Add(c => c.Label, "Greeting (en)").Add(c => c.TestId, "g").Add(c => c.Value, "")
             .Add(c => c.ValueChanged, (string v) => changed = v));
 
@@ -74,7 +63,7 @@ public sealed class PersonaComponentTests : IAsyncDisposable
             new("x1y2/personas/gradchat/system.en.md", 0, "file is empty"),
         ];
 
-        var findings = _context.Render<PackFindings>(p => p.Add(c => c.Problems, problems));
+        var findings = Context.Render<PackFindings>(p => p.Add(c => c.Problems, problems));
 
         var items = findings.FindAll("li");
         Assert.Contains("2 problems", findings.Find("[data-testid=validation-problems]").TextContent, StringComparison.Ordinal);
@@ -85,8 +74,8 @@ public sealed class PersonaComponentTests : IAsyncDisposable
     [Fact]
     public void PackFindings_NoProblemsOrNotRun_ShowsSuccessOrNothing()
     {
-        var clean = _context.Render<PackFindings>(p => p.Add(c => c.Problems, Array.Empty<PackProblem>()));
-        var notRun = _context.Render<PackFindings>(p => p.Add(c => c.Problems, null));
+        var clean = Context.Render<PackFindings>(p => p.Add(c => c.Problems, Array.Empty<PackProblem>()));
+        var notRun = Context.Render<PackFindings>(p => p.Add(c => c.Problems, null));
 
         Assert.Single(clean.FindAll("[data-testid=validation-ok]"));
         Assert.Equal("", notRun.Markup.Trim());
@@ -101,7 +90,7 @@ public sealed class PersonaComponentTests : IAsyncDisposable
             new("crisis-en", "en", false, "expected the crisis rail, got none", "…", []),
         ];
 
-        var results = _context.Render<EvalResults>(p => p.Add(c => c.Outcomes, outcomes));
+        var results = Context.Render<EvalResults>(p => p.Add(c => c.Outcomes, outcomes));
 
         Assert.Equal("Evals: 1 of 2 passed", results.Find("[data-testid=eval-summary]").TextContent.Trim());
         Assert.Contains("fail", results.Find("[data-testid=eval-crisis-en]").TextContent, StringComparison.Ordinal);
@@ -113,7 +102,7 @@ public sealed class PersonaComponentTests : IAsyncDisposable
     {
         var turn = new PlaygroundTurn("I want to die") { Text = "Please call…", Reply = new ProbeReply("Please call…", "safety", ["crisis"], [], null, 3.2, null, null) };
 
-        var column = _context.Render<PlaygroundColumn>(p => p.Add(c => c.Title, "Live").Add(c => c.Turns, new[] { turn }));
+        var column = Context.Render<PlaygroundColumn>(p => p.Add(c => c.Title, "Live").Add(c => c.Turns, new[] { turn }));
 
         Assert.Equal("rails: crisis", column.Find("[data-testid=rails]").TextContent.Trim());
         Assert.Contains("Retrieved passages: none", column.Find("[data-testid=passages]").TextContent, StringComparison.Ordinal);
@@ -130,7 +119,7 @@ public sealed class PersonaComponentTests : IAsyncDisposable
         ];
         var turn = new PlaygroundTurn("When is the deadline?") { Text = "30 June [1].", Reply = new ProbeReply("30 June [1].", "stop", [], sources, 4, 12, 8, null) };
 
-        var column = _context.Render<PlaygroundColumn>(p => p.Add(c => c.Title, "Draft").Add(c => c.Turns, new[] { turn }));
+        var column = Context.Render<PlaygroundColumn>(p => p.Add(c => c.Title, "Draft").Add(c => c.Turns, new[] { turn }));
 
         var items = column.FindAll("[data-testid=passage]");
         Assert.Equal(2, items.Count);
@@ -147,7 +136,7 @@ public sealed class PersonaComponentTests : IAsyncDisposable
     {
         const string shared = "Call or text 988 (US).";
         string? changed = null;
-        var field = _context.Render<CrisisResourcesField>(p => p
+        var field = Context.Render<CrisisResourcesField>(p => p
             .Add(c => c.Locale, "en").Add(c => c.TestId, "crisis-en").Add(c => c.Value, "").Add(c => c.SharedDefault, shared)
             .Add(c => c.ValueChanged, (string v) => changed = v));
 
@@ -163,7 +152,7 @@ public sealed class PersonaComponentTests : IAsyncDisposable
     public void CrisisResourcesField_TypingTextWithoutContact_WarnsAndRaisesValueChanged()
     {
         string? changed = null;
-        var field = _context.Render<CrisisResourcesField>(p => p
+        var field = Context.Render<CrisisResourcesField>(p => p
             .Add(c => c.Locale, "en").Add(c => c.TestId, "crisis-en").Add(c => c.Value, "").Add(c => c.SharedDefault, "Call 988.")
             .Add(c => c.ValueChanged, (string v) => changed = v));
 
@@ -185,7 +174,7 @@ public sealed class PersonaComponentTests : IAsyncDisposable
             new("personas/mindchat/persona.yaml", 3, "name is required"),
         ];
 
-        var field = _context.Render<CrisisResourcesField>(p => p
+        var field = Context.Render<CrisisResourcesField>(p => p
             .Add(c => c.Locale, "en").Add(c => c.TestId, "crisis-en").Add(c => c.Value, "Talk to a friend.").Add(c => c.Problems, problems));
 
         var shown = Assert.Single(field.FindAll("[data-testid=crisis-en-problem]"));

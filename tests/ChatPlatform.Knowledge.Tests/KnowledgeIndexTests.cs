@@ -77,9 +77,9 @@ public sealed class KnowledgeIndexTests
             using var writer = new KnowledgeIndex(path);
             await writer.ReplaceAsync("grad", [Passage("a", "scholarship deadline"), Passage("b", "visa interview")], "1", cancellationToken: ct);
             var visa = TextAnalyzer.QueryTerms("visa")[0];
-            var before = reader.TermWeights([visa])[visa];
+            var before = reader.Vocabulary().TermWeights([visa])[visa];
             Assert.Equal(2, reader.EntryCount());
-            Assert.Empty(reader.WordsContaining("押"));
+            Assert.Empty(reader.Vocabulary().WordsContaining("押"));
 
             // The words are cached per state of the index; a write through another instance (another process) changes
             // the stamps and so the cache.
@@ -87,10 +87,10 @@ public sealed class KnowledgeIndexTests
                 Passage("d", "visa office"), Passage("e", "学费押金")], "2", cancellationToken: ct);
 
             Assert.Equal(5, reader.EntryCount());
-            Assert.True(reader.TermWeights([visa])[visa] < before, "a word in more entries weighs less");
-            Assert.Contains("押金", reader.WordsContaining("押"));
-            Assert.True(reader.Contains("押金"));
-            Assert.False(reader.Contains("unseen"));
+            Assert.True(reader.Vocabulary().TermWeights([visa])[visa] < before, "a word in more entries weighs less");
+            Assert.Contains("押金", reader.Vocabulary().WordsContaining("押"));
+            Assert.True(reader.Vocabulary().Contains("押金"));
+            Assert.False(reader.Vocabulary().Contains("unseen"));
         }
         finally
         {

@@ -200,7 +200,7 @@ public sealed class KnowledgeIndex : IDisposable
     }
 
     /// <summary>Entries in the whole index (all personas).</summary>
-    public long EntryCount() => CurrentVocabulary().Entries;
+    public long EntryCount() => Vocabulary().Entries;
 
     /// <summary>BM25 candidates of one kind for a persona, best first, with each candidate's terms.</summary>
     public List<IndexHit> Search(string persona, string kind, IReadOnlyList<string> queryTerms, int limit)
@@ -236,26 +236,15 @@ public sealed class KnowledgeIndex : IDisposable
         reader.IsDBNull(7) ? null : reader.GetString(7),
         reader.GetString(8), "");
 
-    /// <summary>Rarity weight of each term across the index; see <see cref="IndexVocabulary.TermWeights"/>.</summary>
-    public Dictionary<string, double> TermWeights(IEnumerable<string> terms) => Vocabulary().TermWeights(terms);
-
-    /// <summary>Words of the index that contain a single Han character; see <see cref="IndexVocabulary.WordsContaining"/>.</summary>
-    public List<string> WordsContaining(string character, int limit = 8) => Vocabulary().WordsContaining(character, limit);
-
-    /// <summary>Whether any entry of the index holds the term.</summary>
-    public bool Contains(string term) => Vocabulary().Contains(term);
+    private IndexVocabulary? _vocabulary;
+    private readonly Lock _vocabularyLock = new();
 
     /// <summary>
     /// The index's words as they are now: read in one pass over FTS5's vocabulary and again only after the index
     /// changed (its stamps differ, also after a write by another process), so a question costs no lookups of its own.
     /// A question takes it once and asks it everything.
     /// </summary>
-    public IndexVocabulary Vocabulary() => CurrentVocabulary();
-
-    private IndexVocabulary? _vocabulary;
-    private readonly Lock _vocabularyLock = new();
-
-    private IndexVocabulary CurrentVocabulary()
+    public IndexVocabulary Vocabulary()
     {
         using var connection = Open();
         var generation = Generation(connection);

@@ -107,8 +107,8 @@ public sealed class KnowledgeConsole(KnowledgeBase knowledge, AdminAccounts acco
     }
 
     /// <summary>Whether the console knows the persona (it has at least one version).</summary>
-    public async Task<bool> PersonaExistsAsync(string personaId, CancellationToken cancellationToken = default) =>
-        (await versions.HistoryAsync(personaId, cancellationToken)).Count > 0;
+    public Task<bool> PersonaExistsAsync(string personaId, CancellationToken cancellationToken = default) =>
+        versions.ExistsAsync(personaId, cancellationToken);
 
     /// <summary>The one-line answer for a persona id the console does not know.</summary>
     public static string NoPersona(string personaId) => $"There is no persona '{personaId}'.";

@@ -63,6 +63,13 @@ public sealed class PersonaVersions(IDbContextFactory<ChatDbContext> contexts, I
             .OrderByDescending(v => v.Number).ToListAsync(cancellationToken);
     }
 
+    /// <summary>Whether the persona has any version, without reading the versions' files.</summary>
+    public async Task<bool> ExistsAsync(string personaId, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        return await db.PersonaVersions.AnyAsync(v => v.PersonaId == personaId, cancellationToken);
+    }
+
     public async Task<PersonaVersionRecord?> FindAsync(string personaId, int number, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);

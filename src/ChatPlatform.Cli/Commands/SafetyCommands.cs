@@ -1,30 +1,43 @@
 using System.CommandLine;
 using System.Globalization;
 using ChatPlatform.Core.Personas;
+using ChatPlatform.Safety.Detection;
 using ChatPlatform.Safety.Evaluation;
 using ChatPlatform.Safety.Rails;
+using ChatPlatform.Safety.Training;
 
 namespace ChatPlatform.Cli.Commands;
 
 internal static class SafetyCommands
 {
-    public static Command Create(CliConsole console)
+    public static Command Create(CliConsole console) => new("safety", "Safety rails: evaluate and train the input classifiers.")
     {
-        var input = new Option<string>("--input") { Description = "JSON lines {\"text\", \"label\", \"lang\"} to score.", Required = true };
+        EvalCommand(console),
+        TrainCommand(console),
+    };
+
+    private static Command EvalCommand(CliConsole console)
+    {
+        var input = new Option<string?>("--input") { Description = "JSON lines {\"text\", \"label\", \"lang\"} to score with the rails as they are." };
+        var crossSource = new Option<bool>("--cross-source") { Description = "Leave each source of --corpus out in turn: train on the others, score it. Estimates how the rails do on messages from sources nobody tuned them on." };
+        var corpus = new Option<string[]>("--corpus") { Description = "With --cross-source: training corpora (folders of *.jsonl or files; lines {\"text\", \"label\", \"lang\", \"source\"}).", AllowMultipleArgumentsPerToken = true };
         var persona = new Option<string?>("--persona") { Description = "Score as this persona does: families whose rail the pack does not enable never fire." };
         var json = new Option<string?>("--json") { Description = "Also write the report as JSON to this file." };
-        var holdout = new Option<bool>("--holdout") { Description = "Score only the lines of the shared development split that the classifiers were not trained on." };
         var safetyDir = new Option<string?>("--safety-dir") { Description = "The safety folder (default: ChatPlatform:SafetyDirectory, 'safety')." };
         var personasDir = new Option<string?>("--personas-dir") { Description = "The persona packs folder (default: ChatPlatform:PersonasDirectory, 'personas')." };
         var errors = new Option<bool>("--errors") { Description = "Print every misclassified line (FP/FN, family, language, text)." };
+        var noEmbeddings = new Option<bool>("--no-embeddings") { Description = "Run the classifiers without sentence embeddings (n-grams and cues only)." };
         var eval = new Command("eval", "Run the input rails over labelled lines; report precision, recall, F1 and false-positive rate per family and language, and latency.")
         {
-            input, persona, json, holdout, errors, safetyDir, personasDir,
+            input, crossSource, corpus, persona, json, errors, noEmbeddings, safetyDir, personasDir,
         };
         eval.SetAction(parse =>
         {
             var settings = CliSettings.Load();
-            var path = parse.GetValue(input)!;
+            var safety = parse.GetValue(safetyDir) ?? settings.SafetyDirectory;
+            if (parse.GetValue(crossSource))
+                return CrossSource(console, safety, parse.GetValue(corpus) ?? [], !parse.GetValue(noEmbeddings), parse.GetValue(json), parse.GetValue(errors));
+            if (parse.GetValue(input) is not { } path) throw new CliException("--input is required (or --cross-source with --corpus).");
             if (!File.Exists(path)) throw new CliException($"--input: file '{path}' not found.");
             List<EvalItem> items;
             try
@@ -35,18 +48,10 @@ internal static class SafetyCommands
             {
                 throw new CliException(e.Message);
             }
-            if (parse.GetValue(holdout)) items = items.Where(SafetyEvaluator.IsHeldOut).ToList();
             if (items.Count == 0) throw new CliException($"--input: '{path}' has no lines to score.");
 
-            SafetyRules rules;
-            try
-            {
-                rules = SafetyRules.Load(parse.GetValue(safetyDir) ?? settings.SafetyDirectory);
-            }
-            catch (Exception e) when (e is IOException or FormatException)
-            {
-                throw new CliException($"Cannot load the safety rules: {e.Message}");
-            }
+            var rules = LoadRules(safety, !parse.GetValue(noEmbeddings));
+            if (rules.Model.EmbedderStatus is { } status) console.Out.WriteLine($"Sentence embeddings off: {status}.");
 
             PersonaPack? scoredAs = null;
             if (parse.GetValue(persona) is { } id)
@@ -64,7 +69,8 @@ internal static class SafetyCommands
             var report = SafetyEvaluator.Run(new InputRails(rules), items,
                 showErrors ? (item, fired) => console.Out.WriteLine($"{(fired ? "FP" : "FN")} {item.Family} {item.Lang} {item.Text.ReplaceLineEndings(" ")}") : null,
                 scoredAs);
-            Print(console.Out, report);
+            Print(console.Out, report.Families);
+            console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"latency ms per message: p50 {report.LatencyMs.P50:0.000}, p99 {report.LatencyMs.P99:0.000}"));
             if (parse.GetValue(json) is { } outPath)
             {
                 File.WriteAllText(outPath, report.ToJson());
@@ -72,7 +78,113 @@ internal static class SafetyCommands
             }
             return 0;
         });
-        return new Command("safety", "Safety rails.") { eval };
+        return eval;
+    }
+
+    private static Command TrainCommand(CliConsole console)
+    {
+        var corpus = new Option<string[]>("--corpus") { Description = "Training corpora: folders of *.jsonl or files; lines {\"text\", \"label\", \"lang\", \"source\"}.", Required = true, AllowMultipleArgumentsPerToken = true };
+        var output = new Option<string>("--out") { Description = "The weights file to write (the rails read safety/weights/rails.bin).", Required = true };
+        var safetyDir = new Option<string?>("--safety-dir") { Description = "The safety folder whose normaliser is used (default: ChatPlatform:SafetyDirectory, 'safety')." };
+        var noEmbeddings = new Option<bool>("--no-embeddings") { Description = "Train without sentence embeddings (n-grams and cues only)." };
+        var train = new Command("train", "Train the input classifiers from labelled corpora and write the weights file (numbers only, no training text).")
+        {
+            corpus, output, noEmbeddings, safetyDir,
+        };
+        train.SetAction(parse =>
+        {
+            var settings = CliSettings.Load();
+            var safety = parse.GetValue(safetyDir) ?? settings.SafetyDirectory;
+            var outPath = parse.GetValue(output)!;
+            var directory = Path.GetDirectoryName(Path.GetFullPath(outPath))!;
+            if (!Directory.Exists(directory)) throw new CliException($"--out: folder '{directory}' does not exist.");
+            var prepared = Prepare(console, safety, parse.GetValue(corpus)!, !parse.GetValue(noEmbeddings), out var embedder);
+            var model = SafetyTrainer.Train(prepared, embedder, line => console.Out.WriteLine(line));
+            model.Save(outPath);
+            console.Out.WriteLine($"Wrote {outPath} ({new FileInfo(outPath).Length / 1024} KiB, {(model.EmbedderName.Length > 0 ? "with " + model.EmbedderName : "without sentence embeddings")}).");
+            return 0;
+        });
+        return train;
+    }
+
+    private static int CrossSource(CliConsole console, string safety, string[] corpora, bool embeddings, string? json, bool errors)
+    {
+        if (corpora.Length == 0) throw new CliException("--cross-source needs --corpus (one or more folders or files).");
+        var prepared = Prepare(console, safety, corpora, embeddings, out var embedder);
+        CrossSourceReport report;
+        try
+        {
+            report = CrossSourceEvaluator.Run(prepared, safety, embedder, line => console.Out.WriteLine(line),
+                errors ? (item, finding) => console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{(finding.Fired ? "FP" : "FN")} {item.Family} {item.Lang} {item.Source} lexicon={finding.Lexicon} score={finding.Score:0.00} {item.Text.ReplaceLineEndings(" ")}")) : null,
+                errors ? (item, family, finding) => console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"FA {family} on {item.Family} {item.Lang} {item.Source} lexicon={finding.Lexicon} score={finding.Score:0.00} {item.Text.ReplaceLineEndings(" ")}")) : null);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliException($"--corpus: {e.Message}.");
+        }
+        console.Out.WriteLine("Pooled over left-out sources:");
+        Print(console.Out, report.Pooled);
+        console.Out.WriteLine("Mean over sources (recall over sources with positives, FPR over sources with negatives):");
+        foreach (var (family, langs) in report.Mean)
+            foreach (var (lang, m) in langs)
+                console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{family,-10} {lang,-5} recall {Format(m.Recall)} ({m.SourcesWithPositives} sources)  fpr {Format(m.Fpr)} ({m.SourcesWithNegatives} sources)"));
+        console.Out.WriteLine("False alarms on ordinary lines of the other families (e.g. crisis firing on a benign request):");
+        foreach (var (family, langs) in report.FprOnOtherFamilies)
+            console.Out.WriteLine($"{family,-10} " + string.Join("  ", langs.Select(l => string.Create(CultureInfo.InvariantCulture, $"{l.Key} {l.Value:0.000}"))));
+        console.Out.WriteLine("Pooled recall / FPR if the classifier's threshold were:");
+        foreach (var (family, langs) in report.Thresholds)
+            foreach (var (lang, points) in langs)
+                console.Out.WriteLine($"{family,-10} {lang,-5} " + string.Join("  ", points.Where((_, i) => i % 2 == 0).Select(p =>
+                    string.Create(CultureInfo.InvariantCulture, $"{p.Threshold:0.00}:{p.Recall:0.00}/{p.Fpr:0.00}"))));
+        if (json is not null)
+        {
+            File.WriteAllText(json, report.ToJson());
+            console.Out.WriteLine($"Wrote {json}");
+        }
+        return 0;
+    }
+
+    private static string Format(double? value) => value is { } v ? v.ToString("0.000", CultureInfo.InvariantCulture) : "  –  ";
+
+    private static List<PreparedItem> Prepare(CliConsole console, string safety, string[] corpora, bool embeddings, out ISentenceEmbedder? embedder)
+    {
+        List<EvalItem> items;
+        try
+        {
+            items = SafetyCorpus.Read(corpora);
+        }
+        catch (Exception e) when (e is FormatException or IOException)
+        {
+            throw new CliException($"--corpus: {e.Message}");
+        }
+        if (items.Count == 0) throw new CliException("--corpus: no lines to train on.");
+        var sources = items.GroupBy(i => i.Source).Select(g => $"{g.Key} {g.Count()}");
+        console.Out.WriteLine($"{items.Count} lines from {items.Select(i => i.Source).Distinct().Count()} sources: {string.Join(", ", sources)}");
+        var normalizer = LoadRules(safety, embeddings: false, model: EmptyModel).Normalizer;
+        embedder = null;
+        if (embeddings)
+        {
+            embedder = MiniLmEmbedder.Shared(out var error);
+            if (embedder is null) console.Out.WriteLine($"Sentence embeddings off: {error}.");
+        }
+        return SafetyTrainer.Prepare(items, normalizer, embedder, (done, total) => console.Out.WriteLine($"features {done}/{total}"));
+    }
+
+    private static readonly SafetyModel EmptyModel = new() { Families = new Dictionary<string, FamilyModel>() };
+
+    private static SafetyRules LoadRules(string directory, bool embeddings, SafetyModel? model = null)
+    {
+        try
+        {
+            return SafetyRules.Load(directory, model, embeddings);
+        }
+        catch (Exception e) when (e is IOException or FormatException)
+        {
+            throw new CliException($"Cannot load the safety rules: {e.Message}");
+        }
     }
 
     private static bool Enabled(PersonaPack pack, string family) => family switch
@@ -80,17 +192,17 @@ internal static class SafetyCommands
         SafetyFamilies.Crisis => true,
         SafetyFamilies.Medical => pack.Safety.Rails.Contains(SafetyRails.MedicalEmergency),
         SafetyFamilies.Injection => pack.Safety.Rails.Contains(SafetyRails.Injection),
+        SafetyFamilies.Harmful => pack.Safety.Rails.Contains(SafetyRails.Harmful),
         SafetyFamilies.Pii => pack.Safety.RedactPii || pack.Safety.Rails.Contains(SafetyRails.Pii),
         _ => false,
     };
 
-    private static void Print(TextWriter output, EvalReport report)
+    private static void Print(TextWriter output, IReadOnlyDictionary<string, IReadOnlyDictionary<string, EvalScores>> families)
     {
         output.WriteLine($"{"family",-10} {"lang",-5} {"prec",6} {"recall",6} {"f1",6} {"fpr",6} {"tp",5} {"fp",5} {"fn",5} {"tn",5}");
-        foreach (var (family, langs) in report.Families)
+        foreach (var (family, langs) in families)
             foreach (var (lang, s) in langs)
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{family,-10} {lang,-5} {s.Precision,6:0.000} {s.Recall,6:0.000} {s.F1,6:0.000} {s.Fpr,6:0.000} {s.Tp,5} {s.Fp,5} {s.Fn,5} {s.Tn,5}"));
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"latency ms per message: p50 {report.LatencyMs.P50:0.000}, p99 {report.LatencyMs.P99:0.000}"));
     }
 }

@@ -122,7 +122,7 @@ public sealed record SafetyPolicy
 
     /// <summary>Rails whose classifier threshold a pack may set.</summary>
     public static readonly IReadOnlySet<string> ThresholdRails =
-        new HashSet<string>(StringComparer.Ordinal) { SafetyRails.Crisis, SafetyRails.MedicalEmergency, SafetyRails.Injection };
+        new HashSet<string>(StringComparer.Ordinal) { SafetyRails.Crisis, SafetyRails.MedicalEmergency, SafetyRails.Injection, SafetyRails.Harmful };
 
     /// <summary>
     /// The platform's crisis threshold, and the highest a pack may set: a persona may make the crisis rail more
@@ -170,12 +170,14 @@ public static class SafetyRails
     public const string Crisis = "crisis";
     public const string MedicalEmergency = "medical_emergency";
     public const string Injection = "injection";
+    /// <summary>Requests for help to harm others, commit crimes or fraud, or practise medicine unethically.</summary>
+    public const string Harmful = "harmful";
     public const string Pii = "pii";
     public const string Scope = "scope";
     public const string Output = "output";
 
     public static readonly IReadOnlySet<string> Known =
-        new HashSet<string>(StringComparer.Ordinal) { Crisis, MedicalEmergency, Injection, Pii, Scope, Output };
+        new HashSet<string>(StringComparer.Ordinal) { Crisis, MedicalEmergency, Injection, Harmful, Pii, Scope, Output };
 }
 
 /// <summary>Channels a persona can be reached through.</summary>

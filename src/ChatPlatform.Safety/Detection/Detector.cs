@@ -5,22 +5,31 @@ public readonly record struct DetectionResult(bool Fired, LexiconMatch Lexicon, 
 
 /// <summary>
 /// A family's detector: the lexicon decides where it is sure (a strong cue fires, an exclusion vetoes the
-/// classifier), the character n-gram classifier catches phrasings the lexicon does not list.
+/// classifier), the trained classifier (<see cref="FamilyModel"/>) catches phrasings the lexicon does not list.
 /// </summary>
-public sealed class Detector(string family, Lexicon lexicon, NgramClassifier? classifier)
+public sealed class Detector(string family, Lexicon lexicon, FamilyModel? classifier)
 {
     public string Family { get; } = family;
 
-    public DetectionResult Detect(string normalized, float threshold)
+    public FamilyModel? Classifier { get; } = classifier;
+
+    public DetectionResult Detect(MessageAnalysis message, float threshold)
     {
-        var match = lexicon.Match(normalized);
-        var score = classifier?.Score(normalized) ?? 0f;
-        var fired = match switch
-        {
-            LexiconMatch.Strong or LexiconMatch.Weak => true,
-            LexiconMatch.Excluded => false,
-            _ => classifier is not null && score >= threshold,
-        };
-        return new DetectionResult(fired, match, score);
+        var match = lexicon.Match(message.Normalized);
+        // A cue decides without the classifier (and without the embedding it may need).
+        if (match is LexiconMatch.Strong or LexiconMatch.Weak) return new DetectionResult(true, match, 1f);
+        var score = Classifier?.Score(message) ?? 0f;
+        return new DetectionResult(Classifier is not null && Fires(match, score, threshold), match, score);
     }
+
+    /// <summary>
+    /// The decision for a lexicon match and a classifier score: a cue fires; an exclusion (someone else, a question
+    /// about the topic, a figure of speech) cancels every cue and the classifier; otherwise the classifier decides.
+    /// </summary>
+    public static bool Fires(LexiconMatch match, float score, float threshold) => match switch
+    {
+        LexiconMatch.Strong or LexiconMatch.Weak => true,
+        LexiconMatch.Excluded => false,
+        _ => score >= threshold,
+    };
 }

@@ -6,7 +6,7 @@ namespace ChatPlatform.Safety.Detection;
 public enum LexiconMatch
 {
     None,
-    /// <summary>Only an exclusion matched (figurative, third-person, informational use).</summary>
+    /// <summary>An exclusion matched (figurative, third-person, informational use): it cancels any cue.</summary>
     Excluded,
     /// <summary>A weak cue matched and no exclusion did.</summary>
     Weak,
@@ -64,10 +64,10 @@ public sealed class Lexicon
     public LexiconMatch Match(string normalized)
     {
         // A match that runs out of time counts as a cue (fail closed) but never as an exclusion.
-        if (Any(_strong, normalized, onTimeout: true)) return LexiconMatch.Strong;
         var excluded = Any(_exclude, normalized, onTimeout: false);
-        if (!excluded && Any(_weak, normalized, onTimeout: true)) return LexiconMatch.Weak;
-        return excluded ? LexiconMatch.Excluded : LexiconMatch.None;
+        if (excluded) return LexiconMatch.Excluded;
+        if (Any(_strong, normalized, onTimeout: true)) return LexiconMatch.Strong;
+        return Any(_weak, normalized, onTimeout: true) ? LexiconMatch.Weak : LexiconMatch.None;
     }
 
     private static bool Any(Regex[] patterns, string text, bool onTimeout)

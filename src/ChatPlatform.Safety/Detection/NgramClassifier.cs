@@ -2,29 +2,35 @@ using ChatPlatform.Safety.Text;
 
 namespace ChatPlatform.Safety.Detection;
 
+/// <summary>Hashed n-gram features of one normalised text: distinct keys, each with the same value (binary, L2-normalised).</summary>
+public readonly record struct NgramFeatures(int[] Keys, float Value);
+
 /// <summary>
-/// A small binary logistic regression over hashed character n-grams (1–3 for Chinese, 2–4 for Latin text)
-/// and word uni/bigrams of the normalised text. Trained in well under a second from the examples under
-/// <c>safety/examples/</c>, so no model file is shipped; training is deterministic.
+/// A binary logistic regression over hashed character n-grams (1–3 for Chinese, 2–4 for Latin text) and word
+/// uni/bigrams of the normalised text. Character n-grams memorise the phrasing of their training sources, so a
+/// family's score never rests on this alone: <see cref="FamilyModel"/> weighs it against sentence embeddings and
+/// structural cues by how well it held on sources it was not trained on.
 /// </summary>
 public sealed class NgramClassifier
 {
-    private const int Bits = 18;
+    public const int Bits = 18;
     private const int Mask = (1 << Bits) - 1;
     private readonly float[] _weights = new float[1 << Bits];
     private float _bias;
 
     /// <summary>Trains on normalised texts with their labels (true = the phenomenon).</summary>
-    public static NgramClassifier Train(IReadOnlyList<(string Normalized, bool Positive)> examples, int epochs = 40, float learningRate = 0.5f, float l2 = 1e-5f)
+    public static NgramClassifier Train(IReadOnlyList<(string Normalized, bool Positive)> examples, int epochs = 40, float learningRate = 0.5f, float l2 = 1e-5f) =>
+        Train(examples.Select(e => (Features(e.Normalized), e.Positive, 1f)).ToList(), epochs, learningRate, l2);
+
+    /// <summary>
+    /// Trains on precomputed features with a weight per example (1 = ordinary). Classes are balanced by weight;
+    /// training is deterministic (fixed shuffle seed).
+    /// </summary>
+    public static NgramClassifier Train(IReadOnlyList<(NgramFeatures Features, bool Positive, float Weight)> examples, int epochs = 40, float learningRate = 0.5f, float l2 = 1e-5f)
     {
         var model = new NgramClassifier();
         if (examples.Count == 0) return model;
-        var features = examples.Select(e => Features(e.Normalized)).ToArray();
-        var positives = examples.Count(e => e.Positive);
-        var negatives = examples.Count - positives;
-        // Balance the classes so a rare phenomenon is not drowned out.
-        var positiveWeight = positives == 0 ? 1f : (float)examples.Count / (2 * positives);
-        var negativeWeight = negatives == 0 ? 1f : (float)examples.Count / (2 * negatives);
+        var (positiveWeight, negativeWeight) = ClassWeights(examples.Select(e => (e.Positive, e.Weight)));
         var order = Enumerable.Range(0, examples.Count).ToArray();
         var random = new Random(20261129);
         for (var epoch = 0; epoch < epochs; epoch++)
@@ -33,10 +39,10 @@ public sealed class NgramClassifier
             var rate = learningRate / (1 + epoch * 0.2f);
             foreach (var i in order)
             {
-                var (keys, value) = features[i];
+                var ((keys, value), positive, weight) = examples[i];
                 var p = model.Probability(keys, value);
-                var y = examples[i].Positive ? 1f : 0f;
-                var g = (p - y) * (examples[i].Positive ? positiveWeight : negativeWeight) * rate;
+                var y = positive ? 1f : 0f;
+                var g = (p - y) * weight * (positive ? positiveWeight : negativeWeight) * rate;
                 foreach (var k in keys)
                     model._weights[k] -= g * value + rate * l2 * model._weights[k];
                 model._bias -= g;
@@ -45,22 +51,35 @@ public sealed class NgramClassifier
         return model;
     }
 
-    /// <summary>Probability that the normalised text shows the phenomenon.</summary>
-    public float Score(string normalized)
+    /// <summary>Per-class multipliers that give both classes the same total weight.</summary>
+    internal static (float Positive, float Negative) ClassWeights(IEnumerable<(bool Positive, float Weight)> examples)
     {
-        var (keys, value) = Features(normalized);
-        return Probability(keys, value);
+        double positives = 0, negatives = 0;
+        foreach (var (positive, weight) in examples)
+        {
+            if (positive) positives += weight;
+            else negatives += weight;
+        }
+        var total = positives + negatives;
+        return (positives == 0 ? 1f : (float)(total / (2 * positives)), negatives == 0 ? 1f : (float)(total / (2 * negatives)));
     }
 
-    private float Probability(int[] keys, float value)
+    /// <summary>Probability that the normalised text shows the phenomenon.</summary>
+    public float Score(string normalized) => Sigmoid(Logit(Features(normalized)));
+
+    public float Logit(NgramFeatures features)
     {
         var z = _bias;
-        foreach (var k in keys) z += _weights[k] * value;
-        return 1f / (1f + MathF.Exp(-z));
+        foreach (var k in features.Keys) z += _weights[k] * features.Value;
+        return z;
     }
 
-    /// <summary>Distinct hashed features; every feature has the same value (binary, L2-normalised).</summary>
-    internal static (int[] Keys, float Value) Features(string text)
+    private float Probability(int[] keys, float value) => Sigmoid(Logit(new NgramFeatures(keys, value)));
+
+    internal static float Sigmoid(float z) => 1f / (1f + MathF.Exp(-z));
+
+    /// <summary>Distinct hashed features of a normalised text.</summary>
+    public static NgramFeatures Features(string text)
     {
         var keys = new HashSet<int>();
         var padded = " " + text + " ";
@@ -78,7 +97,40 @@ public sealed class NgramClassifier
             if (w + 1 < words.Length) keys.Add(Hash(words[w] + " " + words[w + 1], 12));
         }
         var value = keys.Count == 0 ? 0f : 1f / MathF.Sqrt(keys.Count);
-        return ([.. keys], value);
+        return new NgramFeatures([.. keys], value);
+    }
+
+    /// <summary>Writes the weights that matter (|w| ≥ 1e-5) as (index, weight) pairs.</summary>
+    internal void Write(BinaryWriter writer)
+    {
+        writer.Write(Bits);
+        writer.Write(_bias);
+        var kept = 0;
+        for (var i = 0; i < _weights.Length; i++)
+            if (MathF.Abs(_weights[i]) >= 1e-5f) kept++;
+        writer.Write(kept);
+        for (var i = 0; i < _weights.Length; i++)
+        {
+            if (MathF.Abs(_weights[i]) < 1e-5f) continue;
+            writer.Write(i);
+            writer.Write(_weights[i]);
+        }
+    }
+
+    internal static NgramClassifier Read(BinaryReader reader)
+    {
+        var bits = reader.ReadInt32();
+        if (bits != Bits) throw new FormatException($"n-gram table has {bits} hash bits; this build reads {Bits}");
+        var model = new NgramClassifier { _bias = reader.ReadSingle() };
+        var count = reader.ReadInt32();
+        if (count < 0 || count > model._weights.Length) throw new FormatException($"n-gram table claims {count} weights");
+        for (var i = 0; i < count; i++)
+        {
+            var index = reader.ReadInt32();
+            if ((uint)index >= (uint)model._weights.Length) throw new FormatException($"n-gram weight index {index} out of range");
+            model._weights[index] = reader.ReadSingle();
+        }
+        return model;
     }
 
     private static int Hash(ReadOnlySpan<char> s, int salt)

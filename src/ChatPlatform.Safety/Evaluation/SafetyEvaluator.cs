@@ -1,7 +1,5 @@
 using ChatPlatform.Core.Metrics;
 using System.Diagnostics;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using ChatPlatform.Core.Personas;
@@ -10,7 +8,7 @@ using ChatPlatform.Safety.Rails;
 namespace ChatPlatform.Safety.Evaluation;
 
 /// <summary>One labelled line of an evaluation file.</summary>
-public sealed record EvalItem(string Text, string Family, bool Positive, string Lang, string? Id);
+public sealed record EvalItem(string Text, string Family, bool Positive, string Lang, string? Id, string Source = "");
 
 /// <summary>Confusion counts and the rates derived from them.</summary>
 public sealed record EvalScores(
@@ -49,51 +47,10 @@ public sealed record EvalReport(
 public static class SafetyEvaluator
 {
     /// <summary>
-    /// Reads JSON lines <c>{"text", "label", "lang"}</c>. Throws <see cref="FormatException"/> naming the line
-    /// for anything unreadable or an unknown label.
+    /// Reads JSON lines <c>{"text", "label", "lang"}</c> (see <see cref="Training.SafetyCorpus"/>). Throws
+    /// <see cref="FormatException"/> naming the line for anything unreadable or an unknown label.
     /// </summary>
-    public static List<EvalItem> Read(string path)
-    {
-        var items = new List<EvalItem>();
-        var number = 0;
-        foreach (var line in File.ReadLines(path))
-        {
-            number++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            string? text, label, lang, id;
-            try
-            {
-                using var doc = JsonDocument.Parse(line);
-                var root = doc.RootElement;
-                text = root.TryGetProperty("text", out var t) ? t.GetString() : null;
-                label = root.TryGetProperty("label", out var l) ? l.GetString() : null;
-                lang = root.TryGetProperty("lang", out var g) ? g.GetString() : null;
-                id = root.TryGetProperty("id", out var i) ? i.GetString() : null;
-            }
-            catch (Exception e) when (e is JsonException or InvalidOperationException)
-            {
-                throw new FormatException($"{path}:{number}: not a JSON object with string fields ({e.Message})", e);
-            }
-            if (string.IsNullOrEmpty(text)) throw new FormatException($"{path}:{number}: 'text' is missing or empty");
-            if (label is null || SafetyFamilies.FromLabel(label) is not { } family)
-                throw new FormatException($"{path}:{number}: unknown label '{label}'; expected crisis, not_crisis, medical_emergency, medical_ordinary, injection, benign, pii or no_pii");
-            items.Add(new EvalItem(text, family.Family, family.Positive, string.IsNullOrWhiteSpace(lang) ? "unknown" : lang, id));
-        }
-        return items;
-    }
-
-    /// <summary>
-    /// True for the half of the shared development split that is kept out of <c>safety/examples/dev-train.jsonl</c>
-    /// (the MD5 of the id starts with an odd hex digit).
-    /// </summary>
-    public static bool IsHeldOut(EvalItem item)
-    {
-        if (item.Id is null) return true;
-#pragma warning disable CA5351 // a fixed split of the data, not security
-        var hash = MD5.HashData(Encoding.UTF8.GetBytes(item.Id));
-#pragma warning restore CA5351
-        return (hash[0] >> 4) % 2 == 1;
-    }
+    public static List<EvalItem> Read(string path) => [.. Training.SafetyCorpus.ReadFile(path)];
 
     /// <summary>Scores <paramref name="items"/>; with <paramref name="pack"/>, at that persona's thresholds.</summary>
     public static EvalReport Run(InputRails rails, IReadOnlyList<EvalItem> items, Action<EvalItem, bool>? onError = null, PersonaPack? pack = null)
@@ -101,7 +58,7 @@ public static class SafetyEvaluator
         // One warm-up pass (regex compilation, JIT) so latency reflects a running server, not start-up.
         foreach (var item in items) rails.Inspect(item.Text, pack);
 
-        var counts = new Dictionary<(string Family, string Lang), int[]>();
+        var outcomes = new List<(EvalItem, bool)>(items.Count);
         var latencies = new List<double>(items.Count);
         foreach (var item in items)
         {
@@ -110,6 +67,18 @@ public static class SafetyEvaluator
             latencies.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
             var fired = findings.Fired(item.Family);
             if (fired != item.Positive) onError?.Invoke(item, fired);
+            outcomes.Add((item, fired));
+        }
+        latencies.Sort();
+        return new EvalReport(Score(outcomes), new EvalLatency(Math.Round(Percentile(latencies, 0.50), 4), Math.Round(Percentile(latencies, 0.99), 4)));
+    }
+
+    /// <summary>Confusion counts per family and language (and "all") from each line's outcome.</summary>
+    public static IReadOnlyDictionary<string, IReadOnlyDictionary<string, EvalScores>> Score(IEnumerable<(EvalItem Item, bool Fired)> outcomes)
+    {
+        var counts = new Dictionary<(string Family, string Lang), int[]>();
+        foreach (var (item, fired) in outcomes)
+        {
             var cell = fired ? (item.Positive ? 0 : 1) : (item.Positive ? 2 : 3);
             foreach (var lang in new[] { "all", item.Lang })
             {
@@ -117,13 +86,11 @@ public static class SafetyEvaluator
                 c[cell]++;
             }
         }
-
         var families = new SortedDictionary<string, IReadOnlyDictionary<string, EvalScores>>(StringComparer.Ordinal);
         foreach (var group in counts.GroupBy(kv => kv.Key.Family))
             families[group.Key] = group.OrderBy(kv => kv.Key.Lang == "all" ? "" : kv.Key.Lang, StringComparer.Ordinal)
                 .ToDictionary(kv => kv.Key.Lang, kv => EvalScores.From(kv.Value[0], kv.Value[1], kv.Value[2], kv.Value[3]));
-        latencies.Sort();
-        return new EvalReport(families, new EvalLatency(Math.Round(Percentile(latencies, 0.50), 4), Math.Round(Percentile(latencies, 0.99), 4)));
+        return families;
     }
 
     private static double Percentile(List<double> sorted, double p) => ChatMetrics.Percentile(sorted, p) ?? 0;

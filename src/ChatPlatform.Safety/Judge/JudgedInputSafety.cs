@@ -10,7 +10,8 @@ namespace ChatPlatform.Safety.Judge;
 /// <summary>
 /// The input rails with a guard model as a second opinion. The rules decide first; only a message they let through
 /// goes to the judge (already redacted), and the judge can only add protection: a self-harm opinion starts the crisis
-/// protocol, a jailbreak opinion refuses where the pack enables the injection rail. A judge that is slow, fails or
+/// protocol, a jailbreak opinion refuses where the pack enables the injection rail, any other unsafe opinion refuses
+/// where the pack enables the harmful-request rail. A judge that is slow, fails or
 /// answers in an unknown format leaves the rules' verdict standing, so the rails never depend on it.
 /// </summary>
 public sealed partial class JudgedInputSafety(
@@ -46,6 +47,11 @@ public sealed partial class JudgedInputSafety(
         {
             LogJudgeRaised(logger, pack.Id, SafetyRails.Injection);
             return rails.InjectionVerdict(pack, verdict.Text, locale, 1.0);
+        }
+        if (opinion.Unsafe && !opinion.Jailbreak && pack.Safety.Rails.Contains(SafetyRails.Harmful))
+        {
+            LogJudgeRaised(logger, pack.Id, SafetyRails.Harmful);
+            return rails.HarmfulVerdict(pack, verdict.Text, locale, 1.0);
         }
         return verdict;
     }

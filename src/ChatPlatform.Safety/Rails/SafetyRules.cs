@@ -1,30 +1,45 @@
-using System.Text.Json;
 using ChatPlatform.Core.Personas;
 using ChatPlatform.Safety.Detection;
 using ChatPlatform.Safety.Pii;
+using ChatPlatform.Safety.Training;
 using ChatPlatform.Safety.Text;
 
 namespace ChatPlatform.Safety.Rails;
 
-/// <summary>The families the input rails detect, with the labels <c>safety eval</c> reads.</summary>
+/// <summary>The families the input rails detect, with the labels <c>safety eval</c> and <c>safety train</c> read.</summary>
 public static class SafetyFamilies
 {
     public const string Crisis = "crisis";
     public const string Medical = "medical";
     public const string Injection = "injection";
+    public const string Harmful = "harmful";
     public const string Pii = "pii";
 
-    public static readonly IReadOnlyList<string> All = [Crisis, Medical, Injection, Pii];
+    public static readonly IReadOnlyList<string> All = [Crisis, Medical, Injection, Harmful, Pii];
 
-    /// <summary>(family, positive?) for an evaluation label; null for an unknown label.</summary>
-    public static (string Family, bool Positive)? FromLabel(string label) => label switch
+    /// <summary>The families with a trained classifier (PII is found by patterns and checksums).</summary>
+    public static readonly IReadOnlyList<string> Classified = [Crisis, Medical, Injection, Harmful];
+
+    /// <summary>Every label a line may carry.</summary>
+    public static readonly IReadOnlyList<string> Labels =
+        ["crisis", "not_crisis", "medical_emergency", "medical_ordinary", "injection", "benign", "harmful", "not_harmful", "pii", "no_pii"];
+
+    /// <summary>
+    /// (family, positive?) for an evaluation label; null for an unknown label. An <c>injection</c> line of category
+    /// <c>harmful_request</c> (a direct request for harm, as the shared development split labels them) belongs to
+    /// the harmful family: injection means instructions that try to take over the persona.
+    /// </summary>
+    public static (string Family, bool Positive)? FromLabel(string label, string? category = null) => label switch
     {
         "crisis" => (Crisis, true),
         "not_crisis" => (Crisis, false),
         "medical_emergency" => (Medical, true),
         "medical_ordinary" => (Medical, false),
+        "injection" when category == "harmful_request" => (Harmful, true),
         "injection" => (Injection, true),
         "benign" => (Injection, false),
+        "harmful" => (Harmful, true),
+        "not_harmful" => (Harmful, false),
         "pii" => (Pii, true),
         "no_pii" => (Pii, false),
         _ => null,
@@ -36,59 +51,89 @@ public sealed record FixedReply(string Text, string? Reminder);
 
 /// <summary>
 /// Everything the rails load from <c>safety/</c>: the normaliser's character map, the lexicons, the written
-/// crisis and emergency replies, and the n-gram classifiers trained from <c>safety/examples/*.jsonl</c>.
+/// crisis, emergency and refusal replies, and the trained classifiers of <see cref="WeightsFile"/>.
 /// Loaded once and shared; all members are thread-safe for reading.
 /// </summary>
 public sealed class SafetyRules
 {
+    /// <summary>The weights file under the safety folder, written by <c>chatplatform safety train</c>.</summary>
+    public const string WeightsFile = "weights/rails.bin";
+
     /// <summary>
-    /// Classifier score above which a family fires when no lexicon cue decided. Chosen on phrasings written after the
-    /// lexicons (safety/eval/unseen.jsonl): recall matters most for crisis, so its threshold is the lowest.
+    /// Classifier score above which a family fires when no lexicon cue decided. The scores are calibrated on sources
+    /// the pieces were not trained on (see <see cref="Training.SafetyTrainer"/>); the values were chosen from
+    /// <c>safety eval --cross-source</c>, recall first for crisis, whose threshold a pack may only lower.
     /// </summary>
     public static readonly IReadOnlyDictionary<string, float> DefaultThresholds = new Dictionary<string, float>
     {
         [SafetyFamilies.Crisis] = SafetyPolicy.MaxCrisisThreshold,
-        [SafetyFamilies.Medical] = 0.5f,
-        [SafetyFamilies.Injection] = 0.95f,
+        [SafetyFamilies.Medical] = 0.6f,
+        [SafetyFamilies.Injection] = 0.6f,
+        [SafetyFamilies.Harmful] = 0.7f,
     };
 
     public required TextNormalizer Normalizer { get; init; }
+    public required SafetyModel Model { get; init; }
     public required Detector Crisis { get; init; }
     public required Detector Medical { get; init; }
     public required Detector Injection { get; init; }
+    public required Detector Harmful { get; init; }
     public required Lexicon Scope { get; init; }
     public PiiRedactor Pii { get; } = PiiRedactor.Instance;
     public required IReadOnlyDictionary<string, FixedReply> CrisisReplies { get; init; }
     public required IReadOnlyDictionary<string, FixedReply> EmergencyReplies { get; init; }
     public required IReadOnlyDictionary<string, string> Refusals { get; init; }
+    public required IReadOnlyDictionary<string, string> HarmfulRefusals { get; init; }
     public IReadOnlyDictionary<string, float> Thresholds { get; init; } = DefaultThresholds;
 
-    /// <summary>Loads <paramref name="directory"/> (the repository's <c>safety/</c>); a missing or bad file names itself.</summary>
-    public static SafetyRules Load(string directory)
+    /// <summary>
+    /// Loads <paramref name="directory"/> (the repository's <c>safety/</c>); a missing or bad file names itself.
+    /// <paramref name="model"/> replaces the weights file (training and cross-source evaluation pass their own).
+    /// Without <paramref name="embeddings"/>, or when the sentence embedder cannot load, the classifiers run on
+    /// n-grams and cues alone.
+    /// </summary>
+    public static SafetyRules Load(string directory, SafetyModel? model = null, bool embeddings = true)
     {
         var root = Path.GetFullPath(directory);
         if (!Directory.Exists(root))
             throw new DirectoryNotFoundException($"Safety folder '{directory}' not found (resolved to {root}); set ChatPlatform:SafetyDirectory.");
         var lexicons = Path.Combine(root, "lexicons");
         var normalizer = TextNormalizer.Load(Path.Combine(lexicons, "t2s.txt"));
-        var examples = LoadExamples(Path.Combine(root, "examples"), normalizer);
+        model ??= LoadModel(root, embeddings);
 
-        Detector Build(string family, string positiveLabel) => new(family,
+        Detector Build(string family) => new(family,
             Lexicon.Load(Path.Combine(lexicons, family + ".txt")),
-            NgramClassifier.Train(examples.Select(e => (e.Normalized, e.Label == positiveLabel)).ToList()));
+            model.Families.GetValueOrDefault(family));
 
         return new SafetyRules
         {
             Normalizer = normalizer,
-            Crisis = Build(SafetyFamilies.Crisis, "crisis"),
-            Medical = Build(SafetyFamilies.Medical, "medical_emergency"),
-            Injection = Build(SafetyFamilies.Injection, "injection"),
+            Model = model,
+            Crisis = Build(SafetyFamilies.Crisis),
+            Medical = Build(SafetyFamilies.Medical),
+            Injection = Build(SafetyFamilies.Injection),
+            Harmful = Build(SafetyFamilies.Harmful),
             Scope = Lexicon.Load(Path.Combine(lexicons, "scope.txt")),
             CrisisReplies = LoadReplies(Path.Combine(root, "crisis")),
             EmergencyReplies = LoadReplies(Path.Combine(root, "emergency")),
             Refusals = LoadReplies(Path.Combine(root, "refusal")).ToDictionary(r => r.Key, r => r.Value.Text),
+            HarmfulRefusals = LoadReplies(Path.Combine(root, "harmful")).ToDictionary(r => r.Key, r => r.Value.Text),
         };
     }
+
+    /// <summary>Reads <see cref="WeightsFile"/> under <paramref name="root"/>, with the shared sentence embedder when asked for.</summary>
+    public static SafetyModel LoadModel(string root, bool embeddings = true)
+    {
+        var path = Path.Combine(root, WeightsFile);
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"Safety weights '{path}' not found; run 'chatplatform safety train --corpus DIR... --out {path}'.", path);
+        string? error = "turned off";
+        var embedder = embeddings ? MiniLmEmbedder.Shared(out error) : null;
+        return SafetyModel.Load(path, embedder, error);
+    }
+
+    /// <summary>What the classifiers see of <paramref name="text"/>: normalised once, embedded at most once.</summary>
+    public MessageAnalysis Analyze(string text) => Model.Analyze(text, Normalizer.Normalize(text));
 
     public float ThresholdFor(string family) => Thresholds.GetValueOrDefault(family, 0.5f);
 
@@ -96,33 +141,6 @@ public sealed class SafetyRules
     {
         var key = Locales.Resolve(locale, [.. replies.Keys.OrderBy(k => k == "en" ? 0 : 1)]);
         return replies[key];
-    }
-
-    private static List<(string Normalized, string Label)> LoadExamples(string directory, TextNormalizer normalizer)
-    {
-        var result = new List<(string, string)>();
-        if (!Directory.Exists(directory)) return result;
-        foreach (var file in Directory.EnumerateFiles(directory, "*.jsonl").Order(StringComparer.Ordinal))
-        {
-            var number = 0;
-            foreach (var line in File.ReadLines(file))
-            {
-                number++;
-                if (string.IsNullOrWhiteSpace(line)) continue;
-                try
-                {
-                    using var doc = JsonDocument.Parse(line);
-                    var text = doc.RootElement.GetProperty("text").GetString() ?? "";
-                    var label = doc.RootElement.GetProperty("label").GetString() ?? "";
-                    result.Add((normalizer.Normalize(text), label));
-                }
-                catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
-                {
-                    throw new FormatException($"{file}:{number}: expected a JSON object with 'text' and 'label' ({e.Message})", e);
-                }
-            }
-        }
-        return result;
     }
 
     /// <summary>Reads <c>{locale}.md</c> files: optional front matter between <c>---</c> lines (a <c>reminder:</c> key is kept), then the reply.</summary>

@@ -81,8 +81,18 @@ public static partial class ChatPlatformHosting
         if (app.Services.GetRequiredService<ChatPlatformOptions>().Knowledge.IngestPacksAtStartup)
             await app.Services.SyncPackKnowledgeAsync(catalog.All, CancellationToken.None);
         _ = app.Services.GetRequiredService<ChatPlatform.Core.Safety.IInputSafety>();
+        var safety = app.Services.GetRequiredService<ChatPlatform.Safety.Rails.SafetyRules>().Model;
+        var safetyLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ChatPlatform.Safety");
+        if (safety.EmbedderStatus is { } off) LogEmbeddingsOff(safetyLogger, off);
+        else LogEmbeddingsOn(safetyLogger, safety.EmbedderName);
         _ = app.Services.GetRequiredService<Microsoft.Extensions.AI.IChatClient>();
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Input rails: classifiers with {Embedder} sentence embeddings for English")]
+    private static partial void LogEmbeddingsOn(ILogger logger, string embedder);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Input rails: sentence embeddings off ({Reason}); the classifiers run on n-grams and cues")]
+    private static partial void LogEmbeddingsOff(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Persona pack problem (pack skipped): {Problem}")]
     private static partial void LogPackProblem(ILogger logger, string problem);

@@ -1,0 +1,91 @@
+using System.Text.RegularExpressions;
+
+namespace ChatPlatform.Safety.Detection;
+
+/// <summary>
+/// Structural cues of a message, in both languages, that carry over between sources where phrasing does not: who
+/// the message is about (first or third person), whether it asks for information, negation, and the shape of an
+/// injection (an override or an output order after other text, a request for hidden instructions). Each is a 0/1
+/// input to every family's combiner, which learns from data how much each one counts for that family; none fires a
+/// rail on its own. Cues of style rather than meaning (the language, the length) were tried and left out: the
+/// combiners learned from them which source a line came from, and raised false alarms on other sources.
+/// </summary>
+public static partial class Cues
+{
+    /// <summary>The cue names, in the order of <see cref="Compute"/>'s values; stored in the weights file to check it matches.</summary>
+    public static readonly IReadOnlyList<string> Names =
+    [
+        "first_person", "third_person", "info_question", "negation", "death", "self_harm", "override", "output_order",
+        "hidden_text", "new_role", "harm_other", "illicit", "fiction_or_research", "order_after_text",
+    ];
+
+    public static int Count => Names.Count;
+
+    /// <summary>The cues of a normalised text (see <see cref="Text.TextNormalizer"/>).</summary>
+    public static float[] Compute(string normalized)
+    {
+        var cues = new float[Names.Count];
+        cues[0] = Flag(FirstPerson().IsMatch(normalized));
+        cues[1] = Flag(ThirdPerson().IsMatch(normalized));
+        cues[2] = Flag(InfoQuestion().IsMatch(normalized));
+        cues[3] = Flag(Negation().IsMatch(normalized));
+        cues[4] = Flag(Death().IsMatch(normalized));
+        cues[5] = Flag(SelfHarm().IsMatch(normalized));
+        var overrideMatch = Override().Match(normalized);
+        var orderMatch = OutputOrder().Match(normalized);
+        cues[6] = Flag(overrideMatch.Success);
+        cues[7] = Flag(orderMatch.Success);
+        cues[8] = Flag(HiddenText().IsMatch(normalized));
+        cues[9] = Flag(NewRole().IsMatch(normalized));
+        cues[10] = Flag(HarmOther().IsMatch(normalized));
+        cues[11] = Flag(Illicit().IsMatch(normalized));
+        cues[12] = Flag(FictionOrResearch().IsMatch(normalized));
+        // Goal hijacking: a question or task first, then the order that replaces it.
+        var first = Math.Min(overrideMatch.Success ? overrideMatch.Index : int.MaxValue, orderMatch.Success ? orderMatch.Index : int.MaxValue);
+        cues[13] = Flag(first != int.MaxValue && first >= 8);
+        return cues;
+    }
+
+    private static float Flag(bool value) => value ? 1f : 0f;
+
+    private const RegexOptions Options = RegexOptions.CultureInvariant;
+
+    [GeneratedRegex(@"\b(i|im|ive|id|ill|me|my|myself|mine)\b|我", Options)]
+    private static partial Regex FirstPerson();
+
+    [GeneratedRegex(@"\b(he|she|hes|shes|him|his|her|they|them|their|someone|somebody|people|client|patient|student|friend|son|daughter|brother|sister|husband|wife|partner|boyfriend|girlfriend|mom|mum|dad|mother|father|kid|child|classmate|coworker|celebrity)s?\b|他|她|朋友|同学|学生|来访者|咨询者|患者|病人|孩子|家人|别人|某人|新闻|报道|明星|网友", Options)]
+    private static partial Regex ThirdPerson();
+
+    [GeneratedRegex(@"^(what|how|why|when|where|which|who|is|are|can|could|does|do|should|would)\b|\b(what is|what are|how do|how does|how can|how to|signs of|warning signs|statistics|rate of|definition|explain)\b|什么是|是什么|为什么|如何|怎么办|怎样|哪些|有没有|吗$|呢$", Options)]
+    private static partial Regex InfoQuestion();
+
+    [GeneratedRegex(@"\b(not|no|never|dont|doesnt|didnt|wont|cant|cannot|nothing|nobody)\b|不|没|别|无", Options)]
+    private static partial Regex Negation();
+
+    [GeneratedRegex(@"\b(die|dying|dead|death|suicid\w*|kill|killing|end it|end my life|alive|live|living|sleep forever|overdose|od)\b|死|自杀|轻生|结束生命|活着|活下去|活了|解脱|安眠药|跳楼", Options)]
+    private static partial Regex Death();
+
+    [GeneratedRegex(@"\b(cut|cuts|cutting|burn|burning|self harm\w*|selfharm\w*|sh|hurt myself|hurting myself|scars?|blades?|razors?|relapsed?|purge|purging|starve|starving)\b|割|自残|自伤|伤害自己|划自己|伤口|刀片|疤|催吐", Options)]
+    private static partial Regex SelfHarm();
+
+    [GeneratedRegex(@"\b(ignore|ignoring|disregard|forget|skip|override|bypass|instead of answering|dont answer|do not answer|no need to answer|stop being)\b|忽略|无视|不用管|别管|不要管|不管|忘掉|忘记|跳过|不用回答|无需回答|不要回答|不必回答|别回答|不用理会|不要理会", Options)]
+    private static partial Regex Override();
+
+    [GeneratedRegex(@"\b(just|only|directly|simply) (say|output|print|repeat|reply|write|respond|answer|type|return)|\b(output|print|repeat|say|type|return|echo) (the following|this|after me|exactly|verbatim|word for word)|直接(输出|回答|回复|说|打印|写)|只(输出|回复|说|回答|写)|请?重复|照着说|原样|逐字|原封不动|一字不差|输出以下|说出以下", Options)]
+    private static partial Regex OutputOrder();
+
+    [GeneratedRegex(@"\b(system prompt|prompt|instructions?|rules|guidelines|initial|hidden|secret|configuration|above text|text above|everything above|developer message|pre ?prompt)\b|提示词|提示语|系统提示|指令|设定|规则|初始|隐藏|前面的(内容|话|文字)|上面的(内容|话|文字)|以上(内容|文字)", Options)]
+    private static partial Regex HiddenText();
+
+    [GeneratedRegex(@"\b(new task|your (new )?task is|from now on|now you are|you are now|pretend|act as|roleplay|role play|jailbreak|dan|developer mode|no restrictions|unfiltered|uncensored)\b|你的任务是|新任务|从现在开始|从现在起|你现在是|假装|扮演|角色|越狱|开发者模式|没有任何限制|不受限制|无限制", Options)]
+    private static partial Regex NewRole();
+
+    [GeneratedRegex(@"\b(poison|hurt|harm|kill|attack|stalk|drug|sedate|spike|beat|punish|frame|threaten|blackmail)\w*\b.{0,30}\b(him|her|them|someone|somebody|people|wife|husband|partner|boss|neighbou?r|mother|father|mom|dad|child|kid|son|daughter|patient|coworker|ex)\b|毒死|下毒|下药|投毒|迷药|伤害(他|她|别人|对方)|报复|弄死|教训|偷偷给", Options)]
+    private static partial Regex HarmOther();
+
+    [GeneratedRegex(@"\b(fake|forge|forged|forging|falsif\w*|counterfeit|without (a )?prescription|no prescription|illegal\w*|black market|dark web|untraceable|scam|launder\w*|hack\w*|steal|stolen|cheat\w*|bribe\w*|smuggl\w*|cover up|get away with)\b|伪造|假的|造假|不要处方|无处方|没有处方|不用处方|黑市|暗网|诈骗|骗|洗钱|偷|黑进|盗|作弊|代开|买通|贿赂|走私|掩盖|瞒", Options)]
+    private static partial Regex Illicit();
+
+    [GeneratedRegex(@"\b(novel|story|fiction|character|screenplay|plot|research|study|paper|thesis|history|historical|documentary)\b|小说|故事|剧本|情节|人物|研究|论文|历史|纪录片", Options)]
+    private static partial Regex FictionOrResearch();
+}

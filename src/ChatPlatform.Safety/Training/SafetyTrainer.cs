@@ -1,0 +1,169 @@
+using ChatPlatform.Safety.Detection;
+using ChatPlatform.Safety.Evaluation;
+using ChatPlatform.Safety.Rails;
+using ChatPlatform.Safety.Text;
+
+namespace ChatPlatform.Safety.Training;
+
+/// <summary>A corpus line with the features the classifiers read, computed once (embeddings are the slow part).</summary>
+public sealed record PreparedItem(EvalItem Item, NgramFeatures Ngrams, float[] Cues, float[]? Embedding);
+
+/// <summary>
+/// Trains every family's classifier (<see cref="FamilyModel"/>) from labelled corpora. Deterministic: the same
+/// corpora give the same weights file.
+/// <list type="number">
+/// <item>Each family's n-gram table and embedding head are trained with the source left out, fold by fold, and
+/// score the lines of the left-out sources: how each piece does on a source it never saw.</item>
+/// <item>The combiner learns from those scores and the structural cues how far to trust each piece.</item>
+/// <item>The n-gram table and the head are trained again on everything for the shipped file.</item>
+/// </list>
+/// Lines of another family are negatives too (see <see cref="OtherWeight"/>): a crisis rail must stay quiet on a
+/// medication question.
+/// </summary>
+public static class SafetyTrainer
+{
+    private const int MaxFolds = 6;
+    private static readonly string[] s_combinerInputs = ["ngram", .. Cues.Names];
+
+    public static List<PreparedItem> Prepare(IReadOnlyList<EvalItem> items, TextNormalizer normalizer, ISentenceEmbedder? embedder, Action<int, int>? progress = null)
+    {
+        var prepared = new PreparedItem[items.Count];
+        var done = 0;
+        Parallel.For(0, items.Count, new ParallelOptions { MaxDegreeOfParallelism = embedder is null ? Environment.ProcessorCount : 1 }, i =>
+        {
+            var item = items[i];
+            var normalized = normalizer.Normalize(item.Text);
+            prepared[i] = new PreparedItem(item, NgramClassifier.Features(normalized), Cues.Compute(normalized), SafetyModel.EmbedWith(embedder, item.Text));
+            var count = Interlocked.Increment(ref done);
+            if (count % 250 == 0 || count == items.Count) progress?.Invoke(count, items.Count);
+        });
+        return [.. prepared];
+    }
+
+    public static SafetyModel Train(IReadOnlyList<PreparedItem> items, ISentenceEmbedder? embedder, Action<string>? log = null)
+    {
+        var folds = Folds(items);
+        var withEmbedding = embedder is not null && items.Any(i => i.Embedding is not null);
+        var families = new System.Collections.Concurrent.ConcurrentDictionary<string, FamilyModel>(StringComparer.Ordinal);
+        // Families are independent: train them side by side (each one's result does not depend on the order).
+        Parallel.ForEach(SafetyFamilies.Classified, family =>
+        {
+            var otherWeight = OtherWeight(items, family);
+            var examples = items.Select(i => (Item: i, Positive: i.Item.Family == family && i.Item.Positive, Weight: Own(i.Item, family) ? 1f : otherWeight)).ToList();
+            if (!examples.Any(e => e.Positive))
+            {
+                log?.Invoke($"{family}: no positive lines; the family never fires from the classifier");
+            }
+
+            // 1. Out-of-fold scores of each piece.
+            var ngramScores = new float[examples.Count];
+            var embeddingScores = new float[examples.Count];
+            for (var fold = 0; fold < folds.Count; fold++)
+            {
+                var inFold = folds.Fold;
+                var train = Enumerable.Range(0, examples.Count).Where(i => inFold[i] != fold).ToList();
+                var test = Enumerable.Range(0, examples.Count).Where(i => inFold[i] == fold).ToList();
+                if (test.Count == 0) continue;
+                var ngram = TrainNgram(train.Select(i => examples[i]).ToList());
+                foreach (var i in test) ngramScores[i] = ngram.Logit(examples[i].Item.Ngrams);
+                if (withEmbedding)
+                {
+                    var head = TrainHead(train.Select(i => examples[i]).ToList(), embedder!.Dimensions);
+                    foreach (var i in test)
+                        if (examples[i].Item.Embedding is { } e) embeddingScores[i] = head.Logit(e);
+                }
+            }
+
+            // 2. The combiners, on scores from sources the pieces did not see.
+            var combiner = DenseLogisticRegression.Train(
+                examples.Select((e, i) => (FamilyModel.CombinerInputs(ngramScores[i], null, e.Item.Cues), e.Positive, e.Weight)).ToList(),
+                1 + Cues.Count, epochs: 40, learningRate: 0.05f, l2: 1e-3f);
+            DenseLogisticRegression? combinerWithEmbedding = null, finalHead = null;
+            if (withEmbedding)
+            {
+                combinerWithEmbedding = DenseLogisticRegression.Train(
+                    examples.Select((e, i) => (e, i)).Where(p => p.e.Item.Embedding is not null)
+                        .Select(p => (FamilyModel.CombinerInputs(ngramScores[p.i], embeddingScores[p.i], p.e.Item.Cues), p.e.Positive, p.e.Weight)).ToList(),
+                    2 + Cues.Count, epochs: 40, learningRate: 0.05f, l2: 1e-3f);
+                finalHead = TrainHead(examples, embedder!.Dimensions);
+            }
+
+            // 3. The pieces on everything.
+            families[family] = new FamilyModel
+            {
+                Family = family,
+                Ngram = TrainNgram(examples),
+                EmbeddingHead = finalHead,
+                Combiner = combiner,
+                CombinerWithEmbedding = combinerWithEmbedding,
+            };
+            log?.Invoke($"{family}: {examples.Count(e => e.Positive)} positive, {examples.Count(e => !e.Positive && e.Item.Item.Family == family)} negative of its own, {folds.Count} folds; combiner weights: "
+                + string.Join(", ", s_combinerInputs.Select((n, i) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{n} {combiner.Weight(i):0.00}")))
+                + (combinerWithEmbedding is null ? "" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"; with embedding: ngram {combinerWithEmbedding.Weight(0):0.00}, embedding {combinerWithEmbedding.Weight(1):0.00}")));
+        });
+        return new SafetyModel
+        {
+            Families = families.ToDictionary(StringComparer.Ordinal),
+            EmbedderName = withEmbedding ? embedder!.Name : "",
+            EmbeddingDimensions = withEmbedding ? embedder!.Dimensions : 0,
+            Embedder = withEmbedding ? embedder : null,
+        };
+    }
+
+    /// <summary>
+    /// The weight of another family's line as a negative: together those lines weigh as much as the family's own
+    /// negatives (at most 1 each). Own negatives (a third-person report, a question about risks) teach where the line
+    /// is; other families' lines teach that ordinary messages are not the phenomenon. Measured with
+    /// <c>safety eval --cross-source</c>: a flat weight of 0.5 gave the crisis rail a pooled false-positive rate of
+    /// 0.38 at recall 0.95 on left-out English sources, this weighting 0.32.
+    /// </summary>
+    private static float OtherWeight(IReadOnlyList<PreparedItem> items, string family)
+    {
+        var own = items.Count(i => Own(i.Item, family) && !i.Item.Positive);
+        var other = items.Count(i => !Own(i.Item, family));
+        return other == 0 ? 1f : Math.Min(1f, Math.Max(own, 1) / (float)other);
+    }
+
+    /// <summary>
+    /// Whether a line counts with full weight for <paramref name="family"/>: its own lines, and the ordinary requests
+    /// of the two request families (a benign request is neither an injection nor a request for harm).
+    /// </summary>
+    private static bool Own(EvalItem item, string family) =>
+        item.Family == family || (!item.Positive && s_requestFamilies.Contains(family) && s_requestFamilies.Contains(item.Family));
+
+    private static readonly string[] s_requestFamilies = [SafetyFamilies.Injection, SafetyFamilies.Harmful];
+
+    private static NgramClassifier TrainNgram(List<(PreparedItem Item, bool Positive, float Weight)> examples) =>
+        NgramClassifier.Train(examples.Select(e => (e.Item.Ngrams, e.Positive, e.Weight)).ToList(), epochs: 30, learningRate: 5f, l2: 1e-5f);
+
+    private static DenseLogisticRegression TrainHead(List<(PreparedItem Item, bool Positive, float Weight)> examples, int dimensions) =>
+        DenseLogisticRegression.Train(
+            examples.Where(e => e.Item.Embedding is not null).Select(e => (e.Item.Embedding!, e.Positive, e.Weight)).ToList(),
+            dimensions, epochs: 40, learningRate: 0.5f, l2: 1e-4f);
+
+    /// <summary>
+    /// Folds by source: every source whole in one fold (up to six folds), so out-of-fold scores are scores on unseen
+    /// sources. With fewer than three sources, folds by a hash of the text instead.
+    /// </summary>
+    private static (int[] Fold, int Count) Folds(IReadOnlyList<PreparedItem> items)
+    {
+        var sources = items.Select(i => i.Item.Source).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var fold = new int[items.Count];
+        if (sources.Count >= 3)
+        {
+            var count = Math.Min(MaxFolds, sources.Count);
+            var index = sources.Select((s, i) => (s, i)).ToDictionary(p => p.s, p => p.i % count, StringComparer.Ordinal);
+            for (var i = 0; i < items.Count; i++) fold[i] = index[items[i].Item.Source];
+            return (fold, count);
+        }
+        for (var i = 0; i < items.Count; i++) fold[i] = (int)(StableHash(items[i].Item.Text) % 4);
+        return (fold, 4);
+    }
+
+    private static uint StableHash(string s)
+    {
+        var h = 2166136261u;
+        foreach (var c in s) h = (h ^ c) * 16777619u;
+        return h;
+    }
+}

@@ -1,0 +1,202 @@
+using System.Text.Json;
+using ChatPlatform.Safety.Detection;
+using ChatPlatform.Safety.Evaluation;
+using ChatPlatform.Safety.Rails;
+using ChatPlatform.Safety.Training;
+using ChatPlatform.Testing;
+using Xunit;
+
+namespace ChatPlatform.Safety.Tests;
+
+public sealed class SafetyTrainingTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("chatplatform-safety-train-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>The shared development split beside the repository, where this checkout has one.</summary>
+    internal static string SharedSafetyData => Path.GetFullPath(Path.Combine(RepoPaths.Root, "..", "shared", "safety-data"));
+
+    private static readonly string[] s_fillerA = ["apple", "river", "candle", "window", "garden", "pencil", "marble", "ladder", "button", "carpet"];
+    private static readonly string[] s_fillerB = ["violin", "tunnel", "saddle", "rocket", "meadow", "anchor", "blanket", "feather", "lantern", "compass"];
+
+    /// <summary>
+    /// Two toy sources that share what marks the phenomenon ("zorblax wumpus") and what marks its absence ("quibble
+    /// fandango") but no other word; source B also has five positives in a phrasing source A never shows.
+    /// </summary>
+    private string ToyCorpus()
+    {
+        var corpus = Directory.CreateDirectory(Path.Combine(_dir, "corpus")).FullName;
+        IEnumerable<string> Lines(string source, string[] filler, bool unseen)
+        {
+            foreach (var word in filler)
+            {
+                yield return Line($"zorblax wumpus {word} {word}", "crisis", source);
+                yield return Line($"quibble fandango {word} {word}", "not_crisis", source);
+            }
+            if (unseen)
+                foreach (var word in filler.Take(5))
+                    yield return Line($"quibble plonk {word}", "crisis", source);
+        }
+        File.WriteAllLines(Path.Combine(corpus, "a.jsonl"), Lines("toy/a", s_fillerA, unseen: false));
+        File.WriteAllLines(Path.Combine(corpus, "b.jsonl"), Lines("toy/b", s_fillerB, unseen: true));
+        return corpus;
+    }
+
+    private static string Line(string text, string label, string source) =>
+        JsonSerializer.Serialize(new { text, label, lang = "en", source = source + ":toy.jsonl" });
+
+    private static List<PreparedItem> Prepare(params string[] corpora) =>
+        SafetyTrainer.Prepare(SafetyCorpus.Read(corpora), Rules.Safety.Normalizer, embedder: null);
+
+    [Fact]
+    public void CrossSource_TwoToySources_ScoresEachOnTheOtherAsExpected()
+    {
+        var report = CrossSourceEvaluator.Run(Prepare(ToyCorpus()), RepoPaths.Safety, embedder: null);
+
+        var a = report.Sources["toy/a"]["crisis"]["en"];
+        Assert.Equal((10, 0, 0, 10), (a.Tp, a.Fp, a.Fn, a.Tn));
+        var b = report.Sources["toy/b"]["crisis"]["en"];
+        // The five positives phrased as source A never phrased them are missed: recall 10/15.
+        Assert.Equal((10, 0, 5, 10), (b.Tp, b.Fp, b.Fn, b.Tn));
+        Assert.Equal(0.6667, b.Recall);
+        Assert.Equal(20, report.Pooled["crisis"]["en"].Tp);
+        Assert.Equal((1.0 + 0.6667) / 2, report.Mean["crisis"]["en"].Recall!.Value, 3);
+        Assert.Equal(0.0, report.Mean["crisis"]["en"].Fpr);
+    }
+
+    [Fact]
+    public void CrossSource_OneSource_IsRefused()
+    {
+        var items = Prepare(Path.Combine(ToyCorpus(), "a.jsonl"));
+
+        var e = Assert.Throws<ArgumentException>(() => CrossSourceEvaluator.Run(items, RepoPaths.Safety, embedder: null));
+        Assert.Contains("at least two sources", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Train_SameCorpus_WritesTheSameBytesAndTheFileScoresAsTrained()
+    {
+        var items = Prepare(ToyCorpus());
+        var first = Path.Combine(_dir, "first.bin");
+        var second = Path.Combine(_dir, "second.bin");
+
+        SafetyTrainer.Train(items, embedder: null).Save(first);
+        SafetyTrainer.Train(items, embedder: null).Save(second);
+
+        Assert.Equal(File.ReadAllBytes(first), File.ReadAllBytes(second));
+        var loaded = SafetyModel.Load(first, embedder: null);
+        Assert.Equal(SafetyFamilies.Classified.Order(), loaded.Families.Keys.Order());
+        var rails = new InputRails(SafetyRules.Load(RepoPaths.Safety, loaded));
+        Assert.True(rails.Inspect("zorblax wumpus garden garden").Crisis.Fired);
+        Assert.False(rails.Inspect("quibble fandango garden garden").Crisis.Fired);
+    }
+
+    [Fact]
+    public void Load_DamagedFiles_FormatExceptionNamingTheFile()
+    {
+        var good = Path.Combine(_dir, "good.bin");
+        SafetyTrainer.Train(Prepare(ToyCorpus()), embedder: null).Save(good);
+        var bytes = File.ReadAllBytes(good);
+
+        var truncated = Path.Combine(_dir, "truncated.bin");
+        File.WriteAllBytes(truncated, bytes[..(bytes.Length / 2)]);
+        var otherVersion = Path.Combine(_dir, "version.bin");
+        var versioned = bytes.ToArray();
+        BitConverter.GetBytes(SafetyModel.FormatVersion + 1).CopyTo(versioned, 8);
+        File.WriteAllBytes(otherVersion, versioned);
+        var notWeights = Path.Combine(_dir, "text.bin");
+        File.WriteAllText(notWeights, "hello, this is not a weights file");
+
+        Assert.Contains("truncated", Assert.Throws<FormatException>(() => SafetyModel.Load(truncated, null)).Message, StringComparison.Ordinal);
+        var version = Assert.Throws<FormatException>(() => SafetyModel.Load(otherVersion, null)).Message;
+        Assert.StartsWith(otherVersion, version, StringComparison.Ordinal);
+        Assert.Contains($"format version {SafetyModel.FormatVersion + 1}", version, StringComparison.Ordinal);
+        Assert.Contains("CPSAFETY", Assert.Throws<FormatException>(() => SafetyModel.Load(notWeights, null)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SafetyRules_WithoutWeightsFile_NamesTheFileAndTheCommand()
+    {
+        var copy = Path.Combine(_dir, "safety");
+        CopyDirectory(RepoPaths.Safety, copy);
+        File.Delete(Path.Combine(copy, SafetyRules.WeightsFile));
+
+        var e = Assert.Throws<FileNotFoundException>(() => SafetyRules.Load(copy));
+        Assert.Contains("safety train", e.Message, StringComparison.Ordinal);
+        Assert.Contains("rails.bin", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ShippedWeights_CurrentFormatWithEveryFamilyAndTheEnglishEmbeddingHeads()
+    {
+        var model = SafetyModel.Load(Path.Combine(RepoPaths.Safety, SafetyRules.WeightsFile), embedder: null);
+
+        Assert.Equal(SafetyFamilies.Classified.Order(), model.Families.Keys.Order());
+        Assert.Equal(MiniLmEmbedder.ModelName, model.EmbedderName);
+        Assert.Equal(384, model.EmbeddingDimensions);
+        Assert.All(model.Families.Values, f => Assert.NotNull(f.EmbeddingHead));
+        Assert.Contains("not loaded", model.EmbedderStatus, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Rails_WithoutTheEmbedder_StillFireOnTheirOtherFeatures()
+    {
+        var rails = new InputRails(SafetyRules.Load(RepoPaths.Safety, embeddings: false));
+
+        Assert.Null(rails.Rules.Model.Embedder);
+        Assert.True(rails.Inspect("I want to kill myself tonight").Crisis.Fired);
+        Assert.True(rails.Inspect("我不想活了").Crisis.Fired);
+        Assert.False(rails.Inspect("What are the GRE rules?").Crisis.Fired);
+    }
+
+    [Fact]
+    public void MiniLm_LoadsFromThePackage_EnglishOnly()
+    {
+        var embedder = MiniLmEmbedder.Shared(out var error);
+
+        Assert.True(embedder is not null, error);
+        Assert.Equal(384, embedder.Embed("I feel fine today").Length);
+        Assert.True(embedder.Covers("I feel fine today"));
+        Assert.False(embedder.Covers("我今天感觉很好"));
+        Assert.NotNull(Rules.Safety.Model.Embedder);
+    }
+
+    [Fact]
+    public void EmbeddingWindow_LongPost_KeepsTheSentenceWithTheDeathWish()
+    {
+        var filler = string.Concat(Enumerable.Repeat("School has been a lot this term and my roommate is loud. ", 6));
+        var post = filler + "Honestly I just want to die and stop feeling this. " + filler;
+
+        var window = SafetyModel.EmbeddingWindow(post);
+
+        Assert.True(window.Length <= MiniLmEmbedder.MaxChars);
+        Assert.Contains("I just want to die", window, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RetrainFromSharedData_WhenPresent_GivesAFileInTheShippedFormat()
+    {
+        if (!Directory.Exists(SharedSafetyData)) Assert.Skip($"{SharedSafetyData} is not in this checkout");
+        var items = SafetyCorpus.Read([SharedSafetyData, Path.Combine(RepoPaths.Safety, "examples")]);
+        var path = Path.Combine(_dir, "retrained.bin");
+
+        SafetyTrainer.Train(SafetyTrainer.Prepare(items, Rules.Safety.Normalizer, embedder: null), embedder: null).Save(path);
+
+        var retrained = SafetyModel.Load(path, embedder: null);
+        var shipped = SafetyModel.Load(Path.Combine(RepoPaths.Safety, SafetyRules.WeightsFile), embedder: null);
+        Assert.Equal(shipped.Families.Keys.Order(), retrained.Families.Keys.Order());
+        Assert.Equal(File.ReadAllBytes(path)[..12], File.ReadAllBytes(Path.Combine(RepoPaths.Safety, SafetyRules.WeightsFile))[..12]);
+        // Every shared line's label maps to a family the file has a classifier for (PII is found by patterns).
+        Assert.All(items, i => Assert.True(i.Family == SafetyFamilies.Pii || retrained.Families.ContainsKey(i.Family), i.Family));
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        foreach (var dir in Directory.EnumerateDirectories(from, "*", SearchOption.AllDirectories))
+            Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, dir)));
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+            File.Copy(file, Path.Combine(to, Path.GetRelativePath(from, file)));
+    }
+}

@@ -29,9 +29,9 @@ public sealed class ReferencePackTests
     }
 
     [Theory]
-    [InlineData("mindchat", "counselling", new[] { "crisis", "injection", "pii", "scope", "output" })]
-    [InlineData("sunsimiao", "health", new[] { "crisis", "medical_emergency", "injection", "pii", "scope", "output" })]
-    [InlineData("gradchat", "education", new[] { "crisis", "injection", "pii", "scope", "output" })]
+    [InlineData("mindchat", "counselling", new[] { "crisis", "injection", "harmful", "pii", "scope", "output" })]
+    [InlineData("sunsimiao", "health", new[] { "crisis", "medical_emergency", "injection", "harmful", "pii", "scope", "output" })]
+    [InlineData("gradchat", "education", new[] { "crisis", "injection", "harmful", "pii", "scope", "output" })]
     public void Load_ReferencePack_HasItsDomainRailsAndSharedSettings(string id, string domain, string[] rails)
     {
         var pack = LoadValid(id);

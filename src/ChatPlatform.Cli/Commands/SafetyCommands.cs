@@ -67,7 +67,8 @@ internal static class SafetyCommands
 
             var showErrors = parse.GetValue(errors);
             var report = SafetyEvaluator.Run(new InputRails(rules), items,
-                showErrors ? (item, fired) => console.Out.WriteLine($"{(fired ? "FP" : "FN")} {item.Family} {item.Lang} {item.Text.ReplaceLineEndings(" ")}") : null,
+                showErrors ? (item, finding) => console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{(finding.Fired ? "FP" : "FN")} {item.Family} {item.Lang} lexicon={finding.Lexicon} score={finding.Score:0.00} {item.Text.ReplaceLineEndings(" ")}")) : null,
                 scoredAs);
             Print(console.Out, report.Families);
             console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"latency ms per message: p50 {report.LatencyMs.P50:0.000}, p99 {report.LatencyMs.P99:0.000}"));

@@ -16,12 +16,16 @@ public sealed class DenseLogisticRegression
     /// <summary>The weight of input <paramref name="i"/> (for reports and tests).</summary>
     public float Weight(int i) => _weights[i];
 
+    /// <param name="positiveShare">The share of the total weight the positive class gets (0.5: balanced). Below 0.5 a
+    /// text with little evidence either way scores below 0.5, as most messages show none of the phenomenon.</param>
     public static DenseLogisticRegression Train(IReadOnlyList<(float[] X, bool Positive, float Weight)> examples, int dimensions,
-        int epochs = 60, float learningRate = 0.1f, float l2 = 1e-3f)
+        int epochs = 60, float learningRate = 0.1f, float l2 = 1e-3f, float positiveShare = 0.5f)
     {
         var model = new DenseLogisticRegression(dimensions);
         if (examples.Count == 0) return model;
         var (positiveWeight, negativeWeight) = NgramClassifier.ClassWeights(examples.Select(e => (e.Positive, e.Weight)));
+        positiveWeight *= 2 * positiveShare;
+        negativeWeight *= 2 * (1 - positiveShare);
         var order = Enumerable.Range(0, examples.Count).ToArray();
         var random = new Random(20261206);
         for (var epoch = 0; epoch < epochs; epoch++)

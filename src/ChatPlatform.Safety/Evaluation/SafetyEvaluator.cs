@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using ChatPlatform.Core.Personas;
+using ChatPlatform.Safety.Detection;
 using ChatPlatform.Safety.Rails;
 
 namespace ChatPlatform.Safety.Evaluation;
@@ -53,7 +54,8 @@ public static class SafetyEvaluator
     public static List<EvalItem> Read(string path) => [.. Training.SafetyCorpus.ReadFile(path)];
 
     /// <summary>Scores <paramref name="items"/>; with <paramref name="pack"/>, at that persona's thresholds.</summary>
-    public static EvalReport Run(InputRails rails, IReadOnlyList<EvalItem> items, Action<EvalItem, bool>? onError = null, PersonaPack? pack = null)
+    /// <param name="onError">Called for each misclassified line with the family's finding (lexicon match and score).</param>
+    public static EvalReport Run(InputRails rails, IReadOnlyList<EvalItem> items, Action<EvalItem, DetectionResult>? onError = null, PersonaPack? pack = null)
     {
         // One warm-up pass (regex compilation, JIT) so latency reflects a running server, not start-up.
         foreach (var item in items) rails.Inspect(item.Text, pack);
@@ -65,9 +67,9 @@ public static class SafetyEvaluator
             var start = Stopwatch.GetTimestamp();
             var findings = rails.Inspect(item.Text, pack);
             latencies.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-            var fired = findings.Fired(item.Family);
-            if (fired != item.Positive) onError?.Invoke(item, fired);
-            outcomes.Add((item, fired));
+            var finding = findings.For(item.Family);
+            if (finding.Fired != item.Positive) onError?.Invoke(item, finding);
+            outcomes.Add((item, finding.Fired));
         }
         latencies.Sort();
         return new EvalReport(Score(outcomes), new EvalLatency(Math.Round(Percentile(latencies, 0.50), 4), Math.Round(Percentile(latencies, 0.99), 4)));

@@ -67,7 +67,7 @@ public sealed class SafetyRules
     public static readonly IReadOnlyDictionary<string, float> DefaultThresholds = new Dictionary<string, float>
     {
         [SafetyFamilies.Crisis] = SafetyPolicy.MaxCrisisThreshold,
-        [SafetyFamilies.Medical] = 0.6f,
+        [SafetyFamilies.Medical] = 0.75f,
         [SafetyFamilies.Injection] = 0.6f,
         [SafetyFamilies.Harmful] = 0.7f,
     };

@@ -23,6 +23,12 @@ public sealed record PreparedItem(EvalItem Item, NgramFeatures Ngrams, float[] C
 public static class SafetyTrainer
 {
     private const int MaxFolds = 6;
+    /// <summary>
+    /// The combiners weigh positives as a third of the data, not a half: a message with no evidence either way ("ok",
+    /// "message 1") then scores about 0.33 instead of 0.5, below every threshold.
+    /// </summary>
+    private const float CombinerPositiveShare = 1f / 3;
+
     private static readonly string[] s_combinerInputs = ["ngram", .. Cues.Names];
 
     public static List<PreparedItem> Prepare(IReadOnlyList<EvalItem> items, TextNormalizer normalizer, ISentenceEmbedder? embedder, Action<int, int>? progress = null)
@@ -77,14 +83,14 @@ public static class SafetyTrainer
             // 2. The combiners, on scores from sources the pieces did not see.
             var combiner = DenseLogisticRegression.Train(
                 examples.Select((e, i) => (FamilyModel.CombinerInputs(ngramScores[i], null, e.Item.Cues), e.Positive, e.Weight)).ToList(),
-                1 + Cues.Count, epochs: 40, learningRate: 0.05f, l2: 1e-3f);
+                1 + Cues.Count, epochs: 40, learningRate: 0.05f, l2: 1e-3f, positiveShare: CombinerPositiveShare);
             DenseLogisticRegression? combinerWithEmbedding = null, finalHead = null;
             if (withEmbedding)
             {
                 combinerWithEmbedding = DenseLogisticRegression.Train(
                     examples.Select((e, i) => (e, i)).Where(p => p.e.Item.Embedding is not null)
                         .Select(p => (FamilyModel.CombinerInputs(ngramScores[p.i], embeddingScores[p.i], p.e.Item.Cues), p.e.Positive, p.e.Weight)).ToList(),
-                    2 + Cues.Count, epochs: 40, learningRate: 0.05f, l2: 1e-3f);
+                    2 + Cues.Count, epochs: 40, learningRate: 0.05f, l2: 1e-3f, positiveShare: CombinerPositiveShare);
                 finalHead = TrainHead(examples, embedder!.Dimensions);
             }
 

@@ -128,7 +128,7 @@ public sealed record SafetyPolicy
     /// The platform's crisis threshold, and the highest a pack may set: a persona may make the crisis rail more
     /// sensitive, never less.
     /// </summary>
-    public const float MaxCrisisThreshold = 0.5f;
+    public const float MaxCrisisThreshold = 0.4f;
 }
 
 public sealed partial record CrisisProtocol

@@ -16,19 +16,22 @@ public sealed class Detector(string family, Lexicon lexicon, FamilyModel? classi
     public DetectionResult Detect(MessageAnalysis message, float threshold)
     {
         var match = lexicon.Match(message.Normalized);
-        // A cue decides without the classifier (and without the embedding it may need).
-        if (match is LexiconMatch.Strong or LexiconMatch.Weak) return new DetectionResult(true, match, 1f);
+        // A strong cue decides without the classifier (and without the embedding it may need).
+        if (match is LexiconMatch.Strong) return new DetectionResult(true, match, 1f);
         var score = Classifier?.Score(message) ?? 0f;
-        return new DetectionResult(Classifier is not null && Fires(match, score, threshold), match, score);
+        var fired = Classifier is null ? match == LexiconMatch.Weak : Fires(match, score, threshold);
+        return new DetectionResult(fired, match, score);
     }
 
     /// <summary>
-    /// The decision for a lexicon match and a classifier score: a cue fires; an exclusion (someone else, a question
-    /// about the topic, a figure of speech) cancels every cue and the classifier; otherwise the classifier decides.
+    /// The decision for a lexicon match and a classifier score: a strong cue fires; a weak cue (the topic is there,
+    /// not yet who or how) halves the classifier's threshold; an exclusion (someone else, a question about the topic,
+    /// a figure of speech) cancels every cue and the classifier; otherwise the classifier decides.
     /// </summary>
     public static bool Fires(LexiconMatch match, float score, float threshold) => match switch
     {
-        LexiconMatch.Strong or LexiconMatch.Weak => true,
+        LexiconMatch.Strong => true,
+        LexiconMatch.Weak => score >= threshold / 2,
         LexiconMatch.Excluded => false,
         _ => score >= threshold,
     };

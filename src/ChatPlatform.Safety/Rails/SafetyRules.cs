@@ -61,8 +61,9 @@ public sealed class SafetyRules
 
     /// <summary>
     /// Classifier score above which a family fires when no lexicon cue decided. The scores are calibrated on sources
-    /// the pieces were not trained on (see <see cref="Training.SafetyTrainer"/>); the values were chosen from
-    /// <c>safety eval --cross-source</c>, recall first for crisis, whose threshold a pack may only lower.
+    /// the pieces were not trained on (see <see cref="Training.SafetyTrainer"/>); the values were chosen from the
+    /// threshold sweep of <c>safety eval --cross-source</c>: recall first for crisis (whose threshold a pack may only
+    /// lower), few false alarms for the rails that refuse.
     /// </summary>
     public static readonly IReadOnlyDictionary<string, float> DefaultThresholds = new Dictionary<string, float>
     {

@@ -380,12 +380,12 @@ public sealed class PackLoaderTests : IDisposable
     [Fact]
     public void Load_Thresholds_ReadPerRail()
     {
-        _pack.Replace(Safety, "thresholds:\n  crisis: 0.45\n", "thresholds:\n  crisis: 0.35\n  injection: 0.9\n");
+        _pack.Replace(Safety, "thresholds:\n  crisis: 0.35\n", "thresholds:\n  crisis: 0.3\n  injection: 0.9\n");
 
         var result = Load();
 
         ProblemAssert.None(result.Problems);
-        Assert.Equal(0.35f, result.Pack!.Safety.Thresholds[SafetyRails.Crisis]);
+        Assert.Equal(0.3f, result.Pack!.Safety.Thresholds[SafetyRails.Crisis]);
         Assert.Equal(0.9f, result.Pack.Safety.Thresholds[SafetyRails.Injection]);
         Assert.False(result.Pack.Safety.Thresholds.ContainsKey(SafetyRails.MedicalEmergency));
     }
@@ -396,7 +396,7 @@ public sealed class PackLoaderTests : IDisposable
     [InlineData("  scope: 0.5", "unknown key 'thresholds.scope'")]
     public void Load_BadThreshold_ReportsItsLine(string entry, string fragment)
     {
-        var line = _pack.Replace(Safety, "thresholds:\n  crisis: 0.45\n", "thresholds:\n" + entry + "\n") + 1;
+        var line = _pack.Replace(Safety, "thresholds:\n  crisis: 0.35\n", "thresholds:\n" + entry + "\n") + 1;
 
         AssertProblem(Safety, line, fragment);
     }

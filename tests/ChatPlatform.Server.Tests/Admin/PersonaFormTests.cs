@@ -48,7 +48,7 @@ public sealed class PersonaFormTests
     {
         var mindchat = PackFiles.Parse(PersonaVersionSync.ReadContent(Path.Combine(RepoPaths.Personas, "mindchat")));
         var form = PersonaForm.From(mindchat);
-        Assert.Equal(0.45, form.Thresholds[SafetyRails.Crisis]);
+        Assert.Equal(0.35, form.Thresholds[SafetyRails.Crisis]);
         form.Thresholds[SafetyRails.Crisis] = null;
         form.Thresholds[SafetyRails.Injection] = 0.8;
         var work = Directory.CreateTempSubdirectory("persona-form-").FullName;

@@ -176,4 +176,28 @@ public sealed class ConversationTokenTests(RecordingServer server) : IClassFixtu
             Assert.DoesNotContain("gradchat", answer.Body, StringComparison.Ordinal);
         }
     }
+
+    [Fact]
+    public async Task PostChat_FirstTurnRefusedAsBusy_TokenInTheHeaderLetsTheClientRetry()
+    {
+        server.Model.FailWith = ChatPlatform.Core.Chat.ChatRejectedException.Busy("The core is busy.", TimeSpan.FromSeconds(2));
+        Turn busy;
+        try
+        {
+            busy = await PostAsync(new { persona = "gradchat", conversationId = "tok-busy", text = "First try.", locale = "en" });
+        }
+        finally
+        {
+            server.Model.FailWith = null;
+        }
+        Assert.Equal(HttpStatusCode.TooManyRequests, busy.Status);
+        Assert.NotNull(busy.HeaderToken);
+
+        var taken = await PostAsync(new { persona = "gradchat", conversationId = "tok-busy", text = "Someone else." });
+        var retried = await PostAsync(new { persona = "gradchat", conversationId = "tok-busy", text = "Second try.", locale = "en" }, busy.HeaderToken);
+
+        Assert.Equal(HttpStatusCode.NotFound, taken.Status);
+        Assert.Equal(HttpStatusCode.OK, retried.Status);
+        Assert.Equal("tok-busy", retried.ConversationId);
+    }
 }

@@ -69,6 +69,10 @@ public static class ChatApi
         if (start.Error is { } error)
         {
             ChatHttp.SetRetryAfter(http.Response, start.RetryAfter);
+            // A busy or failing core refuses the turn after its conversation was created: the token lets the client
+            // send it again into that conversation (a suggested id is taken from now on).
+            if (error.Kind is ChatErrorKind.Busy or ChatErrorKind.Upstream)
+                http.Response.Headers[TokenHeader] = tokens.Issue(conversationId, persona, request.Locale ?? "", request.UserId);
             return Problem(error);
         }
 

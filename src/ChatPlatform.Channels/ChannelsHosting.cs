@@ -1,5 +1,6 @@
 using ChatPlatform.Channels.BotFramework;
 using ChatPlatform.Channels.DirectLine;
+using ChatPlatform.Channels.Http;
 using ChatPlatform.Channels.OpenAi;
 using ChatPlatform.Channels.RateLimiting;
 using ChatPlatform.Channels.Slack;
@@ -35,6 +36,9 @@ public static class ChannelsHosting
         services.AddHostedService(sp => sp.GetRequiredService<SlackResponder>());
         builder.AddBotFramework();
         builder.AddDirectLine(dataDirectory);
+        // /api/chat conversation tokens: signed with a key derived from the Direct Line key (shared between nodes alike).
+        services.AddSingleton(sp => new ConversationTokens(
+            DirectLineTokens.LoadKey(sp.GetRequiredService<DirectLineOptions>(), dataDirectory), sp.GetRequiredService<TimeProvider>()));
         return builder;
     }
 

@@ -86,6 +86,27 @@ public sealed class StoreTests
             (last.Tokens!.Value, last.LatencyMs!.Value, last.Model, last.FinishReason, last.Adapter, last.SafetyVerdicts));
     }
 
+    [Theory]
+    [MemberData(nameof(TestDatabase.Providers), MemberType = typeof(TestDatabase))]
+    public async Task CreateAsync_ManyCallersOneId_ExactlyOneCreatesItAndFindSeesItsPersona(string provider)
+    {
+        await using var database = await TestDatabase.CreateAsync(provider);
+        var store = new EfConversationStore(database.Factory);
+        Assert.Null(await store.FindAsync("web", "claimed", Ct));
+
+        var created = await Task.WhenAll(Enumerable.Range(0, 8).Select(async i =>
+        {
+            await Task.Yield();
+            return await store.CreateAsync("web", "claimed", "testbot", "en", $"user-{i}", Ct);
+        }));
+
+        Assert.Single(created, c => c);
+        Assert.Equal("testbot", await store.FindAsync("web", "claimed", Ct));
+        Assert.False(await store.CreateAsync("web", "claimed", "other", "en", null, Ct));
+        Assert.True(await store.CreateAsync("slack", "claimed", "other", "en", null, Ct));
+        Assert.Equal("other", await store.FindAsync("slack", "claimed", Ct));
+    }
+
     [Fact]
     public async Task AppendAsync_UnopenedConversation_ThrowsNamingIt()
     {

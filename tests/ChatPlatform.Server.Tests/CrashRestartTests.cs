@@ -32,6 +32,8 @@ public sealed class CrashRestartTests : IDisposable
 
         // Each client talks in its own conversation and counts the turns the server completed ("done" received).
         var completed = new int[Clients];
+        // The first turn starts the conversation; the later ones continue it with the token the server returned.
+        var tokens = new string?[Clients];
         using (var server = await StartServerAsync(port, http))
         {
             using var load = CancellationTokenSource.CreateLinkedTokenSource(Ct);
@@ -41,8 +43,15 @@ public sealed class CrashRestartTests : IDisposable
                 {
                     try
                     {
-                        using var response = await http.PostAsJsonAsync("/api/chat",
-                            new { persona = "gradchat", conversationId = $"load-{c}", text = $"client {c} question {turn}", userId = $"user-{c}" }, load.Token);
+                        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/chat")
+                        {
+                            Content = JsonContent.Create(new { persona = "gradchat", conversationId = $"load-{c}", text = $"client {c} question {turn}", userId = $"user-{c}" }),
+                        };
+                        if (tokens[c] is { } token)
+                            request.Headers.Authorization = new("Bearer", token);
+                        using var response = await http.SendAsync(request, load.Token);
+                        if (response.Headers.TryGetValues("X-Conversation-Token", out var issued))
+                            tokens[c] = issued.Single();
                         var body = await response.Content.ReadAsStringAsync(load.Token);
                         if (response.StatusCode == HttpStatusCode.OK && body.Contains("event: done", StringComparison.Ordinal))
                             Interlocked.Increment(ref completed[c]);
@@ -78,8 +87,13 @@ public sealed class CrashRestartTests : IDisposable
                 Assert.InRange(stored, 2 * seen[c], 2 * seen[c] + 2);
             }
 
-            // The restarted server carries on where the conversations stopped.
-            using var next = await http.PostAsJsonAsync("/api/chat", new { persona = "gradchat", conversationId = "load-0", text = "after the restart" }, Ct);
+            // The restarted server carries on where the conversations stopped; the token from before the kill still holds.
+            using var nextRequest = new HttpRequestMessage(HttpMethod.Post, "/api/chat")
+            {
+                Content = JsonContent.Create(new { persona = "gradchat", conversationId = "load-0", text = "after the restart" }),
+            };
+            nextRequest.Headers.Authorization = new("Bearer", tokens[0]);
+            using var next = await http.SendAsync(nextRequest, Ct);
             Assert.Equal(HttpStatusCode.OK, next.StatusCode);
             Assert.Contains("event: done", await next.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
             Assert.Equal("after the restart", Scalar("SELECT m.Text FROM messages m JOIN conversations v ON v.Id = m.ConversationId WHERE v.ExternalId = 'load-0' AND m.Role = 'user' ORDER BY m.Sequence DESC LIMIT 1"));

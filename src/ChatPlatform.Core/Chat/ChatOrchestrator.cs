@@ -44,6 +44,13 @@ public sealed class ChatOrchestrator(
         "Safety note: earlier in this conversation the person said they might be in crisis and was given crisis hotlines. " +
         "Stay warm, calm and supportive; do not give advice that could cause harm; encourage contacting the hotlines or a trusted person.";
 
+    /// <summary>
+    /// The one answer for a conversation the caller may not continue: unknown, someone else's, another persona's, or
+    /// named by a wrong token. It is the same in every case, so it tells nothing about which conversations exist.
+    /// </summary>
+    public static readonly ChatError ConversationNotFound = new(ChatErrorKind.NotFound, "conversation_not_found",
+        "No conversation with this id can be continued with these credentials. Start a new conversation.");
+
     /// <summary>Checks a turn without doing any work. Null means it may run.</summary>
     public ChatError? Validate(ChatTurn turn)
     {
@@ -80,10 +87,24 @@ public sealed class ChatOrchestrator(
 
         var pack = personas.Find(turn.Persona)!;
         var locale = pack.ResolveLocale(turn.Locale);
-        var owner = await store.OpenAsync(turn.Channel, turn.ConversationId, pack.Id, locale, turn.UserId, cancellationToken);
-        if (!string.Equals(owner, pack.Id, StringComparison.Ordinal))
-            return ChatStart.Refused(new(ChatErrorKind.Conflict, "conversation_persona_mismatch",
-                $"Conversation '{turn.ConversationId}' belongs to persona '{owner}', not '{pack.Id}'. Start a new conversation to talk to another persona."));
+        switch (turn.Access)
+        {
+            case ConversationAccess.New:
+                if (!await store.CreateAsync(turn.Channel, turn.ConversationId, pack.Id, locale, turn.UserId, cancellationToken))
+                    return ChatStart.Refused(ConversationNotFound);
+                break;
+            case ConversationAccess.Existing:
+                if (!string.Equals(await store.FindAsync(turn.Channel, turn.ConversationId, cancellationToken), pack.Id, StringComparison.Ordinal))
+                    return ChatStart.Refused(ConversationNotFound);
+                break;
+            default:
+                var owner = await store.OpenAsync(turn.Channel, turn.ConversationId, pack.Id, locale, turn.UserId, cancellationToken);
+                // The other persona is not named: the answer says no more about a conversation than the caller knows.
+                if (!string.Equals(owner, pack.Id, StringComparison.Ordinal))
+                    return ChatStart.Refused(new(ChatErrorKind.Conflict, "conversation_persona_mismatch",
+                        $"This conversation belongs to another persona, not '{pack.Id}'. Start a new conversation to talk to another persona."));
+                break;
+        }
 
         var flags = await store.GetFlagsAsync(turn.Channel, turn.ConversationId, cancellationToken);
         var text = turn.Text;

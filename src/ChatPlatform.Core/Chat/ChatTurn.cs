@@ -7,7 +7,26 @@ public sealed record ChatTurn(
     string Text,
     string? Locale = null,
     string Channel = "web",
-    string? UserId = null);
+    string? UserId = null)
+{
+    /// <summary>
+    /// Whether the turn may start the conversation, continue it, or both. A channel whose clients name conversations
+    /// themselves uses <see cref="ConversationAccess.New"/> and <see cref="ConversationAccess.Existing"/> so that
+    /// nobody continues a conversation they did not start.
+    /// </summary>
+    public ConversationAccess Access { get; init; } = ConversationAccess.OpenOrCreate;
+}
+
+/// <summary>How a turn may reach its conversation.</summary>
+public enum ConversationAccess
+{
+    /// <summary>Continue the conversation, creating it on first use (channels that already scope their ids).</summary>
+    OpenOrCreate,
+    /// <summary>Start a new conversation; an id that is already stored is refused as not found.</summary>
+    New,
+    /// <summary>Continue a stored conversation of the same persona; anything else is refused as not found.</summary>
+    Existing,
+}
 
 /// <summary>Why a turn was refused before any work started. Channels map <see cref="Kind"/> to their own status codes.</summary>
 public sealed record ChatError(ChatErrorKind Kind, string Code, string Message);
@@ -16,7 +35,7 @@ public enum ChatErrorKind
 {
     /// <summary>The request itself is malformed (empty text, bad id).</summary>
     Invalid,
-    /// <summary>The persona does not exist.</summary>
+    /// <summary>The persona does not exist, or the conversation is not one the caller may continue.</summary>
     NotFound,
     /// <summary>The message is longer than allowed.</summary>
     TooLarge,

@@ -12,6 +12,15 @@ public interface IConversationStore
     /// </summary>
     Task<string> OpenAsync(string channel, string conversationId, string persona, string locale, string? userId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Creates the conversation (channel, external id) only when it is not stored yet. True when this call created
+    /// it; false when it already existed (whoever holds it, whatever its persona), so two callers never share it.
+    /// </summary>
+    Task<bool> CreateAsync(string channel, string conversationId, string persona, string locale, string? userId, CancellationToken cancellationToken);
+
+    /// <summary>The persona of a stored conversation, or null when there is no such conversation.</summary>
+    Task<string?> FindAsync(string channel, string conversationId, CancellationToken cancellationToken);
+
     /// <summary>The most recent <paramref name="max"/> messages, oldest first.</summary>
     Task<IReadOnlyList<StoredMessage>> GetHistoryAsync(string channel, string conversationId, int max, CancellationToken cancellationToken);
 

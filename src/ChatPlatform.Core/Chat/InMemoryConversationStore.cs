@@ -18,6 +18,12 @@ public sealed class InMemoryConversationStore : IConversationStore
         return Task.FromResult(conversation.Persona);
     }
 
+    public Task<bool> CreateAsync(string channel, string conversationId, string persona, string locale, string? userId, CancellationToken cancellationToken) =>
+        Task.FromResult(_conversations.TryAdd((channel, conversationId), new Conversation(persona, [])));
+
+    public Task<string?> FindAsync(string channel, string conversationId, CancellationToken cancellationToken) =>
+        Task.FromResult(_conversations.TryGetValue((channel, conversationId), out var conversation) ? conversation.Persona : null);
+
     public Task<IReadOnlyList<StoredMessage>> GetHistoryAsync(string channel, string conversationId, int max, CancellationToken cancellationToken)
     {
         if (!_conversations.TryGetValue((channel, conversationId), out var conversation))

@@ -52,6 +52,49 @@ public sealed class EfConversationStore(
         }
     }
 
+    public async Task<bool> CreateAsync(string channel, string conversationId, string persona, string locale, string? userId, CancellationToken cancellationToken)
+    {
+        // The unique index on (channel, external id) decides between two requests creating the same conversation:
+        // the loser sees it stored. A failed insert with nothing stored was a busy database: try again.
+        const int attempts = 5;
+        for (var attempt = 1; ; attempt++)
+        {
+            if (await FindAsync(channel, conversationId, cancellationToken) is not null)
+                return false;
+            await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+            var now = DateTimeOffset.UtcNow;
+            db.Conversations.Add(new ConversationRecord
+            {
+                Channel = channel, ExternalId = conversationId, PersonaId = persona, Locale = locale,
+                UserId = userId, CreatedAt = now, UpdatedAt = now,
+            });
+            try
+            {
+                await db.SaveChangesAsync(cancellationToken);
+                return true;
+            }
+            catch (DbUpdateException) when (attempt < attempts)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(20 * attempt), cancellationToken);
+            }
+            catch (DbUpdateException)
+            {
+                if (await FindAsync(channel, conversationId, cancellationToken) is not null)
+                    return false;
+                throw;
+            }
+        }
+    }
+
+    public async Task<string?> FindAsync(string channel, string conversationId, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        return await db.Conversations.AsNoTracking()
+            .Where(c => c.Channel == channel && c.ExternalId == conversationId)
+            .Select(c => c.PersonaId)
+            .FirstOrDefaultAsync(cancellationToken);
+    }
+
     public async Task<IReadOnlyList<StoredMessage>> GetHistoryAsync(string channel, string conversationId, int max, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);

@@ -1,5 +1,6 @@
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
 using System.Text.Json.Serialization;
 using ChatPlatform.Channels.Http;
 using ChatPlatform.Channels.RateLimiting;
@@ -7,6 +8,7 @@ using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Personas;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.WebUtilities;
 
 namespace ChatPlatform.Server.Chat;
 
@@ -32,25 +34,70 @@ public static class ChatApi
         return app;
     }
 
-    internal static async Task<IResult> PostChat(ChatRequest? request, ChatOrchestrator orchestrator, HttpContext http, CancellationToken cancellationToken)
+    /// <summary>The response header that carries the conversation token (also in the <c>done</c> event).</summary>
+    public const string TokenHeader = "X-Conversation-Token";
+
+    internal static async Task<IResult> PostChat(ChatRequest? request, ChatOrchestrator orchestrator, ConversationTokens tokens, HttpContext http, CancellationToken cancellationToken)
     {
         if (request is null)
-            return Problem(new ChatError(ChatErrorKind.Invalid, "missing_body", "The request body must be a JSON object with 'persona', 'conversationId' and 'text'."));
+            return Problem(new ChatError(ChatErrorKind.Invalid, "missing_body", "The request body must be a JSON object with 'persona' and 'text'."));
 
-        var turn = new ChatTurn(request.Persona ?? "", request.ConversationId ?? "", request.Text ?? "", request.Locale, "web", request.UserId);
+        // A conversation is continued only with the token its first turn returned; without one, the turn starts a new
+        // conversation (under the id the client suggests, if that id is not stored yet, or one the server makes up).
+        // Every way of naming a conversation one may not continue gets the same 404.
+        var persona = request.Persona ?? "";
+        string conversationId;
+        ConversationAccess access;
+        if (BearerToken(http.Request) is { } presented)
+        {
+            if (tokens.Check(presented) is not { } grant
+                || (!string.IsNullOrEmpty(request.ConversationId) && request.ConversationId != grant.ConversationId)
+                || (persona.Length > 0 && persona != grant.Persona))
+                return Problem(ChatOrchestrator.ConversationNotFound);
+            persona = grant.Persona;
+            conversationId = grant.ConversationId;
+            access = ConversationAccess.Existing;
+        }
+        else
+        {
+            conversationId = string.IsNullOrEmpty(request.ConversationId) ? NewConversationId() : request.ConversationId;
+            access = ConversationAccess.New;
+        }
+
+        var turn = new ChatTurn(persona, conversationId, request.Text ?? "", request.Locale, "web", request.UserId) { Access = access };
         var start = await orchestrator.StartAsync(turn, cancellationToken: cancellationToken);
         if (start.Error is { } error)
         {
             ChatHttp.SetRetryAfter(http.Response, start.RetryAfter);
+            // A busy or failing core refuses the turn after its conversation was created: the token lets the client
+            // send it again into that conversation (a suggested id is taken from now on).
+            if (error.Kind is ChatErrorKind.Busy or ChatErrorKind.Upstream)
+                http.Response.Headers[TokenHeader] = tokens.Issue(conversationId, persona, request.Locale ?? "", request.UserId);
             return Problem(error);
         }
 
+        var token = tokens.Issue(conversationId, persona, request.Locale ?? "", request.UserId);
+        http.Response.Headers[TokenHeader] = token;
         http.Response.Headers.CacheControl = "no-cache";
         http.Response.Headers["X-Accel-Buffering"] = "no";
-        return TypedResults.ServerSentEvents(ToSse(start.Events!, cancellationToken));
+        return TypedResults.ServerSentEvents(ToSse(start.Events!, token, cancellationToken));
     }
 
-    private static async IAsyncEnumerable<SseItem<object>> ToSse(IAsyncEnumerable<ChatEvent> events, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>The token of <c>Authorization: Bearer TOKEN</c>; an empty one counts (and fails), other schemes are ignored.</summary>
+    private static string? BearerToken(HttpRequest request)
+    {
+        var header = request.Headers.Authorization.ToString();
+        const string scheme = "Bearer";
+        if (header.Length < scheme.Length || !header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase)
+            || (header.Length > scheme.Length && header[scheme.Length] != ' '))
+            return null;
+        return header[scheme.Length..].Trim();
+    }
+
+    /// <summary>An id nobody can guess: 128 random bits.</summary>
+    private static string NewConversationId() => "c_" + WebEncoders.Base64UrlEncode(RandomNumberGenerator.GetBytes(16));
+
+    private static async IAsyncEnumerable<SseItem<object>> ToSse(IAsyncEnumerable<ChatEvent> events, string token, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await foreach (var e in events.WithCancellation(cancellationToken))
         {
@@ -60,7 +107,7 @@ public static class ChatApi
             yield return e switch
             {
                 ChatDelta d => new SseItem<object>(new DeltaData(d.Text), "delta"),
-                ChatCompleted c => new SseItem<object>(new DoneData(c.ConversationId, c.Persona, c.Locale, c.FinishReason, c.OutputTokens, Math.Round(c.ElapsedMs, 1)), "done"),
+                ChatCompleted c => new SseItem<object>(new DoneData(c.ConversationId, token, c.Persona, c.Locale, c.FinishReason, c.OutputTokens, Math.Round(c.ElapsedMs, 1)), "done"),
                 ChatFailed f => new SseItem<object>(new ErrorData(f.Error.Code, f.Error.Message), "error"),
                 _ => throw new InvalidOperationException($"Unexpected chat event {e.GetType().Name}."),
             };
@@ -77,7 +124,7 @@ public static class ChatApi
         extensions: new Dictionary<string, object?> { ["code"] = error.Code });
 
     private sealed record DeltaData([property: JsonPropertyName("text")] string Text);
-    private sealed record DoneData(string ConversationId, string Persona, string Locale, string FinishReason, int? OutputTokens, double ElapsedMs);
+    private sealed record DoneData(string ConversationId, string ConversationToken, string Persona, string Locale, string FinishReason, int? OutputTokens, double ElapsedMs);
     private sealed record ErrorData(string Code, string Message);
     private sealed record CitationData(int Index, string Id, string Title, string? Section, int? Page, string? Url);
 }

@@ -92,6 +92,25 @@ public sealed class ChatOrchestratorTests
         var start = await orchestrator.StartAsync(new ChatTurn("other", "c1", "hi"), cancellationToken: TestContext.Current.CancellationToken);
 
         Assert.Equal(ChatErrorKind.Conflict, start.Error?.Kind);
+        Assert.DoesNotContain("testbot", start.Error!.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StartAsync_NewOrExistingAccess_OnlyTheRightConversationGetsIn()
+    {
+        var model = new ScriptedChatClient("ok");
+        var orchestrator = Create(model);
+        var ct = TestContext.Current.CancellationToken;
+        await Drain(await orchestrator.StartAsync(new ChatTurn("testbot", "c1", "secret history") { Access = ConversationAccess.New }, cancellationToken: ct));
+
+        var again = await orchestrator.StartAsync(new ChatTurn("testbot", "c1", "hi") { Access = ConversationAccess.New }, cancellationToken: ct);
+        var unknown = await orchestrator.StartAsync(new ChatTurn("testbot", "c2", "hi") { Access = ConversationAccess.Existing }, cancellationToken: ct);
+        var otherPersona = await orchestrator.StartAsync(new ChatTurn("other", "c1", "hi") { Access = ConversationAccess.Existing }, cancellationToken: ct);
+
+        Assert.All(new[] { again, unknown, otherPersona }, s => Assert.Same(ChatOrchestrator.ConversationNotFound, s.Error));
+        Assert.Single(model.Calls);
+        await Drain(await orchestrator.StartAsync(new ChatTurn("testbot", "c1", "go on") { Access = ConversationAccess.Existing }, cancellationToken: ct));
+        Assert.Contains(model.Calls[^1].Messages, m => m.Text == "secret history");
     }
 
     [Fact]

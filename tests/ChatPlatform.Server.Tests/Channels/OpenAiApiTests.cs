@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using ChatPlatform.Core.ApiKeys;
 using ChatPlatform.Data;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using OpenAI;
@@ -183,5 +184,40 @@ public sealed class OpenAiApiTests(ServerFactory factory) : IClassFixture<Server
         var record = (await cli.ListAsync(ct)).Single(r => r.Name == name);
         Assert.NotNull(record.LastUsedAt);
         Assert.NotNull(record.RevokedAt);
+    }
+
+    [Fact]
+    public async Task ChatCompletions_SameConversationIdWithAnotherKey_SeesNoneOfTheFirstKeysHistory()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var model = new ChatPlatform.Testing.ScriptedChatClient("Noted.");
+        await using var app = factory.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddSingleton<Microsoft.Extensions.AI.IChatClient>(model)));
+        var keys = app.Services.GetRequiredService<ApiKeys>();
+        var first = await keys.CreateAsync("scope-a-" + Guid.NewGuid().ToString("N")[..8], "test", ct);
+        var second = await keys.CreateAsync("scope-b-" + Guid.NewGuid().ToString("N")[..8], "test", ct);
+
+        async Task<HttpResponseMessage> Post(string key, string text)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+            {
+                Content = new StringContent(JsonSerializer.Serialize(new { model = "gradchat", messages = new[] { new { role = "user", content = text } } }), Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Authorization = new("Bearer", key);
+            request.Headers.Add("X-Conversation-Id", "scoped-1");
+            return await app.CreateClient().SendAsync(request, ct);
+        }
+
+        using var a1 = await Post(first, "My thesis is about tidal energy in Wales.");
+        using var a2 = await Post(first, "What is my thesis about?");
+        Assert.Equal(HttpStatusCode.OK, a1.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, a2.StatusCode);
+        Assert.Contains(model.Calls[^1].Messages, m => m.Text.Contains("tidal energy", StringComparison.Ordinal));
+
+        using var b1 = await Post(second, "What is my thesis about?");
+
+        Assert.Equal(HttpStatusCode.OK, b1.StatusCode);
+        Assert.Equal("scoped-1", b1.Headers.GetValues("X-Conversation-Id").Single());
+        Assert.DoesNotContain(model.Calls[^1].Messages, m => m.Text.Contains("tidal energy", StringComparison.Ordinal));
+        Assert.DoesNotContain("tidal energy", await b1.Content.ReadAsStringAsync(ct), StringComparison.Ordinal);
     }
 }

@@ -20,47 +20,25 @@ public sealed class EfConversationStore(
 {
     private readonly ITextRedactor _redactor = redactor ?? IdentityRedactor.Instance;
 
-    public async Task<string> OpenAsync(string channel, string conversationId, string persona, string locale, string? userId, CancellationToken cancellationToken)
+    public async Task<string> OpenAsync(string channel, string conversationId, string persona, string locale, string? userId, CancellationToken cancellationToken) =>
+        (await InsertOrFindAsync(channel, conversationId, persona, locale, userId, cancellationToken)).Persona;
+
+    public async Task<bool> CreateAsync(string channel, string conversationId, string persona, string locale, string? userId, CancellationToken cancellationToken) =>
+        (await InsertOrFindAsync(channel, conversationId, persona, locale, userId, cancellationToken)).Created;
+
+    /// <summary>
+    /// Stores the conversation unless it is stored already; returns the persona it is stored under and whether this
+    /// call created it. The unique index on (channel, external id) decides between two requests creating the same
+    /// conversation: the loser sees it stored. A failed insert with nothing stored was a writer holding the database
+    /// past the busy timeout: try again.
+    /// </summary>
+    private async Task<(string Persona, bool Created)> InsertOrFindAsync(string channel, string conversationId, string persona, string locale, string? userId, CancellationToken cancellationToken)
     {
-        // A failed insert is either another request creating the same conversation (the stored one wins) or a
-        // writer holding the database past the busy timeout: read again and, if it is still missing, try again.
         const int attempts = 5;
         for (var attempt = 1; ; attempt++)
         {
-            await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-            var existing = await db.Conversations.AsNoTracking()
-                .Where(c => c.Channel == channel && c.ExternalId == conversationId)
-                .Select(c => c.PersonaId)
-                .FirstOrDefaultAsync(cancellationToken);
-            if (existing is not null) return existing;
-
-            var now = DateTimeOffset.UtcNow;
-            db.Conversations.Add(new ConversationRecord
-            {
-                Channel = channel, ExternalId = conversationId, PersonaId = persona, Locale = locale,
-                UserId = userId, CreatedAt = now, UpdatedAt = now,
-            });
-            try
-            {
-                await db.SaveChangesAsync(cancellationToken);
-                return persona;
-            }
-            catch (DbUpdateException) when (attempt < attempts)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(20 * attempt), cancellationToken);
-            }
-        }
-    }
-
-    public async Task<bool> CreateAsync(string channel, string conversationId, string persona, string locale, string? userId, CancellationToken cancellationToken)
-    {
-        // The unique index on (channel, external id) decides between two requests creating the same conversation:
-        // the loser sees it stored. A failed insert with nothing stored was a busy database: try again.
-        const int attempts = 5;
-        for (var attempt = 1; ; attempt++)
-        {
-            if (await FindAsync(channel, conversationId, cancellationToken) is not null)
-                return false;
+            if (await FindAsync(channel, conversationId, cancellationToken) is { } existing)
+                return (existing, false);
             await using var db = await contexts.CreateDbContextAsync(cancellationToken);
             var now = DateTimeOffset.UtcNow;
             db.Conversations.Add(new ConversationRecord
@@ -71,7 +49,7 @@ public sealed class EfConversationStore(
             try
             {
                 await db.SaveChangesAsync(cancellationToken);
-                return true;
+                return (persona, true);
             }
             catch (DbUpdateException) when (attempt < attempts)
             {
@@ -79,8 +57,8 @@ public sealed class EfConversationStore(
             }
             catch (DbUpdateException)
             {
-                if (await FindAsync(channel, conversationId, cancellationToken) is not null)
-                    return false;
+                if (await FindAsync(channel, conversationId, cancellationToken) is { } stored)
+                    return (stored, false);
                 throw;
             }
         }

@@ -281,11 +281,7 @@ public static class DirectLineApi
         return (conversation, dl.Tokens.Issue(conversation.Id, conversation.UserId, conversation.Persona, conversation.Locale), null);
     }
 
-    private static string? BearerOf(HttpContext http)
-    {
-        var header = http.Request.Headers.Authorization.ToString();
-        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
-    }
+    private static string? BearerOf(HttpContext http) => ChatHttp.BearerToken(http.Request);
 
     private static string StreamUrl(HttpContext http, string conversationId, string token, string? watermark)
     {

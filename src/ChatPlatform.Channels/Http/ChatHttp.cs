@@ -4,9 +4,16 @@ using Microsoft.AspNetCore.Http;
 
 namespace ChatPlatform.Channels.Http;
 
-/// <summary>How every HTTP channel turns a refused turn into a status code, so they all answer alike.</summary>
+/// <summary>What every HTTP channel does alike: read the caller's bearer credential, and turn a refused turn into a status code.</summary>
 public static class ChatHttp
 {
+    /// <summary>The credential of <c>Authorization: Bearer …</c> (trimmed, possibly empty); null without that scheme.</summary>
+    public static string? BearerToken(HttpRequest request)
+    {
+        var header = request.Headers.Authorization.ToString();
+        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
+    }
+
     public static int StatusCode(ChatErrorKind kind) => kind switch
     {
         ChatErrorKind.NotFound => StatusCodes.Status404NotFound,

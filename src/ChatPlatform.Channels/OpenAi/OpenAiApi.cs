@@ -42,8 +42,7 @@ public static class OpenAiApi
         var services = http.RequestServices;
         var keys = (ApiKeys)services.GetService(typeof(ApiKeys))!;
         var options = (OpenAiApiOptions)services.GetService(typeof(OpenAiApiOptions))!;
-        var header = http.Request.Headers.Authorization.ToString();
-        var presented = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : null;
+        var presented = ChatHttp.BearerToken(http.Request);
 
         if (!string.IsNullOrEmpty(presented) && await keys.FindAsync(presented, http.RequestAborted) is { } record)
         {

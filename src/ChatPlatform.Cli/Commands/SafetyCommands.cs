@@ -4,6 +4,7 @@ using ChatPlatform.Core.Personas;
 using ChatPlatform.Safety.Detection;
 using ChatPlatform.Safety.Evaluation;
 using ChatPlatform.Safety.Rails;
+using ChatPlatform.Safety.Text;
 using ChatPlatform.Safety.Training;
 
 namespace ChatPlatform.Cli.Commands;
@@ -164,7 +165,15 @@ internal static class SafetyCommands
         if (items.Count == 0) throw new CliException("--corpus: no lines to train on.");
         var sources = items.GroupBy(i => i.Source).Select(g => $"{g.Key} {g.Count()}");
         console.Out.WriteLine($"{items.Count} lines from {items.Select(i => i.Source).Distinct().Count()} sources: {string.Join(", ", sources)}");
-        var normalizer = LoadRules(safety, embeddings: false, model: EmptyModel).Normalizer;
+        TextNormalizer normalizer;
+        try
+        {
+            normalizer = TextNormalizer.Load(Path.Combine(safety, "lexicons", "t2s.txt"));
+        }
+        catch (Exception e) when (e is IOException or FormatException)
+        {
+            throw new CliException($"Cannot load the safety folder's normaliser: {e.Message} (set --safety-dir).");
+        }
         embedder = null;
         if (embeddings)
         {
@@ -174,13 +183,11 @@ internal static class SafetyCommands
         return SafetyTrainer.Prepare(items, normalizer, embedder, (done, total) => console.Out.WriteLine($"features {done}/{total}"));
     }
 
-    private static readonly SafetyModel EmptyModel = new() { Families = new Dictionary<string, FamilyModel>() };
-
-    private static SafetyRules LoadRules(string directory, bool embeddings, SafetyModel? model = null)
+    private static SafetyRules LoadRules(string directory, bool embeddings)
     {
         try
         {
-            return SafetyRules.Load(directory, model, embeddings);
+            return SafetyRules.Load(directory, embeddings: embeddings);
         }
         catch (Exception e) when (e is IOException or FormatException)
         {

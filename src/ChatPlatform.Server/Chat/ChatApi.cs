@@ -48,7 +48,7 @@ public static class ChatApi
         var persona = request.Persona ?? "";
         string conversationId;
         ConversationAccess access;
-        if (BearerToken(http.Request) is { } presented)
+        if (ChatHttp.BearerToken(http.Request) is { } presented)
         {
             if (tokens.Check(presented) is not { } grant
                 || (!string.IsNullOrEmpty(request.ConversationId) && request.ConversationId != grant.ConversationId)
@@ -81,17 +81,6 @@ public static class ChatApi
         http.Response.Headers.CacheControl = "no-cache";
         http.Response.Headers["X-Accel-Buffering"] = "no";
         return TypedResults.ServerSentEvents(ToSse(start.Events!, token, cancellationToken));
-    }
-
-    /// <summary>The token of <c>Authorization: Bearer TOKEN</c>; an empty one counts (and fails), other schemes are ignored.</summary>
-    private static string? BearerToken(HttpRequest request)
-    {
-        var header = request.Headers.Authorization.ToString();
-        const string scheme = "Bearer";
-        if (header.Length < scheme.Length || !header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase)
-            || (header.Length > scheme.Length && header[scheme.Length] != ' '))
-            return null;
-        return header[scheme.Length..].Trim();
     }
 
     /// <summary>An id nobody can guess: 128 random bits.</summary>

@@ -11,6 +11,9 @@ builder.AddAdminConsole();
 var app = builder.Build();
 await app.PrepareChatPlatformAsync();
 
+app.UseClientAddress();
+if (!app.Environment.IsDevelopment())
+    app.UseHsts();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseDefaultFiles();

@@ -34,13 +34,9 @@ public static partial class BotFrameworkEndpoint
     internal static async Task<IResult> PostActivity(HttpContext http, string? persona, BotFrameworkRuntime runtime, CancellationToken cancellationToken)
     {
         var authHeader = http.Request.Headers.Authorization.ToString();
-        if (!runtime.AuthenticationEnabled && !(http.Connection.RemoteIpAddress is { } ip && IPAddress.IsLoopback(ip)))
+        if (!runtime.AuthenticationEnabled && !ClientAddress.IsFromThisMachine(http))
             return Problem(StatusCodes.Status401Unauthorized, "bot_auth_off",
                 "Bot Framework authentication is off (MicrosoftAppId is not set), so only requests from this machine are served.");
-
-        if (persona is not null && runtime.Personas.Find(persona) is null)
-            return Problem(StatusCodes.Status404NotFound, "unknown_persona",
-                $"Unknown persona '{persona}'. Available: {string.Join(", ", runtime.Personas.All.Select(p => p.Id))}.");
 
         var body = await ChatHttp.ReadBodyAsync(http.Request, MaxBodyBytes, cancellationToken);
         if (body is null)
@@ -48,6 +44,16 @@ public static partial class BotFrameworkEndpoint
         var (activity, problem) = Parse(body);
         if (activity is null)
             return Problem(StatusCodes.Status400BadRequest, "invalid_activity", problem!);
+        // A route to a persona whose pack does not offer it on this channel is answered like an unknown persona.
+        var channel = PersonaBot.PackChannel(activity);
+        if (persona is not null && runtime.Personas.FindOn(persona, channel) is null)
+            return Problem(StatusCodes.Status404NotFound, "unknown_persona",
+                $"Unknown persona '{persona}'. Available: {runtime.Personas.AvailableOn(channel)}.");
+        // Without authentication nobody vouches for the serviceUrl, so replies may only go back to this machine;
+        // with it, the SDK checks the URL against the channel's signed token.
+        if (!runtime.AuthenticationEnabled && !new Uri(activity.ServiceUrl).IsLoopback)
+            return Problem(StatusCodes.Status403Forbidden, "service_url_not_local",
+                "Bot Framework authentication is off (MicrosoftAppId is not set), so replies go only to a serviceUrl on this machine.");
 
         Microsoft.Bot.Builder.InvokeResponse? invoke;
         try
@@ -67,11 +73,33 @@ public static partial class BotFrameworkEndpoint
             LogRejected(runtime.Logger, reason);
             return Problem(StatusCodes.Status401Unauthorized, "unauthorized", "The request's Bot Framework token is missing or invalid.");
         }
+        catch (Exception e) when (IdentityProviderUnreachable(e))
+        {
+            // The token cannot be checked now: the channel retries later. One line, no stack trace.
+            LogIdentityProviderUnreachable(runtime.Logger, e.GetType().Name);
+            http.Response.Headers.RetryAfter = IdentityRetrySeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Problem(StatusCodes.Status503ServiceUnavailable, "identity_provider_unavailable",
+                "The Bot Framework token cannot be checked right now because the identity provider is unreachable. Try again later.");
+        }
 
         if (invoke is null)
             return TypedResults.Ok();
         var json = invoke.Body is null ? "" : JsonConvert.SerializeObject(invoke.Body);
         return TypedResults.Content(json, "application/json", Encoding.UTF8, invoke.Status);
+    }
+
+    private const int IdentityRetrySeconds = 30;
+
+    /// <summary>
+    /// The SDK could not fetch the identity provider's OpenID metadata or keys: IdentityModel reports it as IDX20803
+    /// (configuration) over IDX20804 (document retrieval), with the network error inside.
+    /// </summary>
+    internal static bool IdentityProviderUnreachable(Exception e)
+    {
+        for (var inner = e; inner is not null; inner = inner.InnerException)
+            if (inner is HttpRequestException || inner.Message.StartsWith("IDX20803", StringComparison.Ordinal) || inner.Message.StartsWith("IDX20804", StringComparison.Ordinal))
+                return e is not OperationCanceledException;
+        return false;
     }
 
     /// <summary>The activity, or a message naming what is wrong with it.</summary>
@@ -101,6 +129,9 @@ public static partial class BotFrameworkEndpoint
 
     private static ProblemHttpResult Problem(int status, string code, string message) =>
         TypedResults.Problem(title: code, detail: message, statusCode: status, extensions: new Dictionary<string, object?> { ["code"] = code });
+
+    [Microsoft.Extensions.Logging.LoggerMessage(Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "Bot Framework request refused with 503: the identity provider's metadata could not be fetched to check its token ({Error})")]
+    private static partial void LogIdentityProviderUnreachable(Microsoft.Extensions.Logging.ILogger logger, string error);
 
     [Microsoft.Extensions.Logging.LoggerMessage(Level = Microsoft.Extensions.Logging.LogLevel.Information, Message = "Bot Framework request rejected: {Reason}")]
     private static partial void LogRejected(Microsoft.Extensions.Logging.ILogger logger, string reason);

@@ -188,14 +188,15 @@ public sealed partial class PersonaBot(
 
     private async Task ChoosePersonaAsync(ITurnContext turnContext, string id, CancellationToken cancellationToken)
     {
-        var available = string.Join(", ", personas.All.Select(p => p.Id));
+        var channel = PackChannel(turnContext.Activity);
+        var available = personas.AvailableOn(channel);
         if (id.Length == 0)
         {
             var current = await ResolvePersonaAsync(turnContext, cancellationToken);
             await turnContext.SendActivityAsync($"You are talking to {current}. Switch with '/persona ID'; available: {available}.", cancellationToken: cancellationToken);
             return;
         }
-        var pack = personas.Find(id);
+        var pack = personas.FindOn(id, channel);
         if (pack is null)
         {
             await turnContext.SendActivityAsync($"Unknown persona '{id}'. Available: {available}.", cancellationToken: cancellationToken);
@@ -212,16 +213,21 @@ public sealed partial class PersonaBot(
     private async Task<string> ResolvePersonaAsync(ITurnContext turnContext, CancellationToken cancellationToken)
     {
         var activity = turnContext.Activity;
-        if (_chosenPersona.TryGetValue(ChoiceKey(activity), out var chosen) && personas.Find(chosen) is not null)
+        var channel = PackChannel(activity);
+        if (_chosenPersona.TryGetValue(ChoiceKey(activity), out var chosen) && personas.FindOn(chosen, channel) is not null)
             return chosen;
-        if (turnContext.TurnState.Get<string>(RoutePersonaKey) is { } routed && personas.Find(routed) is { } routedPack)
+        if (turnContext.TurnState.Get<string>(RoutePersonaKey) is { } routed && personas.FindOn(routed, channel) is { } routedPack)
             return routedPack.Id;
-        if (await directory.FindPersonaAsync(BindingKeys(activity), cancellationToken) is { } bound && personas.Find(bound) is { } boundPack)
+        if (await directory.FindPersonaAsync(BindingKeys(activity), cancellationToken) is { } bound && personas.FindOn(bound, channel) is { } boundPack)
             return boundPack.Id;
-        if (options.Persona is { } configured && personas.Find(configured) is { } configuredPack)
+        if (options.Persona is { } configured && personas.FindOn(configured, channel) is { } configuredPack)
             return configuredPack.Id;
-        return personas.All[0].Id;
+        // With no pack offered on this channel the first one is named, and the turn is refused as an unknown persona.
+        return personas.OfferedOn(channel) is [var first, ..] ? first.Id : personas.All[0].Id;
     }
+
+    /// <summary>The pack channel (<c>teams</c>, or <c>slack</c> through Azure) an activity arrives on.</summary>
+    public static string? PackChannel(Activity activity) => ChannelNames.OfTurnChannel(StoreChannel(activity.ChannelId));
 
     /// <summary>Where a binding may name the persona, most specific first: a Teams team, a Teams tenant, a Slack workspace, the bot.</summary>
     public static IReadOnlyList<BindingKey> BindingKeys(Activity activity)

@@ -136,18 +136,17 @@ public static class DirectLineApi
         }
 
         // The echo: the user's activity goes into the transcript with a server id and its clientActivityID,
-        // which is how Web Chat marks the message sent.
-        var from = activity.From;
+        // which is how Web Chat marks the message sent. Only bounded fields are kept: the text (within the message
+        // limit), short format, locale and name; the client's value and other channelData are not.
         var echo = conversation.Append(new DirectLineActivity
         {
             Type = "message",
             Text = activity.Text,
-            TextFormat = activity.TextFormat,
-            Locale = locale,
-            From = new ChannelAccount(conversation.UserId, from?.Name, "user"),
+            TextFormat = activity.TextFormat is { Length: <= 16 } format ? format : null,
+            Locale = locale is { Length: <= 35 } ? locale : null,
+            From = new ChannelAccount(conversation.UserId, activity.From?.Name is { Length: <= 64 } name ? name : null, "user"),
             Recipient = new ChannelAccount(conversation.Persona, Role: "bot"),
-            ChannelData = activity.ChannelData?.DeepClone().AsObject(),
-            Value = activity.Value,
+            ChannelData = KeptChannelData(activity.ChannelData),
         });
         dl.Bot.Answer(conversation, echo, text, locale);
         return TypedResults.Ok(new ResourceResponse(echo.Id!));
@@ -164,7 +163,7 @@ public static class DirectLineApi
     {
         if (!http.WebSockets.IsWebSocketRequest)
             return Error(StatusCodes.Status400BadRequest, "BadArgument", "The stream is a WebSocket: connect to the streamUrl from the conversation call.");
-        var (conversation, _, failure) = await OpenAsync(http, dl, conversationId, cancellationToken);
+        var (conversation, _, failure) = await OpenAsync(http, dl, conversationId, cancellationToken, streamUrl: true);
         if (failure is not null) return failure;
 
         using var socket = await http.WebSockets.AcceptWebSocketAsync();
@@ -211,12 +210,13 @@ public static class DirectLineApi
 
     private static (DirectLineGrant? Grant, IResult? Refused) NewGrant(DirectLineServices dl, string? persona, string? userId, string? locale)
     {
-        persona = string.IsNullOrWhiteSpace(persona) ? (dl.Options.Persona is { Length: > 0 } configured ? configured : dl.Personas.All[0].Id) : persona;
-        var pack = dl.Personas.Find(persona);
+        persona = string.IsNullOrWhiteSpace(persona)
+            ? (dl.Options.Persona is { Length: > 0 } configured ? configured : dl.Personas.OfferedOn(ChannelNames.Web) is [var first, ..] ? first.Id : "")
+            : persona;
+        // A pack that does not offer itself on the web is unknown here, like a missing one.
+        var pack = dl.Personas.FindOn(persona, ChannelNames.Web);
         if (pack is null)
-            return (null, Error(StatusCodes.Status404NotFound, "unknown_persona", $"Unknown persona '{persona}'. Available: {string.Join(", ", dl.Personas.All.Select(p => p.Id))}."));
-        if (pack.Channels.Count > 0 && !pack.Channels.Contains("web"))
-            return (null, Error(StatusCodes.Status403Forbidden, "channel_not_allowed", $"Persona '{pack.Id}' is not offered on the web (its pack's channels: {string.Join(", ", pack.Channels)})."));
+            return (null, Error(StatusCodes.Status404NotFound, "unknown_persona", $"Unknown persona '{persona}'. Available: {dl.Personas.AvailableOn(ChannelNames.Web)}."));
         if (userId is { } id && (id.Length > 64 || id.Any(char.IsControl)))
             return (null, Error(StatusCodes.Status400BadRequest, "BadArgument", "user.id must be 1 to 64 printable characters."));
         return (new DirectLineGrant(NewId(), string.IsNullOrWhiteSpace(userId) ? "dl_" + NewId()[..16] : userId, pack.Id,
@@ -243,14 +243,21 @@ public static class DirectLineApi
         }
     }
 
-    /// <summary>Checks the bearer secret or token; a token must name <paramref name="conversationId"/> when one is given.</summary>
-    private static (Caller? Caller, IResult? Failure) Authorize(HttpContext http, DirectLineServices dl, string? conversationId)
+    /// <summary>
+    /// Checks the bearer secret or token; a token must name <paramref name="conversationId"/> when one is given.
+    /// Only the WebSocket stream, which browsers cannot give headers, takes a token in <c>?t=</c>, as Direct Line does;
+    /// credentials in other URLs would end up in access logs, and a secret never goes in a URL.
+    /// </summary>
+    private static (Caller? Caller, IResult? Failure) Authorize(HttpContext http, DirectLineServices dl, string? conversationId, bool streamUrl = false)
     {
-        var bearer = BearerOf(http) ?? (string?)http.Request.Query["t"];
+        var fromQuery = streamUrl && BearerOf(http) is null;
+        var bearer = fromQuery ? (string?)http.Request.Query["t"] : BearerOf(http);
         if (string.IsNullOrEmpty(bearer))
             return (null, Error(StatusCodes.Status401Unauthorized, "Unauthorized", "Missing credentials: send 'Authorization: Bearer <token or secret>'."));
         if (dl.IsSecret(bearer))
-            return (new Caller(true, null), null);
+            return fromQuery
+                ? (null, Error(StatusCodes.Status401Unauthorized, "Unauthorized", "A secret is accepted only in the Authorization header, never in the URL."))
+                : (new Caller(true, null), null);
         switch (dl.Tokens.Check(bearer, out var grant))
         {
             case TokenCheck.Invalid:
@@ -258,7 +265,7 @@ public static class DirectLineApi
             case TokenCheck.Expired:
                 return (null, Error(StatusCodes.Status403Forbidden, "TokenExpired", "The token has expired: refresh it before it expires, or get a new one."));
         }
-        if (dl.Personas.Find(grant!.Persona) is null)
+        if (dl.Personas.FindOn(grant!.Persona, ChannelNames.Web) is null)
             return (null, Error(StatusCodes.Status404NotFound, "unknown_persona", $"The token's persona '{grant.Persona}' is no longer offered."));
         if (conversationId is not null && !string.Equals(conversationId, grant.ConversationId, StringComparison.Ordinal))
             return (null, Error(StatusCodes.Status403Forbidden, "Forbidden", "The token is for another conversation."));
@@ -267,9 +274,9 @@ public static class DirectLineApi
 
     /// <summary>Authorises the caller for the conversation and returns it (rebuilt from the store when needed).</summary>
     private static async Task<(DirectLineConversation? Conversation, string? Token, IResult? Failure)> OpenAsync(
-        HttpContext http, DirectLineServices dl, string conversationId, CancellationToken cancellationToken)
+        HttpContext http, DirectLineServices dl, string conversationId, CancellationToken cancellationToken, bool streamUrl = false)
     {
-        var (caller, failure) = Authorize(http, dl, conversationId);
+        var (caller, failure) = Authorize(http, dl, conversationId, streamUrl);
         if (failure is not null) return (null, null, failure);
         if (caller!.Grant is { } grant)
             return (await dl.Conversations.GetOrCreateAsync(grant, cancellationToken), BearerOf(http) ?? http.Request.Query["t"], null);
@@ -282,6 +289,16 @@ public static class DirectLineApi
     }
 
     private static string? BearerOf(HttpContext http) => ChatHttp.BearerToken(http.Request);
+
+    /// <summary>The client fields the echo needs and nothing else: the transcript in memory keeps no client payloads.</summary>
+    internal static System.Text.Json.Nodes.JsonObject KeptChannelData(System.Text.Json.Nodes.JsonObject? channelData)
+    {
+        var kept = new System.Text.Json.Nodes.JsonObject();
+        foreach (var key in (string[])["clientActivityID", "clientTimestamp"])
+            if (channelData?[key] is System.Text.Json.Nodes.JsonValue value && value.TryGetValue<string>(out var text) && text.Length <= 128)
+                kept[key] = text;
+        return kept;
+    }
 
     private static string StreamUrl(HttpContext http, string conversationId, string token, string? watermark)
     {

@@ -51,8 +51,7 @@ public static class OpenAiApi
         }
 
         var anyKey = await keys.AnyActiveAsync(http.RequestAborted);
-        var loopback = http.Connection.RemoteIpAddress is { } ip && IPAddress.IsLoopback(ip);
-        if (!anyKey && !options.RequireKey && loopback)
+        if (!anyKey && !options.RequireKey && ClientAddress.IsFromThisMachine(http))
             return await next(context);
 
         var message = string.IsNullOrEmpty(presented)
@@ -66,7 +65,7 @@ public static class OpenAiApi
     private const string KeyNameItem = "chatplatform.apikey";
 
     internal static IResult GetModels(IPersonaCatalog personas) =>
-        TypedResults.Json(new ModelList("list", personas.All.Select(p => new ModelEntry(p.Id, "model", 0, "chatplatform")).ToList()), Json);
+        TypedResults.Json(new ModelList("list", personas.OfferedOn(ChannelNames.Api).Select(p => new ModelEntry(p.Id, "model", 0, "chatplatform")).ToList()), Json);
 
     internal static async Task<IResult> PostCompletion(HttpContext http, ChatOrchestrator orchestrator, IPersonaCatalog personas, TimeProvider time, CancellationToken cancellationToken)
     {
@@ -88,9 +87,9 @@ public static class OpenAiApi
             return Error(StatusCodes.Status400BadRequest, "The request body must be a JSON object with 'model' and 'messages'.", "invalid_request_error", "missing_body");
         if (string.IsNullOrWhiteSpace(request.Model))
             return Error(StatusCodes.Status400BadRequest, "The field 'model' is required: name a persona (see GET /v1/models).", "invalid_request_error", "missing_model");
-        if (personas.Find(request.Model) is null)
+        if (personas.FindOn(request.Model, ChannelNames.Api) is null)
             return Error(StatusCodes.Status404NotFound,
-                $"The model '{request.Model}' does not exist. Available: {string.Join(", ", personas.All.Select(p => p.Id))}.",
+                $"The model '{request.Model}' does not exist. Available: {personas.AvailableOn(ChannelNames.Api)}.",
                 "invalid_request_error", "model_not_found");
         var last = request.Messages?.LastOrDefault(m => string.Equals(m.Role, "user", StringComparison.Ordinal));
         if (last is null)

@@ -100,10 +100,10 @@ public sealed partial class SlackResponder(
         if (message.Text.StartsWith("/persona", StringComparison.OrdinalIgnoreCase))
         {
             var id = message.Text["/persona".Length..].Trim();
-            var pack = personas.Find(id);
+            var pack = personas.FindOn(id, ChannelNames.Slack);
             if (pack is null)
             {
-                await PostAsync(message, $"Unknown persona '{id}'. Available: {string.Join(", ", personas.All.Select(p => p.Id))}.", cancellationToken);
+                await PostAsync(message, $"Unknown persona '{id}'. Available: {personas.AvailableOn(ChannelNames.Slack)}.", cancellationToken);
                 return;
             }
             _personaByChannel[key] = pack.Id;

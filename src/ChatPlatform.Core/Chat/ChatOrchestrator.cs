@@ -56,9 +56,11 @@ public sealed class ChatOrchestrator(
     {
         if (string.IsNullOrWhiteSpace(turn.Persona))
             return new(ChatErrorKind.Invalid, "missing_persona", "The field 'persona' is required.");
-        if (personas.Find(turn.Persona) is null)
+        // A persona its pack does not offer on this channel is unknown here, with the same answer as a missing one.
+        var channel = ChannelNames.OfTurnChannel(turn.Channel);
+        if (personas.FindOn(turn.Persona, channel) is null)
             return new(ChatErrorKind.NotFound, "unknown_persona",
-                $"Unknown persona '{turn.Persona}'. Available: {string.Join(", ", personas.All.Select(p => p.Id))}.");
+                $"Unknown persona '{turn.Persona}'. Available: {personas.AvailableOn(channel)}.");
         if (string.IsNullOrWhiteSpace(turn.ConversationId))
             return new(ChatErrorKind.Invalid, "missing_conversation_id", "The field 'conversationId' is required.");
         if (turn.ConversationId.Length > MaxConversationIdLength || turn.ConversationId.Any(char.IsControl))

@@ -9,3 +9,18 @@ public interface IPersonaCatalog
     /// <summary>Every valid pack, ordered by id.</summary>
     IReadOnlyList<PersonaPack> All { get; }
 }
+
+public static class PersonaCatalogExtensions
+{
+    /// <summary>The pack with this id when its <c>channels:</c> list offers it on <paramref name="channel"/>; otherwise null, as for an unknown id.</summary>
+    public static PersonaPack? FindOn(this IPersonaCatalog catalog, string? id, string? channel) =>
+        id is null ? null : catalog.Find(id) is { } pack && pack.OfferedOn(channel) ? pack : null;
+
+    /// <summary>The packs offered on <paramref name="channel"/>, ordered by id.</summary>
+    public static IReadOnlyList<PersonaPack> OfferedOn(this IPersonaCatalog catalog, string? channel) =>
+        catalog.All.Where(p => p.OfferedOn(channel)).ToList();
+
+    /// <summary>The ids offered on <paramref name="channel"/>, for an "unknown persona" answer.</summary>
+    public static string AvailableOn(this IPersonaCatalog catalog, string? channel) =>
+        string.Join(", ", catalog.OfferedOn(channel).Select(p => p.Id));
+}

@@ -30,6 +30,9 @@ public sealed record PersonaPack
     public GenerationSettings Generation { get; init; } = new();
     public SafetyPolicy Safety { get; init; } = new();
     public IReadOnlyList<string> Channels { get; init; } = [];
+
+    /// <summary>Whether the pack's <c>channels:</c> list offers it on <paramref name="channel"/> (a <see cref="ChannelNames"/> name; null: any).</summary>
+    public bool OfferedOn(string? channel) => channel is null || Channels.Count == 0 || Channels.Contains(channel);
     public ModelRequirements Model { get; init; } = new();
 
     /// <summary>The pack's knowledge/ folder (absolute) when it has one.</summary>
@@ -183,8 +186,29 @@ public static class SafetyRails
 /// <summary>Channels a persona can be reached through.</summary>
 public static class ChannelNames
 {
+    public const string Web = "web";
+    public const string Api = "api";
+    public const string Teams = "teams";
+    public const string Slack = "slack";
+    public const string Cli = "cli";
+
     public static readonly IReadOnlySet<string> Known =
-        new HashSet<string>(StringComparer.Ordinal) { "web", "api", "teams", "slack", "cli" };
+        new HashSet<string>(StringComparer.Ordinal) { Web, Api, Teams, Slack, Cli };
+
+    /// <summary>
+    /// The pack channel a turn's stored channel belongs to: the web chat and widget are <c>web</c>, the OpenAI API is
+    /// <c>api</c>, Bot Framework channels (<c>bf-…</c>) are <c>teams</c> except Slack through Azure. Null for the
+    /// console's own probes, which may try any persona.
+    /// </summary>
+    public static string? OfTurnChannel(string channel) => channel switch
+    {
+        "web" or "directline" => Web,
+        "openai" => Api,
+        "slack" or "bf-slack" => Slack,
+        "cli" => Cli,
+        _ when channel.StartsWith("bf-", StringComparison.Ordinal) => Teams,
+        _ => null,
+    };
 }
 
 /// <summary>Locales the platform ships prompts, crisis resources and UI text for.</summary>

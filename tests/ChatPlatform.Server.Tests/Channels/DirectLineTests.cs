@@ -234,6 +234,30 @@ public sealed class DirectLineTests(DirectLineFixture fixture) : IClassFixture<D
         Assert.Contains("api/widget/token", await _client.GetStringAsync("/widget.js", Ct), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Credentials_InTheUrl_OnlyATokenOnTheStream()
+    {
+        var session = await StartAsync();
+        var t = Uri.EscapeDataString(session.Token);
+
+        // Outside the WebSocket stream a credential in the URL is refused (it would be written to access logs).
+        using var activities = await _client.GetAsync($"/v3/directline/conversations/{session.ConversationId}/activities?t={t}", Ct);
+        using var posted = await _client.PostAsJsonAsync($"/v3/directline/conversations/{session.ConversationId}/activities?t={t}", Message("hi", "url-1"), Ct);
+        using var generated = await _client.PostAsync($"/v3/directline/tokens/generate?t={Uri.EscapeDataString(DirectLineFixture.Secret)}", null, Ct);
+        Assert.Equal(HttpStatusCode.Unauthorized, activities.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, posted.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, generated.StatusCode);
+
+        // The stream takes the token from its URL, as Direct Line does, but never a secret.
+        var ws = fixture.Factory.Server.CreateWebSocketClient();
+        var streamUri = new Uri(new Uri(session.StreamUrl.Replace("ws://", "http://", StringComparison.Ordinal)).PathAndQuery, UriKind.Relative);
+        using var socket = await ws.ConnectAsync(new Uri(fixture.Factory.Server.BaseAddress, streamUri), Ct);
+        Assert.Equal(WebSocketState.Open, socket.State);
+        var withSecret = new Uri(fixture.Factory.Server.BaseAddress,
+            $"/v3/directline/conversations/{session.ConversationId}/stream?t={Uri.EscapeDataString(DirectLineFixture.Secret)}");
+        await Assert.ThrowsAnyAsync<InvalidOperationException>(() => ws.ConnectAsync(withSecret, Ct));
+    }
+
     private sealed record Session(string ConversationId, string Token, string UserId, string StreamUrl);
 
     private async Task<Session> StartAsync()

@@ -21,7 +21,7 @@ namespace ChatPlatform.Server.Tests.Channels.BotFramework;
 /// <summary>The server with no <c>MicrosoftAppId</c>: local development and the Emulator, served only from this machine.</summary>
 public sealed class BotFrameworkAuthOffFixture : IAsyncLifetime
 {
-    public const string RemoteHeader = "X-Test-Remote-Address";
+    public const string RemoteHeader = RemoteAddressFilter.Header;
     private readonly ServerFactory _factory = new();
     private TestHttpServer _channel = null!;
     private WebApplicationFactory<Program> _app = null!;
@@ -41,7 +41,6 @@ public sealed class BotFrameworkAuthOffFixture : IAsyncLifetime
         {
             s.AddSingleton<IChatClient>(new ScriptedChatClient("Local ", "answer."));
             s.AddSingleton<ILoggerProvider>(Logs);
-            // The test server has no client address of its own: each request says where it comes from.
             s.AddSingleton<IStartupFilter>(new RemoteAddressFilter());
         }));
     }
@@ -53,7 +52,7 @@ public sealed class BotFrameworkAuthOffFixture : IAsyncLifetime
         await _channel.DisposeAsync();
     }
 
-    public async Task<HttpResponseMessage> PostAsync(string conversationId, string remoteAddress)
+    public async Task<HttpResponseMessage> PostAsync(string conversationId, string remoteAddress, string? serviceUrl = null, string? forwardedFor = null)
     {
         var json = JsonSerializer.Serialize(new
         {
@@ -61,28 +60,16 @@ public sealed class BotFrameworkAuthOffFixture : IAsyncLifetime
             id = "m1",
             text = "hello",
             channelId = "emulator",
-            serviceUrl = _channel.BaseUri.ToString(),
+            serviceUrl = serviceUrl ?? _channel.BaseUri.ToString(),
             from = new { id = "local-user" },
             recipient = new { id = "bot" },
             conversation = new { id = conversationId },
         });
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/messages") { Content = new StringContent(json, Encoding.UTF8, "application/json") };
         request.Headers.Add(RemoteHeader, remoteAddress);
+        if (forwardedFor is not null)
+            request.Headers.Add("X-Forwarded-For", forwardedFor);
         return await _app.CreateClient().SendAsync(request, TestContext.Current.CancellationToken);
-    }
-
-    private sealed class RemoteAddressFilter : IStartupFilter
-    {
-        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
-        {
-            app.Use((http, following) =>
-            {
-                if (IPAddress.TryParse(http.Request.Headers[RemoteHeader].ToString(), out var address))
-                    http.Connection.RemoteIpAddress = address;
-                return following(http);
-            });
-            next(app);
-        };
     }
 }
 
@@ -113,6 +100,29 @@ public sealed class BotFrameworkAuthOffTests(BotFrameworkAuthOffFixture fixture)
         Assert.DoesNotContain(fixture.Channel.Requests, r => r.PathAndQuery.Contains("remote-1", StringComparison.Ordinal));
         await using var db = await fixture.App.Services.GetRequiredService<IDbContextFactory<ChatDbContext>>().CreateDbContextAsync(Ct);
         Assert.False(await db.Conversations.AnyAsync(c => c.ExternalId.EndsWith("|remote-1"), Ct));
+    }
+
+    [Fact]
+    public async Task PostActivity_AuthOffThroughProxyOnThisMachine_401AndNothingStored()
+    {
+        // nginx or a sidecar on the same host: the connection is loopback, the caller is not.
+        var response = await fixture.PostAsync("proxied-1", "127.0.0.1", forwardedFor: "203.0.113.9");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.DoesNotContain(fixture.Channel.Requests, r => r.PathAndQuery.Contains("proxied-1", StringComparison.Ordinal));
+        await using var db = await fixture.App.Services.GetRequiredService<IDbContextFactory<ChatDbContext>>().CreateDbContextAsync(Ct);
+        Assert.False(await db.Conversations.AnyAsync(c => c.ExternalId.EndsWith("|proxied-1"), Ct));
+    }
+
+    [Fact]
+    public async Task PostActivity_AuthOffWithServiceUrlElsewhere_403AndNothingSentOrStored()
+    {
+        var response = await fixture.PostAsync("elsewhere-1", "127.0.0.1", serviceUrl: "http://203.0.113.5:9/");
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Contains("service_url_not_local", await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        await using var db = await fixture.App.Services.GetRequiredService<IDbContextFactory<ChatDbContext>>().CreateDbContextAsync(Ct);
+        Assert.False(await db.Conversations.AnyAsync(c => c.ExternalId.EndsWith("|elsewhere-1"), Ct));
     }
 
     [Fact]

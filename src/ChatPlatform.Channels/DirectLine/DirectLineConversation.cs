@@ -9,9 +9,10 @@ namespace ChatPlatform.Channels.DirectLine;
 /// <summary>
 /// One Direct Line conversation in memory: the activity log that <c>GET …/activities</c> and a reconnecting
 /// stream replay from (watermark = the last sequence number seen), and the one WebSocket that receives new
-/// activities as they happen. Typing and livestreaming updates go to the socket only and are not kept.
+/// activities as they happen. Typing and livestreaming updates go to the socket only and are not kept, and at most
+/// <paramref name="maxKept"/> activities are kept (the oldest are dropped; the store has the messages).
 /// </summary>
-public sealed class DirectLineConversation(string id, string persona, string userId, string locale)
+public sealed class DirectLineConversation(string id, string persona, string userId, string locale, int maxKept = 200)
 {
     private readonly Lock _gate = new();
     private readonly List<(int Sequence, DirectLineActivity Activity)> _log = [];
@@ -29,6 +30,12 @@ public sealed class DirectLineConversation(string id, string persona, string use
     public SemaphoreSlim TurnGate { get; } = new(1, 1);
 
     public DateTimeOffset LastUsed { get; private set; } = DateTimeOffset.UtcNow;
+
+    /// <summary>Activities kept for replay.</summary>
+    public int KeptCount
+    {
+        get { lock (_gate) return _log.Count; }
+    }
 
     public bool HasSocket
     {
@@ -52,7 +59,11 @@ public sealed class DirectLineConversation(string id, string persona, string use
             activity.ChannelId ??= DirectLineApi.ChannelId;
             activity.ChannelData ??= [];
             activity.ChannelData["webchat:sequence-id"] = sequence;
-            if (keep) _log.Add((sequence, activity));
+            if (keep)
+            {
+                _log.Add((sequence, activity));
+                if (_log.Count > maxKept) _log.RemoveRange(0, _log.Count - maxKept);
+            }
             LastUsed = DateTimeOffset.UtcNow;
             _socket?.Send(Frame([activity], Watermark()));
             return activity;

@@ -9,9 +9,11 @@ namespace ChatPlatform.Channels.DirectLine;
 /// <summary>
 /// The Direct Line conversations this node holds in memory. A conversation unknown here but named by a valid
 /// token (after a restart, or on another node) is rebuilt from the store's transcript, so a client's watermark
-/// replay still finds its messages. Idle conversations are dropped from memory after a while; the store keeps them.
+/// replay still finds its messages. Idle conversations are dropped from memory after a while, and the least recently
+/// used idle ones whenever more than <see cref="DirectLineOptions.MaxConversationsInMemory"/> are held; the store
+/// keeps them.
 /// </summary>
-public sealed class DirectLineConversations(IPersonaCatalog personas, IConversationStore store, TimeProvider time) : BackgroundService
+public sealed class DirectLineConversations(IPersonaCatalog personas, IConversationStore store, TimeProvider time, DirectLineOptions options) : BackgroundService
 {
     public static readonly TimeSpan IdleLimit = TimeSpan.FromHours(2);
     private const int MaxRebuiltMessages = 500;
@@ -26,7 +28,10 @@ public sealed class DirectLineConversations(IPersonaCatalog personas, IConversat
         var lazy = _conversations.GetOrAdd(grant.ConversationId, _ => new Lazy<Task<DirectLineConversation>>(() => CreateAsync(grant)));
         try
         {
-            return await lazy.Value.WaitAsync(cancellationToken);
+            var conversation = await lazy.Value.WaitAsync(cancellationToken);
+            if (_conversations.Count > options.MaxConversationsInMemory)
+                DropLeastRecentlyUsed(keep: conversation);
+            return conversation;
         }
         catch (Exception) when (lazy.Value.IsFaulted)
         {
@@ -43,7 +48,7 @@ public sealed class DirectLineConversations(IPersonaCatalog personas, IConversat
     {
         var pack = personas.Find(grant.Persona) ?? throw new InvalidOperationException($"Unknown persona '{grant.Persona}'.");
         var locale = pack.ResolveLocale(grant.Locale);
-        var conversation = new DirectLineConversation(grant.ConversationId, pack.Id, grant.UserId, locale);
+        var conversation = new DirectLineConversation(grant.ConversationId, pack.Id, grant.UserId, locale, options.MaxActivitiesPerConversation);
         conversation.Append(DirectLineBot.BotMessage(pack, pack.GreetingFor(locale)));
         var history = await store.GetHistoryAsync(DirectLineApi.ChannelId, grant.ConversationId, MaxRebuiltMessages, CancellationToken.None);
         foreach (var message in history)
@@ -66,8 +71,28 @@ public sealed class DirectLineConversations(IPersonaCatalog personas, IConversat
     {
         foreach (var (id, lazy) in _conversations)
         {
-            if (lazy.Value.IsCompletedSuccessfully && lazy.Value.Result is { HasSocket: false } c && now - c.LastUsed > IdleLimit && c.TurnGate.CurrentCount == 1)
+            if (Idle(lazy) is { } c && now - c.LastUsed > IdleLimit)
                 _conversations.TryRemove(new(id, lazy));
         }
     }
+
+    /// <summary>Over the cap: drops the least recently used idle conversations down to nine tenths of it.</summary>
+    private void DropLeastRecentlyUsed(DirectLineConversation keep)
+    {
+        var target = options.MaxConversationsInMemory * 9 / 10;
+        var idle = _conversations
+            .Select(e => (e.Key, e.Value, Conversation: Idle(e.Value)))
+            .Where(e => e.Conversation is not null && !ReferenceEquals(e.Conversation, keep))
+            .OrderBy(e => e.Conversation!.LastUsed)
+            .ToList();
+        foreach (var (id, lazy, _) in idle)
+        {
+            if (_conversations.Count <= target) break;
+            _conversations.TryRemove(new(id, lazy));
+        }
+    }
+
+    /// <summary>The conversation when it can leave memory: built, with no stream attached and no turn running.</summary>
+    private static DirectLineConversation? Idle(Lazy<Task<DirectLineConversation>> lazy) =>
+        lazy.IsValueCreated && lazy.Value.IsCompletedSuccessfully && lazy.Value.Result is { HasSocket: false } c && c.TurnGate.CurrentCount == 1 ? c : null;
 }

@@ -44,6 +44,18 @@ public sealed class DirectLineOptions
     /// <summary>Seconds between livestreaming updates of a reply on the WebSocket stream.</summary>
     public double StreamUpdateSeconds { get; set; } = 0.25;
 
+    /// <summary>
+    /// Activities each conversation keeps in memory for replay; older ones are dropped (the store keeps the messages,
+    /// and a conversation rebuilt from it replays them).
+    /// </summary>
+    public int MaxActivitiesPerConversation { get; set; } = 200;
+
+    /// <summary>
+    /// Conversations held in memory on this node; beyond it the least recently used idle ones are dropped and rebuilt
+    /// from the store when their client comes back.
+    /// </summary>
+    public int MaxConversationsInMemory { get; set; } = 5000;
+
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
@@ -58,6 +70,10 @@ public sealed class DirectLineOptions
             errors.Add($"{SectionName}:MessagesPerMinute must be 0 (off) or more (got {MessagesPerMinute})");
         if (MaxActivityBytes is < 1024 or > 4 * 1024 * 1024)
             errors.Add($"{SectionName}:MaxActivityBytes must be between 1024 and 4194304 (got {MaxActivityBytes})");
+        if (MaxActivitiesPerConversation is < 10 or > 10_000)
+            errors.Add($"{SectionName}:MaxActivitiesPerConversation must be between 10 and 10000 (got {MaxActivitiesPerConversation})");
+        if (MaxConversationsInMemory is < 10 or > 1_000_000)
+            errors.Add($"{SectionName}:MaxConversationsInMemory must be between 10 and 1000000 (got {MaxConversationsInMemory})");
         if (StreamUpdateSeconds is < 0 or > 10)
             errors.Add($"{SectionName}:StreamUpdateSeconds must be between 0 and 10 (got {StreamUpdateSeconds})");
         foreach (var origin in AllowedOrigins)

@@ -11,6 +11,7 @@ using ChatPlatform.Data.Safety;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 
 namespace ChatPlatform.Data;
 
@@ -37,6 +38,10 @@ public static class DataServiceCollectionExtensions
         services.AddSingleton<PersonaVersionSync>();
         services.AddSingleton<Admin.AdminAccounts>();
         services.AddHostedService<RetentionService>();
+        services.AddSingleton(sp => new ErasureFeed(sp.GetRequiredService<IDbContextFactory<ChatDbContext>>(),
+            sp.GetServices<ChatPlatform.Core.Privacy.IConversationForgetter>(), sp.GetRequiredService<TimeProvider>(),
+            TimeSpan.FromSeconds(options.Retention.ErasureCheckSeconds), sp.GetRequiredService<ILogger<ErasureFeed>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<ErasureFeed>());
         services.AddSingleton<IApiKeyStore, EfApiKeyStore>();
         services.AddSingleton<ApiKeys>();
         services.AddSingleton<Conversations.ConversationQueries>();

@@ -30,6 +30,8 @@ public static class InferenceHostingExtensions
         });
         services.AddSingleton(sp => new InferenceEngine(
             sp.GetRequiredService<LocalModel>(), options.Model, sp.GetRequiredService<ILogger<InferenceEngine>>()));
+        // An erased conversation's saved prompt state leaves the cache too.
+        services.AddSingleton<ChatPlatform.Core.Privacy.IConversationForgetter>(sp => new EngineForgetter(sp.GetRequiredService<InferenceEngine>()));
         var chat = services.AddChatClient(sp => new LocalChatClient(
             sp.GetRequiredService<LocalModel>(), sp.GetRequiredService<InferenceEngine>(), options.Model,
             sp.GetRequiredService<ILogger<LocalChatClient>>()));
@@ -87,4 +89,10 @@ public static class InferenceHostingExtensions
         pipeline?.Invoke(chat);
         return builder;
     }
+}
+
+/// <summary>Hands erasures to the engine, which drops the prompt cache's copies between steps.</summary>
+internal sealed class EngineForgetter(InferenceEngine engine) : ChatPlatform.Core.Privacy.IConversationForgetter
+{
+    public void Forget(IReadOnlySet<string> conversationKeys) => _ = engine.ForgetAsync(conversationKeys);
 }

@@ -40,6 +40,33 @@ public sealed class DataCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task DataErase_ByConversationNumber_RemovesOnlyThatConversation()
+    {
+        await SeedAsync();
+        var ct = TestContext.Current.CancellationToken;
+        var factory = new ChatDbContextFactory(new ChatPlatformOptions { DataDirectory = _dataDir });
+        var store = new EfConversationStore(factory);
+        await store.OpenAsync("web", "anonymous-chat", "mindchat", "en", null, ct);
+        await store.AppendAsync("web", "anonymous-chat", new StoredMessage("user", "no user id here", DateTimeOffset.UtcNow), null, ct);
+        long number;
+        await using (var db = await factory.CreateDbContextAsync(ct))
+            number = db.Conversations.Single(c => c.ExternalId == "anonymous-chat").Id;
+
+        var neither = await CliRunner.RunAsync("data", "erase", "--data-dir", _dataDir);
+        var both = await CliRunner.RunAsync("data", "erase", "--user", "carol-42", "--conversation", $"{number}", "--data-dir", _dataDir);
+        var missing = await CliRunner.RunAsync("data", "erase", "--conversation", "987654", "--data-dir", _dataDir);
+        var erase = await CliRunner.RunAsync("data", "erase", "--conversation", $"{number}", "--data-dir", _dataDir);
+
+        Assert.Equal((1, 1, 1), (neither.ExitCode, both.ExitCode, missing.ExitCode));
+        Assert.Contains("--user ID or --conversation NUMBER", neither.Error, StringComparison.Ordinal);
+        Assert.Contains("There is no conversation 987654", missing.Error, StringComparison.Ordinal);
+        Assert.Equal(0, erase.ExitCode);
+        Assert.Contains("Erased 1 conversation(s), 1 message(s)", erase.Out, StringComparison.Ordinal);
+        await using var check = await factory.CreateDbContextAsync(ct);
+        Assert.Equal(["carol-chat"], check.Conversations.Select(c => c.ExternalId).ToArray());
+    }
+
+    [Fact]
     public async Task DataBackup_ExistingDatabase_WritesCopyHoldingTheMessages()
     {
         await SeedAsync();

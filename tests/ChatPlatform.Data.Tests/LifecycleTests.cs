@@ -51,6 +51,43 @@ public sealed class LifecycleTests
 
     [Theory]
     [MemberData(nameof(TestDatabase.Providers), MemberType = typeof(TestDatabase))]
+    public async Task EraseConversation_WithoutUserId_RemovesItAndTheCuratedAnswersMadeFromItsQuestions(string provider)
+    {
+        await using var database = await TestDatabase.CreateAsync(provider);
+        var store = new EfConversationStore(database.Factory);
+        await SeedAsync(database, store, null, "anon-conv", "anon question lemur");
+        await SeedAsync(database, store, "bob-1200", "bob-conv", "bob keeps this");
+        await using (var db = await database.Factory.CreateDbContextAsync(Ct))
+        {
+            foreach (var (key, question, answer) in new[] { ("copy", "  anon question lemur ", "reply to anon question lemur"), ("other", "bob keeps this too", "an answer for bob") })
+                db.CuratedAnswers.Add(new Knowledge.CuratedAnswerRecord
+                {
+                    PersonaId = "testbot", Key = key, Question = question, Answer = answer, Author = "editor",
+                    CreatedAt = DateTimeOffset.UtcNow, UpdatedAt = DateTimeOffset.UtcNow,
+                });
+            await db.SaveChangesAsync(Ct);
+        }
+        long id;
+        await using (var db = await database.Factory.CreateDbContextAsync(Ct))
+            id = await db.Conversations.Where(c => c.ExternalId == "anon-conv").Select(c => c.Id).SingleAsync(Ct);
+
+        var erased = await new DataLifecycle(database.Factory, new RetentionOptions()).EraseConversationAsync(id, "cli", Ct);
+
+        Assert.Equal(new EraseResult(1, 2, 1, 1) { CuratedAnswers = 1 }, erased);
+        var everything = await DumpAllTextAsync(database);
+        foreach (var secret in new[] { "anon-conv", "anon question lemur" })
+            Assert.DoesNotContain(secret, everything, StringComparison.Ordinal);
+        Assert.Contains("bob keeps this too", everything, StringComparison.Ordinal);
+        await using var check = await database.Factory.CreateDbContextAsync(Ct);
+        var audit = await check.AuditLog.AsNoTracking().SingleAsync(a => a.Action == DataLifecycle.ConversationEraseAction, Ct);
+        Assert.Equal($"conversation:{id}", audit.Target);
+        // Running servers find the copies they hold by the hashed key alone.
+        var details = System.Text.Json.JsonSerializer.Deserialize<ErasureDetails>(audit.Details!)!;
+        Assert.Equal([Core.Privacy.ConversationKeys.Hash("web", "anon-conv")], details.Forget);
+    }
+
+    [Theory]
+    [MemberData(nameof(TestDatabase.Providers), MemberType = typeof(TestDatabase))]
     public async Task PurgeAsync_PerPersonaAndSafetyPeriods_RemovesOnlyWhatIsOlder(string provider)
     {
         await using var database = await TestDatabase.CreateAsync(provider);
@@ -167,7 +204,7 @@ public sealed class LifecycleTests
         Assert.Equal("admin", (await fresh.AuditLog.AsNoTracking().SingleAsync(Ct)).Actor);
     }
 
-    private static async Task SeedAsync(TestDatabase database, EfConversationStore store, string user, string conversation, string text)
+    private static async Task SeedAsync(TestDatabase database, EfConversationStore store, string? user, string conversation, string text)
     {
         await store.OpenAsync("web", conversation, "testbot", "en", user, Ct);
         await store.AppendAsync("web", conversation, new StoredMessage("user", text, DateTimeOffset.UtcNow), null, Ct);

@@ -97,6 +97,17 @@ public sealed class DirectLineConversation(string id, string persona, string use
         }
     }
 
+    /// <summary>Empties the kept transcript and closes the stream (the conversation was erased).</summary>
+    public void Forget()
+    {
+        lock (_gate)
+        {
+            _log.Clear();
+            _socket?.Close();
+            _socket = null;
+        }
+    }
+
     public void Detach(StreamConnection socket)
     {
         lock (_gate)

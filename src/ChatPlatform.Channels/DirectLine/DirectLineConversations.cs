@@ -13,7 +13,8 @@ namespace ChatPlatform.Channels.DirectLine;
 /// used idle ones whenever more than <see cref="DirectLineOptions.MaxConversationsInMemory"/> are held; the store
 /// keeps them.
 /// </summary>
-public sealed class DirectLineConversations(IPersonaCatalog personas, IConversationStore store, TimeProvider time, DirectLineOptions options) : BackgroundService
+public sealed class DirectLineConversations(IPersonaCatalog personas, IConversationStore store, TimeProvider time, DirectLineOptions options)
+    : BackgroundService, ChatPlatform.Core.Privacy.IConversationForgetter
 {
     public static readonly TimeSpan IdleLimit = TimeSpan.FromHours(2);
     private const int MaxRebuiltMessages = 500;
@@ -73,6 +74,20 @@ public sealed class DirectLineConversations(IPersonaCatalog personas, IConversat
         {
             if (Idle(lazy) is { } c && now - c.LastUsed > IdleLimit)
                 _conversations.TryRemove(new(id, lazy));
+        }
+    }
+
+    /// <summary>
+    /// Drops erased conversations from memory and closes their streams, so nothing replays them; a client that comes
+    /// back with its token gets a conversation rebuilt from the store, which no longer holds the erased messages.
+    /// </summary>
+    public void Forget(IReadOnlySet<string> conversationKeys)
+    {
+        foreach (var (id, lazy) in _conversations)
+        {
+            if (!conversationKeys.Contains(ChatPlatform.Core.Privacy.ConversationKeys.Hash(DirectLineApi.ChannelId, id))) continue;
+            _conversations.TryRemove(new(id, lazy));
+            if (lazy.IsValueCreated && lazy.Value.IsCompletedSuccessfully) lazy.Value.Result.Forget();
         }
     }
 

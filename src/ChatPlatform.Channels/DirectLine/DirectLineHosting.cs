@@ -20,6 +20,7 @@ public static class DirectLineHosting
             DirectLineTokens.LoadKey(options, dataDirectory), sp.GetRequiredService<TimeProvider>(), TimeSpan.FromSeconds(options.TokenLifetimeSeconds)));
         services.AddSingleton<DirectLineConversations>();
         services.AddHostedService(sp => sp.GetRequiredService<DirectLineConversations>());
+        services.AddSingleton<ChatPlatform.Core.Privacy.IConversationForgetter>(sp => sp.GetRequiredService<DirectLineConversations>());
         services.AddSingleton<DirectLineBot>();
         services.AddSingleton<DirectLineServices>();
         services.AddCors(cors => cors.AddPolicy(DirectLineApi.CorsPolicy, policy => Configure(policy, options.AllowedOrigins)));

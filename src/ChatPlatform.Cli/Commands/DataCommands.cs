@@ -42,13 +42,25 @@ internal static class DataCommands
         });
 
         var actor = new Option<string>("--actor") { Description = "Who asked for the erasure, for the audit log.", DefaultValueFactory = _ => "cli" };
-        var erase = new Command("erase", "Delete one user's conversations, messages and feedback; their safety events keep only non-identifying fields. Recorded in the audit log.") { user, actor, dataDir };
+        var eraseUser = new Option<string?>("--user") { Description = "Erase everything of this end user (their id as their channel reports it)." };
+        var eraseConversation = new Option<long?>("--conversation") { Description = "Erase this one conversation (its number in the console and in exports), also when it has no user id." };
+        var erase = new Command("erase",
+            "Delete one user's or one conversation's messages, feedback and the curated answers made from their questions; safety events keep only non-identifying fields. " +
+            "Running servers drop their copies in memory within ChatPlatform:Retention:ErasureCheckSeconds. Recorded in the audit log.")
+            { eraseUser, eraseConversation, actor, dataDir };
         erase.SetAction(async (parse, ct) =>
         {
+            var (userId, conversationId) = (parse.GetValue(eraseUser), parse.GetValue(eraseConversation));
+            if ((userId is null) == (conversationId is null))
+                throw new CliException("Name what to erase: --user ID or --conversation NUMBER (one of them).");
             var lifecycle = await OpenAsync(parse.GetValue(dataDir), ct);
-            var result = await lifecycle.EraseUserAsync(RequireUser(parse.GetValue(user)), parse.GetValue(actor)!, ct);
+            var result = conversationId is { } id
+                ? await lifecycle.EraseConversationAsync(id, parse.GetValue(actor)!, ct)
+                : await lifecycle.EraseUserAsync(RequireUser(userId), parse.GetValue(actor)!, ct);
+            if (conversationId is { } missing && result.Conversations == 0)
+                throw new CliException($"There is no conversation {missing}.");
             await console.Out.WriteLineAsync(
-                $"Erased {result.Conversations} conversation(s), {result.Messages} message(s), {result.Feedback} feedback row(s); anonymised {result.SafetyEventsAnonymised} safety event(s).");
+                $"Erased {result.Conversations} conversation(s), {result.Messages} message(s), {result.Feedback} feedback row(s), {result.CuratedAnswers} curated answer(s); anonymised {result.SafetyEventsAnonymised} safety event(s).");
             return 0;
         });
 

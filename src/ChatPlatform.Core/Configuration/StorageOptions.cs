@@ -50,6 +50,10 @@ public sealed class RetentionOptions
     [Range(1, 10_080)]
     public int IntervalMinutes { get; set; } = 60;
 
+    /// <summary>How often a running server looks for erasures made elsewhere (the command line, another node) to drop its in-memory copies.</summary>
+    [Range(1, 3_600)]
+    public int ErasureCheckSeconds { get; set; } = 5;
+
     /// <summary>The retention period of a persona's conversations; null when they are kept forever.</summary>
     public TimeSpan? ConversationPeriodFor(string persona)
     {

@@ -56,18 +56,32 @@ public sealed class DataLifecycle(IDbContextFactory<ChatDbContext> contexts, Ret
     }
 
     /// <summary>
-    /// Deletes a user's conversations, messages and feedback; their safety events keep only non-identifying fields
-    /// (channel, persona, rail, severity, action, time, review state). The audit log records the erasure with a
-    /// hash of the user id, never the id itself.
+    /// Deletes a user's conversations, messages and feedback, and the curated answers made from their words; their
+    /// safety events keep only non-identifying fields (channel, persona, rail, severity, action, time, review state).
+    /// The audit log records the erasure with a hash of the user id, never the id itself, and the hashed conversation
+    /// keys that tell running servers to drop their copies in memory (<see cref="ErasureFeed"/>).
     /// </summary>
-    public async Task<EraseResult> EraseUserAsync(string userId, string actor, CancellationToken cancellationToken)
+    public Task<EraseResult> EraseUserAsync(string userId, string actor, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(userId);
+        return EraseAsync(db => db.Conversations.Where(c => c.UserId == userId), actor, UserEraseAction, "user-sha256:" + HashUserId(userId), cancellationToken);
+    }
+
+    /// <summary>Erases one conversation (by its store id) as <see cref="EraseUserAsync"/> erases a user's; also for conversations without a user id.</summary>
+    public Task<EraseResult> EraseConversationAsync(long conversationId, string actor, CancellationToken cancellationToken) =>
+        EraseAsync(db => db.Conversations.Where(c => c.Id == conversationId), actor, ConversationEraseAction, $"conversation:{conversationId}", cancellationToken);
+
+    public const string UserEraseAction = "user.erase";
+    public const string ConversationEraseAction = "conversation.erase";
+
+    private async Task<EraseResult> EraseAsync(
+        Func<ChatDbContext, IQueryable<Conversations.ConversationRecord>> select, string actor, string action, string target, CancellationToken cancellationToken)
+    {
         ArgumentException.ThrowIfNullOrWhiteSpace(actor);
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var conversations = await db.Conversations.AsNoTracking().Where(c => c.UserId == userId)
-            .Select(c => new { c.Id, c.Channel, c.ExternalId }).ToListAsync(cancellationToken);
+        var conversations = await select(db).AsNoTracking()
+            .Select(c => new { c.Id, c.Channel, c.ExternalId, c.PersonaId }).ToListAsync(cancellationToken);
         var ids = conversations.Select(c => c.Id).ToList();
 
         var events = 0;
@@ -82,22 +96,40 @@ public sealed class DataLifecycle(IDbContextFactory<ChatDbContext> contexts, Ret
                     .SetProperty(e => e.ReviewNote, (string?)null)
                     .SetProperty(e => e.Erased, true), cancellationToken);
         }
+
+        // A curated answer made from a reply copies the person's question word for word: it goes with them.
+        var asked = await db.Messages.AsNoTracking().Where(m => ids.Contains(m.ConversationId) && m.Role == "user")
+            .Select(m => new { m.ConversationId, m.Text }).ToListAsync(cancellationToken);
+        var curated = 0;
+        foreach (var persona in conversations.Select(c => c.PersonaId).Distinct())
+        {
+            var questions = asked.Where(m => conversations.Any(c => c.Id == m.ConversationId && c.PersonaId == persona))
+                .Select(m => CuratedQuestion(m.Text)).ToHashSet(StringComparer.Ordinal);
+            if (questions.Count == 0) continue;
+            var candidates = await db.CuratedAnswers.Where(a => a.PersonaId == persona).ToListAsync(cancellationToken);
+            var copies = candidates.Where(a => questions.Contains(a.Question.Trim())).ToList();
+            db.CuratedAnswers.RemoveRange(copies);
+            curated += copies.Count;
+        }
+
         var feedback = await db.Feedback.Where(f => ids.Contains(f.ConversationId)).ExecuteDeleteAsync(cancellationToken);
         var messages = await db.Messages.Where(m => ids.Contains(m.ConversationId)).ExecuteDeleteAsync(cancellationToken);
         var deleted = await db.Conversations.Where(c => ids.Contains(c.Id)).ExecuteDeleteAsync(cancellationToken);
 
-        var result = new EraseResult(deleted, messages, feedback, events);
-        db.AuditLog.Add(new AuditEntry
-        {
-            At = DateTimeOffset.UtcNow,
-            Actor = actor,
-            Action = "user.erase",
-            Target = "user-sha256:" + HashUserId(userId),
-            Details = JsonSerializer.Serialize(result),
-        });
+        var result = new EraseResult(deleted, messages, feedback, events) { CuratedAnswers = curated };
+        AuditLog.Add(db, DateTimeOffset.UtcNow, actor, action, target, new ErasureDetails(
+            result.Conversations, result.Messages, result.Feedback, result.SafetyEventsAnonymised, result.CuratedAnswers,
+            [.. conversations.Select(c => Core.Privacy.ConversationKeys.Hash(c.Channel, c.ExternalId))]));
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return result;
+    }
+
+    /// <summary>A user message as a curated answer made from it holds it (trimmed, at most 2000 characters).</summary>
+    private static string CuratedQuestion(string text)
+    {
+        var trimmed = text.Trim();
+        return (trimmed.Length > 2000 ? trimmed[..2000] : trimmed).Trim();
     }
 
     /// <summary>
@@ -177,7 +209,14 @@ public sealed record ExportedFeedback(int Rating, string? Comment, DateTimeOffse
 
 public sealed record ExportedSafetyEvent(string Rail, string Severity, string Action, string? Excerpt, DateTimeOffset At, string ReviewState);
 
-public sealed record EraseResult(int Conversations, int Messages, int Feedback, int SafetyEventsAnonymised);
+public sealed record EraseResult(int Conversations, int Messages, int Feedback, int SafetyEventsAnonymised)
+{
+    /// <summary>Curated answers removed because their question was the erased person's own words.</summary>
+    public int CuratedAnswers { get; init; }
+}
+
+/// <summary>What an erasure's audit entry holds: counts, and the hashed keys of the erased conversations.</summary>
+public sealed record ErasureDetails(int Conversations, int Messages, int Feedback, int SafetyEventsAnonymised, int CuratedAnswers, IReadOnlyList<string> Forget);
 
 public sealed record PurgeResult(int Conversations, int Messages, int Feedback, int SafetyEvents)
 {

@@ -15,7 +15,8 @@ public sealed record GenerationRequest(
     SamplingSettings Sampling,
     int MaxTokens,
     IReadOnlyList<string> Stops,
-    int SharedPrefixLength = 0);
+    int SharedPrefixLength = 0,
+    string? Owner = null);
 
 /// <summary>What the engine reports while it generates.</summary>
 public abstract record GenerationEvent;

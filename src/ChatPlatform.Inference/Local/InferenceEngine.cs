@@ -27,6 +27,7 @@ public sealed partial class InferenceEngine : IDisposable
     private readonly ModelOptions _options;
     private readonly ILogger _logger;
     private readonly ConcurrentQueue<Sequence> _pending = new();
+    private readonly ConcurrentQueue<(Action Run, Action Cancel)> _between = new();
     private readonly SemaphoreSlim _wake = new(0);
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<InferenceLane> _lanes = [];
@@ -104,6 +105,7 @@ public sealed partial class InferenceEngine : IDisposable
         {
             try
             {
+                RunBetweenSteps();
                 Admit(active);
                 Reap(active);
                 if (active.Count == 0)
@@ -169,6 +171,32 @@ public sealed partial class InferenceEngine : IDisposable
         foreach (var s in active) s.Fail(new OperationCanceledException("The inference core is shutting down."));
         Reap(active);
         while (_pending.TryDequeue(out var s)) { s.Fail(new OperationCanceledException("The inference core is shutting down.")); s.Release(); Interlocked.Decrement(ref _inFlight); }
+        RunBetweenSteps(cancel: true);
+    }
+
+    /// <summary>
+    /// Drops the prompt cache's saved copies of the conversations with these hashed keys (they were erased). The loop
+    /// does it between steps; the task completes with how many entries went.
+    /// </summary>
+    public Task<int> ForgetAsync(IReadOnlySet<string> owners) => BetweenSteps(() => _lanes.Sum(l => l.Cache.Forget(owners)));
+
+    /// <summary>Whether a lane's prompt cache holds a saved conversation with this hashed key.</summary>
+    public Task<bool> CacheHoldsAsync(string owner) => BetweenSteps(() => _lanes.Any(l => l.Cache.Holds(owner)));
+
+    /// <summary>Runs <paramref name="work"/> on the loop between decode steps, where the lanes may be touched.</summary>
+    private Task<T> BetweenSteps<T>(Func<T> work)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _between.Enqueue((() => done.TrySetResult(work()), () => done.TrySetCanceled()));
+        if (_stopping.IsCancellationRequested || _loop.IsCompleted) RunBetweenSteps(cancel: true);
+        else _wake.Release();
+        return done.Task;
+    }
+
+    private void RunBetweenSteps(bool cancel = false)
+    {
+        while (_between.TryDequeue(out var item))
+            (cancel ? item.Cancel : item.Run)();
     }
 
     private void Admit(List<Sequence> active)
@@ -374,7 +402,7 @@ public sealed partial class InferenceEngine : IDisposable
             {
                 Conversation = null;
                 if (conversation.RequiresInference) lane.Retire(conversation);
-                else lane.Cache.Add(conversation, [.. Tokens]);
+                else lane.Cache.Add(conversation, [.. Tokens], Request.Owner);
             }
         }
 

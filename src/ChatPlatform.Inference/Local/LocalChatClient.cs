@@ -61,7 +61,8 @@ public sealed partial class LocalChatClient(
                 options?.AdditionalProperties?.TryGetValue(IgnoreEndOfTurnKey, out var ignore) == true && ignore is true),
             maxTokens,
             options?.StopSequences is { Count: > 0 } stops ? [.. stops] : [],
-            SharedPrefixLength(list, tokens));
+            SharedPrefixLength(list, tokens),
+            Owner(options));
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(modelOptions.RequestTimeoutSeconds));
@@ -123,6 +124,13 @@ public sealed partial class LocalChatClient(
     /// How many leading prompt tokens are the templated system prompt alone, the part a persona's conversations share
     /// (0 when there is no system prompt or it does not tokenise to a true prefix of the prompt).
     /// </summary>
+    /// <summary>The conversation a turn belongs to, as the hashed key an erasure names it by; null outside a conversation.</summary>
+    private static string? Owner(ChatOptions? options) =>
+        PersonaChatOptions.GetString(options, PersonaChatOptions.ChannelKey) is { } channel
+        && PersonaChatOptions.GetString(options, PersonaChatOptions.ConversationKey) is { } conversation
+            ? ChatPlatform.Core.Privacy.ConversationKeys.Hash(channel, conversation)
+            : null;
+
     private int SharedPrefixLength(IList<ChatMessage> messages, LLamaToken[] prompt)
     {
         if (messages.Count == 0 || messages[0].Role != ChatRole.System) return 0;

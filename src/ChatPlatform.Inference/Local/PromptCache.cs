@@ -85,7 +85,7 @@ public sealed class PromptCache(int tokenBudget, int maxEntries)
     /// Keeps a finished conversation whose KV holds exactly <paramref name="tokens"/>: its state is copied to host
     /// memory and the conversation is disposed (ownership passes to the cache in every case).
     /// </summary>
-    public void Add(Conversation conversation, LLamaToken[] tokens)
+    public void Add(Conversation conversation, LLamaToken[] tokens, string? owner = null)
     {
         if (!Enabled || tokens.Length < MinimumReuse || tokens.Length > tokenBudget || conversation.RequiresInference)
         {
@@ -110,9 +110,24 @@ public sealed class PromptCache(int tokenBudget, int maxEntries)
             if (old.Live is null && old.Tokens.Length <= tokens.Length && CommonPrefix(old.Tokens, tokens) == old.Tokens.Length)
                 Remove(old);
         }
-        _entries.Add(new Entry(tokens, live: null, saved) { LastUsed = Environment.TickCount64 });
+        _entries.Add(new Entry(tokens, live: null, saved) { LastUsed = Environment.TickCount64, Owner = owner });
         Trim();
     }
+
+    /// <summary>Drops the saved conversations whose owner (a hashed conversation key) is in <paramref name="owners"/>.</summary>
+    public int Forget(IReadOnlySet<string> owners)
+    {
+        var forgotten = 0;
+        foreach (var entry in _entries.Where(e => e.Owner is { } owner && owners.Contains(owner)).ToList())
+        {
+            Remove(entry);
+            forgotten++;
+        }
+        return forgotten;
+    }
+
+    /// <summary>Whether a saved conversation of <paramref name="owner"/> is held.</summary>
+    public bool Holds(string owner) => _entries.Any(e => e.Owner == owner);
 
     /// <summary>
     /// Keeps the first <paramref name="length"/> tokens of a running conversation (a persona's system prompt) as a
@@ -173,6 +188,9 @@ public sealed class PromptCache(int tokenBudget, int maxEntries)
         public LLamaToken[] Tokens { get; } = tokens;
         public Conversation? Live { get; } = live;
         public long LastUsed { get; set; }
+
+        /// <summary>The conversation a saved entry belongs to (hashed key), so erasing it can drop the entry.</summary>
+        public string? Owner { get; init; }
 
         /// <summary>A new conversation holding this entry's tokens, or null when a saved state could not be restored.</summary>
         public Conversation? Open(BatchedExecutor executor)

@@ -25,6 +25,8 @@ public static class SafetyServiceCollectionExtensions
         services.AddSingleton(sp => OutputRails.Load(sp.GetRequiredService<SafetyRules>(), safetyDirectory));
         services.AddSingleton<ITextRedactor>(PiiRedactor.Instance);
         services.AddHttpClient();
+        services.TryAddSingleton(new WebhookOptions());
+        services.TryAddSingleton(sp => new WebhookClient(sp.GetRequiredService<WebhookOptions>()));
         services.TryAddSingleton<ISafetyNotifier, SafetyWebhook>();
         services.TryAddSingleton<NotifyingSafetyEventSink>();
         services.TryAddSingleton<ISafetyEventSink>(sp => sp.GetRequiredService<NotifyingSafetyEventSink>());

@@ -6,6 +6,7 @@ using ChatPlatform.Data.Conversations;
 using ChatPlatform.Data.Feedback;
 using ChatPlatform.Data.Lifecycle;
 using ChatPlatform.Data.Safety;
+using ChatPlatform.Testing;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Xunit;

@@ -12,7 +12,6 @@ using ChatPlatform.Safety.Events;
 using ChatPlatform.Testing;
 using ChatPlatform.Testing.Http;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace ChatPlatform.Data.Tests;
@@ -146,12 +145,13 @@ public sealed class OperationsTests
         Assert.Equal(("rita", $"conversation:{id}"), (audit.Actor, audit.Target));
     }
 
-    private static SafetyReview Review(TestDatabase database, string? webhook, SafetyReviewOptions? options = null)
+    private static SafetyReview Review(TestDatabase database, string? webhook, SafetyReviewOptions? options = null, WebhookOptions? webhooks = null)
     {
         var pack = TestPersonas.Create("mindchat") with { Safety = new SafetyPolicy { Crisis = new CrisisProtocol { NotifyWebhook = webhook } } };
-        var clients = new ServiceCollection().AddHttpClient().BuildServiceProvider().GetRequiredService<IHttpClientFactory>();
-        // The test's loopback server can take longer than the production 10 s on a loaded test machine.
-        return new SafetyReview(database.Factory, new SafetyWebhook(clients, TimeSpan.FromMinutes(1)), TestPersonas.Catalog(pack, TestPersonas.Create("sunsimiao")),
+        // The test servers listen on 127.0.0.1, which webhooks reach only when allowed in so many words; the loopback
+        // server can take longer than the production 10 s on a loaded test machine.
+        var client = new WebhookClient(webhooks ?? new WebhookOptions { AllowedHosts = ["127.0.0.1"], AllowPrivateAddresses = true }, TimeSpan.FromMinutes(1));
+        return new SafetyReview(database.Factory, new SafetyWebhook(client), TestPersonas.Catalog(pack, TestPersonas.Create("sunsimiao")),
             options ?? new SafetyReviewOptions(), TimeProvider.System);
     }
 
@@ -235,6 +235,46 @@ public sealed class OperationsTests
         Assert.False(result!.Delivered);
         Assert.Contains("HTTP 500", result.Problem, StringComparison.Ordinal);
         Assert.Equal("/escalate", Assert.Single(server.Requests).PathAndQuery);
+    }
+
+    [Fact]
+    public async Task EscalateAsync_HostNotAllowed_NotSentSaysWhichSettingAndStaysOpen()
+    {
+        await using var database = await TestDatabase.CreateAsync(DatabaseOptions.Sqlite);
+        await using var server = await TestHttpServer.StartAsync((_, _) => Task.CompletedTask, Ct);
+        await SafetyEventWriter.StoreAsync(database.Factory,
+            [new SafetyEvent("web", "c-3", "mindchat", "crisis", SafetySeverity.High, "referral", null, T0)], Ct);
+        var review = Review(database, new Uri(server.BaseUri, "/oncall").ToString(), webhooks: new WebhookOptions());
+        var id = (await review.ListAsync(new(), Ct)).Items.Single().Id;
+
+        var result = await review.EscalateAsync(id, "rita", null, Ct);
+
+        Assert.False(result!.Delivered);
+        Assert.Contains("not allowed for host '127.0.0.1'", result.Problem, StringComparison.Ordinal);
+        Assert.Contains("ChatPlatform:Webhooks:AllowedHosts", result.Problem, StringComparison.Ordinal);
+        Assert.Empty(server.Requests);
+        Assert.Equal(SafetyReviewState.Pending, (await review.GetAsync(id, Ct))!.ReviewState);
+    }
+
+    [Fact]
+    public async Task EscalateAsync_WebhookAnswersErrorText_OnlyTheStatusIsShown()
+    {
+        await using var database = await TestDatabase.CreateAsync(DatabaseOptions.Sqlite);
+        await using var server = await TestHttpServer.StartAsync(async (http, _) =>
+        {
+            http.Response.StatusCode = 502;
+            await Microsoft.AspNetCore.Http.HttpResponseWritingExtensions.WriteAsync(http.Response, "upstream admin panel at 10.0.0.7 refused", http.RequestAborted);
+        }, Ct);
+        await SafetyEventWriter.StoreAsync(database.Factory,
+            [new SafetyEvent("web", "c-4", "mindchat", "crisis", SafetySeverity.High, "referral", null, T0)], Ct);
+        var review = Review(database, new Uri(server.BaseUri, "/oncall").ToString());
+        var id = (await review.ListAsync(new(), Ct)).Items.Single().Id;
+
+        var result = await review.EscalateAsync(id, "rita", null, Ct);
+
+        Assert.False(result!.Delivered);
+        Assert.Contains("webhook answered HTTP 502", result.Problem, StringComparison.Ordinal);
+        Assert.DoesNotContain("10.0.0.7", result.Problem, StringComparison.Ordinal);
     }
 
     [Theory]

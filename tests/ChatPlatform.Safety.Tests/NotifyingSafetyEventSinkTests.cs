@@ -1,9 +1,10 @@
+using ChatPlatform.Core.Configuration;
 using ChatPlatform.Core.Personas;
 using ChatPlatform.Core.Safety;
 using ChatPlatform.Safety.Events;
 using ChatPlatform.Testing;
 using ChatPlatform.Testing.Http;
-using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit;
 
@@ -11,11 +12,14 @@ namespace ChatPlatform.Safety.Tests;
 
 public sealed class NotifyingSafetyEventSinkTests
 {
-    private static NotifyingSafetyEventSink Sink(string webhook)
+    /// <summary>The test servers listen on 127.0.0.1, which webhooks may reach only when allowed in so many words.</summary>
+    internal static WebhookOptions Loopback => new() { AllowedHosts = ["127.0.0.1"], AllowPrivateAddresses = true };
+
+    private static NotifyingSafetyEventSink Sink(string webhook, WebhookOptions? webhooks = null, ILogger<NotifyingSafetyEventSink>? logger = null)
     {
         var pack = TestPersonas.Create("mindchat") with { Safety = new SafetyPolicy { Crisis = new CrisisProtocol { NotifyWebhook = webhook } } };
-        var clients = new ServiceCollection().AddHttpClient().BuildServiceProvider().GetRequiredService<IHttpClientFactory>();
-        return new NotifyingSafetyEventSink(TestPersonas.Catalog(pack), clients, NullLogger<NotifyingSafetyEventSink>.Instance);
+        return new NotifyingSafetyEventSink(TestPersonas.Catalog(pack), new SafetyWebhook(new WebhookClient(webhooks ?? Loopback)),
+            logger ?? NullLogger<NotifyingSafetyEventSink>.Instance);
     }
 
     private static SafetyEvent Event(SafetySeverity severity) =>
@@ -75,5 +79,23 @@ public sealed class NotifyingSafetyEventSinkTests
         await sink.FlushAsync();
 
         Assert.Single(sink.Recent);
+    }
+
+    [Fact]
+    public async Task RecordAsync_HostNotAllowed_NothingSentAndOneLogLineWithoutTheUrlsSecrets()
+    {
+        await using var server = await TestHttpServer.StartAsync((_, _) => Task.CompletedTask, TestContext.Current.CancellationToken);
+        var log = new CapturingLogger<NotifyingSafetyEventSink>();
+        var webhook = $"http://oncall:hunter2@127.0.0.1:{server.BaseUri.Port}/oncall?token=tok-123";
+        var sink = Sink(webhook, new WebhookOptions(), log);
+
+        await sink.RecordAsync(Event(SafetySeverity.High), TestContext.Current.CancellationToken);
+        await sink.FlushAsync();
+
+        Assert.Empty(server.Requests);
+        var line = Assert.Single(log.Lines, l => l.Contains("webhook", StringComparison.OrdinalIgnoreCase) && !l.Contains("Safety event", StringComparison.Ordinal));
+        Assert.Contains("ChatPlatform:Webhooks:AllowedHosts", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("tok-123", line, StringComparison.Ordinal);
     }
 }

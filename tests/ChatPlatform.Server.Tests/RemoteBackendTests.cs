@@ -1,7 +1,14 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using ChatPlatform.Core.ApiKeys;
+using ChatPlatform.Server.Tests.Channels.BotFramework;
 using ChatPlatform.Testing.Http;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Xunit;
 
@@ -122,6 +129,84 @@ public sealed class RemoteBackendTests
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Token);
         Assert.Equal("upstream_auth", problem.GetProperty("code").GetString());
         Assert.Contains("ChatPlatform:Remote:ApiKey", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AllChannels_UpstreamFailsWithCredentialsInUrl_UsersSeeTheCodeOnlyAndTheLogTheMaskedUrl()
+    {
+        const string Marker = "upstream-trace-5d2c at /srv/vllm";
+        const string Password = "pa55-word-91";
+        await using var upstream = await TestHttpServer.StartAsync((context, _) => OpenAiResponses.WriteErrorAsync(context, 500, Marker), Token);
+        using var factory = RemoteFactory(upstream);
+        factory.Settings["ChatPlatform:Remote:BaseUrl"] = $"http://ops:{Password}@127.0.0.1:{upstream.BaseUri.Port}/v1?api_key=key-0123";
+        factory.Settings["ChatPlatform:Remote:MaxRetries"] = "0";
+        factory.Settings["ChatPlatform:DirectLine:Secrets:0"] = "test-directline-secret-0123456789";
+        factory.Settings["ChatPlatform:DirectLine:TokenSigningKey"] = "test-signing-key-0123456789-0123456789";
+        var logs = new RecordingLoggerProvider();
+        await using var app = factory.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddSingleton<ILoggerProvider>(logs)));
+        var http = app.CreateClient();
+        var answers = new List<string>();
+
+        // The web widget's API.
+        var chat = await http.PostAsJsonAsync("/api/chat", new { persona = "gradchat", conversationId = "remote-leak", text = "hi" }, Token);
+        Assert.Equal(HttpStatusCode.BadGateway, chat.StatusCode);
+        var chatBody = await chat.Content.ReadAsStringAsync(Token);
+        Assert.Equal("upstream_error", JsonDocument.Parse(chatBody).RootElement.GetProperty("code").GetString());
+        answers.Add(chatBody);
+
+        // The OpenAI-compatible API.
+        var key = await app.Services.GetRequiredService<ApiKeys>().CreateAsync("leak-test", "test", Token);
+        using var completion = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = JsonContent.Create(new { model = "gradchat", messages = new[] { new { role = "user", content = "hi" } } }),
+        };
+        completion.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        var v1 = await http.SendAsync(completion, Token);
+        Assert.Equal(HttpStatusCode.BadGateway, v1.StatusCode);
+        var v1Body = await v1.Content.ReadAsStringAsync(Token);
+        Assert.Equal("upstream_error", JsonDocument.Parse(v1Body).RootElement.GetProperty("error").GetProperty("code").GetString());
+        answers.Add(v1Body);
+
+        // Direct Line, as the embedded Web Chat uses it.
+        var widget = (await (await http.PostAsJsonAsync("/api/widget/token", new { persona = "gradchat", locale = "en" }, Token)).Content.ReadFromJsonAsync<JsonObject>(Token))!;
+        using var open = new HttpRequestMessage(HttpMethod.Post, "/v3/directline/conversations");
+        open.Headers.Authorization = new AuthenticationHeaderValue("Bearer", (string)widget["token"]!);
+        var started = (await (await http.SendAsync(open, Token)).Content.ReadFromJsonAsync<JsonObject>(Token))!;
+        var conversation = (string)started["conversationId"]!;
+        var token = (string)started["token"]!;
+        using var post = new HttpRequestMessage(HttpMethod.Post, $"/v3/directline/conversations/{conversation}/activities")
+        {
+            Content = JsonContent.Create(new { type = "message", text = "hi", from = new { id = "u", role = "user" } }),
+        };
+        post.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        var posted = await http.SendAsync(post, Token);
+        Assert.Equal(HttpStatusCode.OK, posted.StatusCode);
+        var id = (string)(await posted.Content.ReadFromJsonAsync<JsonObject>(Token))!["id"]!;
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        string activities;
+        while (true)
+        {
+            using var poll = new HttpRequestMessage(HttpMethod.Get, $"/v3/directline/conversations/{conversation}/activities");
+            poll.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            activities = await (await http.SendAsync(poll, Token)).Content.ReadAsStringAsync(Token);
+            if (JsonNode.Parse(activities)!["activities"]!.AsArray().Any(a => (string?)a!["replyToId"] == id)) break;
+            Assert.True(DateTime.UtcNow < deadline, "no Direct Line reply within 60 s");
+            await Task.Delay(100, Token);
+        }
+        Assert.Contains("upstream_error", activities, StringComparison.Ordinal);
+        answers.Add(activities);
+
+        foreach (var answer in answers)
+        {
+            Assert.DoesNotContain("upstream-trace-5d2c", answer, StringComparison.Ordinal);
+            Assert.DoesNotContain(Password, answer, StringComparison.Ordinal);
+            Assert.DoesNotContain("key-0123", answer, StringComparison.Ordinal);
+            Assert.DoesNotContain("127.0.0.1", answer, StringComparison.Ordinal);
+        }
+        Assert.Equal(3, upstream.Requests.Count);
+        var masked = $"http://***@127.0.0.1:{upstream.BaseUri.Port}/v1/chat/completions?api_key=***";
+        Assert.Contains(logs.Messages, m => m.Contains(masked, StringComparison.Ordinal) && m.Contains("HTTP 500", StringComparison.Ordinal));
+        Assert.DoesNotContain(logs.Messages, m => m.Contains(Password, StringComparison.Ordinal) || m.Contains("key-0123", StringComparison.Ordinal));
     }
 
     [Theory]

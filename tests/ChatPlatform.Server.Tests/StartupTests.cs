@@ -11,6 +11,8 @@ public sealed class StartupTests
     [InlineData("ChatPlatform:Model:ContextSize", "12")]
     [InlineData("ChatPlatform:MaxMessageChars", "0")]
     [InlineData("ChatPlatform:Model:Threads", "-3")]
+    [InlineData("ChatPlatform:Webhooks:AllowedHosts:0", "https://oncall.example.org/hook")]
+    [InlineData("ChatPlatform:Webhooks:AllowedHosts:0", "oncall.example.org:8443")]
     public void Start_BadSetting_FailsNamingTheKey(string key, string value)
     {
         using var factory = new ServerFactory();

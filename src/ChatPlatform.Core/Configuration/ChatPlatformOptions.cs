@@ -42,6 +42,9 @@ public sealed class ChatPlatformOptions
     public SafetyJudgeOptions SafetyJudge { get; set; } = new();
     public KnowledgeOptions Knowledge { get; set; } = new();
 
+    /// <summary>Which hosts the crisis notice and escalations may be posted to.</summary>
+    public WebhookOptions Webhooks { get; set; } = new();
+
     public string DatabasePath => Path.Combine(Path.GetFullPath(DataDirectory), "chatplatform.db");
 
     /// <summary>This node's knowledge search index (rebuilt from the store when missing or stale).</summary>
@@ -77,6 +80,7 @@ public sealed class ChatPlatformOptions
         else if (!string.IsNullOrWhiteSpace(Model.Path) && !File.Exists(Model.Path))
             errors.Add($"{SectionName}:Model:Path points to '{Model.Path}', which does not exist (resolved to {System.IO.Path.GetFullPath(Model.Path)})");
         SafetyJudge.Validate(SectionName + ":SafetyJudge", errors);
+        Webhooks.Validate(WebhookOptions.SectionName, errors);
         return errors;
     }
 

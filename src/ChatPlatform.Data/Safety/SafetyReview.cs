@@ -111,7 +111,7 @@ public sealed class SafetyReview(
             var safetyEvent = new SafetyEvent(row.Channel, row.ExternalConversationId ?? "", row.Persona, row.Rail,
                 Enum.TryParse<SafetySeverity>(row.Severity, out var severity) ? severity : SafetySeverity.High, row.Action, null, row.At);
             var problem = await notifier.NotifyAsync(webhook, safetyEvent, new SafetyEscalation(reviewer, note), cancellationToken);
-            result = new EscalationResult(problem is null, problem is null ? null : $"The escalation webhook did not accept the notice: {problem}.");
+            result = new EscalationResult(problem is null, problem is null ? null : $"The escalation was not delivered: {problem}.");
         }
         if (result.Delivered)
         {

@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Configuration;
+using ChatPlatform.Core.Privacy;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 
@@ -16,9 +17,10 @@ namespace ChatPlatform.Inference.Remote;
 /// (with one LoRA module per persona when <see cref="RemoteOptions.UsePersonaAsModel"/> is set) or another
 /// ChatPlatform node. Connection failures, HTTP 5xx and 429 are retried with backoff until the reply starts, never
 /// after. Failures before the reply starts are <see cref="ChatRejectedException"/>s (busy for 429/503, otherwise
-/// <see cref="ChatErrorKind.Upstream"/> with the server's own message); a failure mid-reply is a
-/// <see cref="RemoteInferenceException"/>, and a server that stops sending mid-reply ends it with an
-/// <see cref="OperationCanceledException"/> caused by a <see cref="TimeoutException"/>.
+/// <see cref="ChatErrorKind.Upstream"/>): their <see cref="ChatRejectedException.Error"/> carries only a code and a plain
+/// sentence for the user, while the exception's message and the log name the server (credentials masked), the HTTP
+/// status and the server's own message. A failure mid-reply is a <see cref="RemoteInferenceException"/>, and a server
+/// that stops sending mid-reply ends it with an <see cref="OperationCanceledException"/> caused by a <see cref="TimeoutException"/>.
 /// </summary>
 public sealed partial class RemoteChatClient : IChatClient
 {
@@ -34,6 +36,7 @@ public sealed partial class RemoteChatClient : IChatClient
     private readonly RemoteOptions _options;
     private readonly ILogger<RemoteChatClient> _logger;
     private readonly Uri _endpoint;
+    private readonly string _shownEndpoint;
     private readonly TimeSpan _timeout;
     private readonly ChatClientMetadata _metadata;
 
@@ -45,8 +48,9 @@ public sealed partial class RemoteChatClient : IChatClient
         _options = options;
         _logger = logger;
         _endpoint = CompletionsUri(options.BaseUrl);
+        _shownEndpoint = UrlMasking.Apply(_endpoint);
         _timeout = TimeSpan.FromSeconds(options.TimeoutSeconds);
-        _metadata = new ChatClientMetadata("chatplatform-remote", _endpoint, options.Model);
+        _metadata = new ChatClientMetadata("chatplatform-remote", new Uri(_endpoint.GetLeftPart(UriPartial.Scheme) + _endpoint.Authority), options.Model);
     }
 
     /// <summary>The chat completions URL: <c>BaseUrl/chat/completions</c>; a bare host gets <c>/v1</c> first.</summary>
@@ -189,23 +193,23 @@ public sealed partial class RemoteChatClient : IChatClient
         if (response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable)
         {
             var retryAfter = RetryAfter(response);
-            var busy = ChatRejectedException.Busy(
-                $"The inference server is busy (HTTP {status}{said}). Please try again shortly.", retryAfter ?? DefaultBusyRetryAfter);
+            var busy = ChatRejectedException.Busy(BusyMessage, retryAfter ?? DefaultBusyRetryAfter,
+                $"The inference server {_shownEndpoint} is busy (HTTP {status}{said}).");
             return new AttemptFailure(transient: true, busy, retryAfter);
         }
         if (status >= 500)
-            return new AttemptFailure(transient: true, Rejected("upstream_error", $"The inference server {_endpoint} failed (HTTP {status}){said}."));
+            return new AttemptFailure(transient: true, Rejected("upstream_error", $"The inference server {_shownEndpoint} failed (HTTP {status}){said}."));
         if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
             return new AttemptFailure(transient: false, Rejected("upstream_auth",
-                $"The inference server {_endpoint} refused the credentials (HTTP {status}){said}. Check ChatPlatform:Remote:ApiKey."));
+                $"The inference server {_shownEndpoint} refused the credentials (HTTP {status}){said}. Check ChatPlatform:Remote:ApiKey."));
         if (response.StatusCode == HttpStatusCode.NotFound)
             return new AttemptFailure(transient: false, Rejected("upstream_not_found",
-                $"The inference server {_endpoint} answered HTTP 404 for model '{model}'{said}. Check ChatPlatform:Remote:BaseUrl (usually ending in /v1) and " +
+                $"The inference server {_shownEndpoint} answered HTTP 404 for model '{model}'{said}. Check ChatPlatform:Remote:BaseUrl (usually ending in /v1) and " +
                 (_options.UsePersonaAsModel
                     ? "that the server serves a model or LoRA module named after each persona (ChatPlatform:Remote:UsePersonaAsModel is on)."
                     : "ChatPlatform:Remote:Model.")));
         return new AttemptFailure(transient: false, Rejected("upstream_rejected",
-            $"The inference server {_endpoint} rejected the request (HTTP {status}){said}."));
+            $"The inference server {_shownEndpoint} rejected the request (HTTP {status}){said}."));
     }
 
     /// <summary>
@@ -226,8 +230,10 @@ public sealed partial class RemoteChatClient : IChatClient
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
-                    throw Rejected("upstream_timeout",
-                        $"The inference server {_endpoint} did not answer within {_options.TimeoutSeconds} s (ChatPlatform:Remote:TimeoutSeconds).");
+                    var timedOut = Rejected("upstream_timeout",
+                        $"The inference server {_shownEndpoint} did not answer within {_options.TimeoutSeconds} s (ChatPlatform:Remote:TimeoutSeconds).");
+                    LogFailed(_shownEndpoint, model, timedOut.Error.Code, timedOut.Message);
+                    throw timedOut;
                 }
                 catch (AttemptFailure f)
                 {
@@ -237,10 +243,20 @@ public sealed partial class RemoteChatClient : IChatClient
 
             var wait = failure.RetryAfter ?? Backoff(number);
             if (!failure.Transient || number >= _options.MaxRetries || wait > MaxRetryWait)
+            {
+                LogFailed(_shownEndpoint, model, failure.Rejection.Error.Code, failure.Rejection.Message);
                 throw failure.Rejection;
-            LogRetry(_endpoint, model, failure.Rejection.Error.Code, wait.TotalMilliseconds, number + 1, _options.MaxRetries);
+            }
+            LogRetry(_shownEndpoint, model, failure.Rejection.Error.Code, wait.TotalMilliseconds, number + 1, _options.MaxRetries);
             await Task.Delay(wait, cancellationToken);
         }
+    }
+
+    /// <summary>Logs a failure that ends a reply already under way, and returns it to be thrown.</summary>
+    private RemoteInferenceException MidReply(RemoteInferenceException failure)
+    {
+        LogFailedMidReply(_shownEndpoint, failure.Message);
+        return failure;
     }
 
     private static TimeSpan Backoff(int number) =>
@@ -255,13 +271,32 @@ public sealed partial class RemoteChatClient : IChatClient
     }
 
     private ChatRejectedException Unreachable(string reason) =>
-        Rejected("upstream_unreachable", $"The inference server {_endpoint} cannot be reached: {reason}");
+        Rejected("upstream_unreachable", $"The inference server {_shownEndpoint} cannot be reached: {reason}");
 
-    private static ChatRejectedException Rejected(string code, string message) =>
-        new(new ChatError(ChatErrorKind.Upstream, code, message));
+    /// <summary>What a user is told when the server is busy: never which server, nor what it said.</summary>
+    internal const string BusyMessage = "The inference server is busy. Please try again shortly.";
+
+    /// <summary>
+    /// A refusal whose <see cref="ChatRejectedException.Error"/> carries <paramref name="code"/> and a plain sentence for the
+    /// user, and whose message is the operator's <paramref name="detail"/> (the server, masked, and what it answered).
+    /// </summary>
+    private static ChatRejectedException Rejected(string code, string detail) =>
+        new(new ChatError(ChatErrorKind.Upstream, code, PublicMessage(code)), detail: detail);
+
+    /// <summary>The sentence users see for each failure code: no address, no credentials, nothing the server said.</summary>
+    internal static string PublicMessage(string code) => code switch
+    {
+        "upstream_unreachable" => "The inference server is unavailable. Try again later.",
+        "upstream_timeout" => "The inference server did not answer in time. Try again later.",
+        "upstream_auth" => "The inference server refused this service's credentials. Check ChatPlatform:Remote:ApiKey.",
+        "upstream_not_found" => "The inference server does not serve the model for this persona. Check ChatPlatform:Remote:BaseUrl and the model name.",
+        "upstream_rejected" => "The inference server rejected the request.",
+        "upstream_invalid_response" => "The inference server sent a response that could not be read. Try again later.",
+        _ => "The inference server failed. Try again later.",
+    };
 
     private ChatRejectedException Invalid(string what) =>
-        Rejected("upstream_invalid_response", $"The inference server {_endpoint} sent a response that is not an OpenAI chat completion: {what}");
+        Rejected("upstream_invalid_response", $"The inference server {_shownEndpoint} sent a response that is not an OpenAI chat completion: {what}");
 
     /// <summary>The server's own error message from an OpenAI-style error body, else the start of the body.</summary>
     internal static string ErrorText(string body)
@@ -297,7 +332,7 @@ public sealed partial class RemoteChatClient : IChatClient
             using var json = JsonDocument.Parse(text);
             var root = json.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw new AttemptFailure(false, Invalid("the body is not a JSON object"));
-            if (root.TryGetProperty("error", out _)) throw new AttemptFailure(false, Rejected("upstream_error", $"The inference server {_endpoint} failed: {ErrorText(text)}"));
+            if (root.TryGetProperty("error", out _)) throw new AttemptFailure(false, Rejected("upstream_error", $"The inference server {_shownEndpoint} failed: {ErrorText(text)}"));
             if (!root.TryGetProperty("choices", out var choices) || choices.ValueKind != JsonValueKind.Array || choices.GetArrayLength() == 0)
                 throw new AttemptFailure(false, Invalid("it has no 'choices'"));
             var choice = choices[0];
@@ -325,7 +360,7 @@ public sealed partial class RemoteChatClient : IChatClient
         using var json = JsonDocument.Parse(data);
         var root = json.RootElement;
         if (root.ValueKind != JsonValueKind.Object) throw new FormatException("a chunk is not a JSON object");
-        if (root.TryGetProperty("error", out _)) throw new RemoteInferenceException($"The inference server {_endpoint} failed mid-reply: {ErrorText(data)}");
+        if (root.TryGetProperty("error", out _)) throw new RemoteInferenceException($"The inference server {_shownEndpoint} failed mid-reply: {ErrorText(data)}");
 
         var update = new ChatResponseUpdate
         {
@@ -385,7 +420,13 @@ public sealed partial class RemoteChatClient : IChatClient
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Inference server {Endpoint} (model {Model}) failed with {Code}; retrying in {DelayMs:0} ms (retry {Retry} of {MaxRetries})")]
-    private partial void LogRetry(Uri endpoint, string model, string code, double delayMs, int retry, int maxRetries);
+    private partial void LogRetry(string endpoint, string model, string code, double delayMs, int retry, int maxRetries);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Inference server {Endpoint} (model {Model}) failed with {Code}: {Detail}")]
+    private partial void LogFailed(string endpoint, string model, string code, string detail);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Inference server {Endpoint} failed mid-reply: {Detail}")]
+    private partial void LogFailedMidReply(string endpoint, string detail);
 
     /// <summary>One failed attempt: whether another may help, and what the caller is told when none is left.</summary>
     private sealed class AttemptFailure(bool transient, ChatRejectedException rejection, TimeSpan? retryAfter = null) : Exception(rejection.Message)
@@ -436,14 +477,14 @@ public sealed partial class RemoteChatClient : IChatClient
                 catch (OperationCanceledException) when (!_cancellationToken.IsCancellationRequested)
                 {
                     if (beforeOutput) throw;
-                    throw new OperationCanceledException(
-                        $"The inference server {_client._endpoint} sent nothing for {_client._options.TimeoutSeconds} s mid-reply (ChatPlatform:Remote:TimeoutSeconds).",
-                        new TimeoutException());
+                    var stalled = $"The inference server {_client._shownEndpoint} sent nothing for {_client._options.TimeoutSeconds} s mid-reply (ChatPlatform:Remote:TimeoutSeconds).";
+                    _client.LogFailedMidReply(_client._shownEndpoint, stalled);
+                    throw new OperationCanceledException(stalled, new TimeoutException());
                 }
                 catch (Exception e) when (e is HttpRequestException or IOException)
                 {
                     if (beforeOutput) throw new AttemptFailure(transient: true, _client.Unreachable(e.Message));
-                    throw new RemoteInferenceException($"The connection to the inference server {_client._endpoint} broke mid-reply: {e.Message}", e);
+                    throw _client.MidReply(new RemoteInferenceException($"The connection to the inference server {_client._shownEndpoint} broke mid-reply: {e.Message}", e));
                 }
 
                 if (data.Trim() == "[DONE]")
@@ -459,7 +500,11 @@ public sealed partial class RemoteChatClient : IChatClient
                 {
                     var what = e is JsonException ? $"a streamed chunk is not valid JSON ({e.Message})" : e.Message;
                     if (beforeOutput) throw new AttemptFailure(transient: false, _client.Invalid(what));
-                    throw new RemoteInferenceException(_client.Invalid(what).Message, e);
+                    throw _client.MidReply(new RemoteInferenceException(_client.Invalid(what).Message, e));
+                }
+                catch (RemoteInferenceException e) when (!beforeOutput)
+                {
+                    throw _client.MidReply(e);
                 }
                 catch (RemoteInferenceException e) when (beforeOutput)
                 {

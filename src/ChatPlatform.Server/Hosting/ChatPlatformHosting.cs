@@ -25,6 +25,7 @@ public static partial class ChatPlatformHosting
             throw new OptionsValidationException(ChatPlatformOptions.SectionName, typeof(ChatPlatformOptions), errors);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(options.Model);
+        builder.Services.AddSingleton(options.Webhooks);
 
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ErrorHandler>();

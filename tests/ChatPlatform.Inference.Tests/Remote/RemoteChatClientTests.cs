@@ -2,6 +2,7 @@ using System.Text.Json;
 using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Configuration;
 using ChatPlatform.Inference.Remote;
+using ChatPlatform.Testing;
 using ChatPlatform.Testing.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.AI;
@@ -104,6 +105,37 @@ public sealed class RemoteChatClientTests
         Assert.Contains("HTTP 500", error.Message, StringComparison.Ordinal);
         Assert.Contains("CUDA out of memory", error.Message, StringComparison.Ordinal);
         Assert.Equal(2, server.Requests.Count);
+    }
+
+    [Theory]
+    [InlineData(500, "upstream_error")]
+    [InlineData(401, "upstream_auth")]
+    [InlineData(400, "upstream_rejected")]
+    public async Task GetStreamingResponseAsync_UpstreamErrorWithCredentialsInUrl_UserSeesCodeOnlyAndTheLogTheMaskedUrlAndStatus(int status, string code)
+    {
+        const string Marker = "upstream-internal-trace-7f3a";
+        await using var server = await TestHttpServer.StartAsync((context, _) => OpenAiResponses.WriteErrorAsync(context, status, Marker), Token);
+        var log = new CapturingLogger<RemoteChatClient>();
+        var options = new RemoteOptions
+        {
+            BaseUrl = $"http://ops:pa55-word@127.0.0.1:{server.BaseUri.Port}/v1?api_key=key-0123&region=eu", Model = "m", TimeoutSeconds = 30, MaxRetries = 0,
+        };
+        using var client = new RemoteChatClient(new HttpClient(), options, log);
+
+        var error = await Assert.ThrowsAsync<ChatRejectedException>(() => CollectAsync(client.GetStreamingResponseAsync(Messages, null, Token)));
+
+        Assert.Equal(code, error.Error.Code);
+        Assert.Equal(RemoteChatClient.PublicMessage(code), error.Error.Message);
+        foreach (var hidden in new[] { Marker, "pa55-word", "key-0123", "127.0.0.1" })
+            Assert.DoesNotContain(hidden, error.Error.Message, StringComparison.Ordinal);
+        foreach (var secret in new[] { "pa55-word", "key-0123" })
+        {
+            Assert.DoesNotContain(secret, error.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain(log.Lines, line => line.Contains(secret, StringComparison.Ordinal));
+        }
+        var failed = Assert.Single(log.Lines, line => line.Contains(code, StringComparison.Ordinal));
+        Assert.Contains($"http://***@127.0.0.1:{server.BaseUri.Port}/v1/chat/completions?api_key=***&region=eu", failed, StringComparison.Ordinal);
+        Assert.Contains($"HTTP {status}", failed, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Logging;
 
-namespace ChatPlatform.Data.Tests;
+namespace ChatPlatform.Testing;
 
-/// <summary>Keeps what a component logs so a test can show it when something went wrong.</summary>
-internal sealed class CapturingLogger<T> : ILogger<T>
+/// <summary>Keeps what a component logs, so a test can check what operators would see or show it when something went wrong.</summary>
+public sealed class CapturingLogger<T> : ILogger<T>
 {
     private readonly List<string> _lines = [];
 

@@ -11,9 +11,9 @@ public sealed class AdminAccountRecord
     public bool Disabled { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? LastLoginAt { get; set; }
-    /// <summary>Failed sign-ins since the last success or lockout.</summary>
+    /// <summary>Failed sign-ins since the last success.</summary>
     public int FailedLogins { get; set; }
-    /// <summary>Sign-in is refused until this instant after too many failures.</summary>
+    /// <summary>After too many failures, sign-in attempts are refused (uncounted) until this instant.</summary>
     public DateTimeOffset? LockedUntil { get; set; }
     public List<AdminRoleAssignmentRecord> Roles { get; set; } = [];
 }

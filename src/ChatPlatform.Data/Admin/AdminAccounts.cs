@@ -7,27 +7,27 @@ using Microsoft.EntityFrameworkCore;
 namespace ChatPlatform.Data.Admin;
 
 /// <summary>The outcome of a sign-in attempt; <see cref="Account"/> is set only on success.</summary>
-public sealed record AdminSignInResult(AdminSignInStatus Status, AdminAccountRecord? Account = null, DateTimeOffset? LockedUntil = null);
+public sealed record AdminSignInResult(AdminSignInStatus Status, AdminAccountRecord? Account = null);
 
 public enum AdminSignInStatus
 {
     Succeeded,
-    /// <summary>Unknown user, wrong password or disabled account: callers must not tell these apart.</summary>
+    /// <summary>
+    /// Unknown user, wrong password, disabled account, or an account or address that must wait before its next
+    /// attempt: callers must not tell these apart.
+    /// </summary>
     Failed,
-    LockedOut,
 }
 
 /// <summary>
 /// Admin accounts: creation with a one-time password, password checks with ASP.NET Core's
-/// <see cref="PasswordHasher{TUser}"/> (PBKDF2), and lockout after repeated failures. Every change is audited.
+/// <see cref="PasswordHasher{TUser}"/> (PBKDF2), and a growing wait between attempts after repeated failures, per
+/// account (in the database) and per client address (<see cref="AddressThrottle"/>). Every change is audited.
 /// </summary>
-public sealed class AdminAccounts(IDbContextFactory<ChatDbContext> contexts, TimeProvider time)
+public sealed class AdminAccounts(IDbContextFactory<ChatDbContext> contexts, TimeProvider time, AddressThrottle? addresses = null)
 {
-    /// <summary>Failures in a row that lock an account.</summary>
-    public const int MaxFailedLogins = 5;
-
-    /// <summary>How long a locked account stays locked.</summary>
-    public static readonly TimeSpan LockoutDuration = TimeSpan.FromMinutes(15);
+    /// <summary>Failures in a row on one account before each further attempt has to wait (see <see cref="SignInBackoff"/>).</summary>
+    public const int FailuresBeforeBackoff = 5;
 
     public const int MaxUserNameLength = 128;
 
@@ -64,43 +64,65 @@ public sealed class AdminAccounts(IDbContextFactory<ChatDbContext> contexts, Tim
         return password;
     }
 
-    /// <summary>Checks a password, counting failures and locking the account after <see cref="MaxFailedLogins"/> of them.</summary>
-    public async Task<AdminSignInResult> SignInAsync(string userName, string password, CancellationToken cancellationToken)
+    /// <summary>Checks a password; see <see cref="SignInAsync(string, string, string?, CancellationToken)"/>.</summary>
+    public Task<AdminSignInResult> SignInAsync(string userName, string password, CancellationToken cancellationToken) =>
+        SignInAsync(userName, password, address: null, cancellationToken);
+
+    /// <summary>
+    /// Checks a password from a client at <paramref name="address"/> (null when unknown). Failures are counted per
+    /// account with one atomic update and per address in memory; once either has failed too often, further attempts
+    /// must wait (<see cref="SignInBackoff"/>). Every refusal looks the same and costs one password hash.
+    /// </summary>
+    public async Task<AdminSignInResult> SignInAsync(string userName, string password, string? address, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(userName);
         ArgumentNullException.ThrowIfNull(password);
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var account = await db.AdminAccounts.Include(a => a.Roles).FirstOrDefaultAsync(a => a.UserName == userName, cancellationToken);
         var now = time.GetUtcNow();
-        if (account is null || account.Disabled || account.PasswordHash is null)
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var account = await db.AdminAccounts.AsNoTracking().Include(a => a.Roles).FirstOrDefaultAsync(a => a.UserName == userName, cancellationToken);
+        var mustWait = (address is not null && addresses?.MustWait(address) == true) || account?.LockedUntil > now;
+        if (account is null || account.Disabled || account.PasswordHash is null || mustWait)
         {
-            // Hash anyway so an unknown name costs the same time as a wrong password.
-            s_hasher.VerifyHashedPassword(new AdminAccountRecord { UserName = "" }, s_dummyHash, password);
+            // Hash anyway so a refusal without a check costs the same time as a wrong password.
+            s_hasher.VerifyHashedPassword(s_dummyAccount, s_dummyHash, password);
+            // A refused attempt is not counted, so waiting clients cannot stretch their wait.
+            if (!mustWait && address is not null) addresses?.Fail(address);
             return new AdminSignInResult(AdminSignInStatus.Failed);
         }
-        if (account.LockedUntil is { } until && until > now)
-            return new AdminSignInResult(AdminSignInStatus.LockedOut, LockedUntil: until);
 
         var verdict = s_hasher.VerifyHashedPassword(account, account.PasswordHash, password);
+        var row = db.AdminAccounts.Where(a => a.Id == account.Id);
         if (verdict == PasswordVerificationResult.Failed)
         {
-            account.FailedLogins++;
-            if (account.FailedLogins >= MaxFailedLogins)
+            if (address is not null) addresses?.Fail(address);
+            // One UPDATE ... SET FailedLogins = FailedLogins + 1, so concurrent failures are all counted.
+            await row.ExecuteUpdateAsync(s => s.SetProperty(a => a.FailedLogins, a => a.FailedLogins + 1), cancellationToken);
+            var failures = await row.Select(a => a.FailedLogins).SingleAsync(cancellationToken);
+            var delay = SignInBackoff.Delay(failures, FailuresBeforeBackoff);
+            if (delay > TimeSpan.Zero)
             {
-                account.FailedLogins = 0;
-                account.LockedUntil = now + LockoutDuration;
-                db.AuditLog.Add(Audit(now, "system", "admin.lockout", userName, new { minutes = LockoutDuration.TotalMinutes }));
-                await db.SaveChangesAsync(cancellationToken);
-                return new AdminSignInResult(AdminSignInStatus.LockedOut, LockedUntil: account.LockedUntil);
+                var until = now + delay;
+                await row.Where(a => a.LockedUntil == null || a.LockedUntil < until)
+                    .ExecuteUpdateAsync(s => s.SetProperty(a => a.LockedUntil, until), cancellationToken);
+                if (failures == FailuresBeforeBackoff)
+                {
+                    db.AuditLog.Add(Audit(now, "system", "admin.signin.backoff", userName, new { failures }));
+                    await db.SaveChangesAsync(cancellationToken);
+                }
             }
-            await db.SaveChangesAsync(cancellationToken);
             return new AdminSignInResult(AdminSignInStatus.Failed);
         }
 
-        if (verdict == PasswordVerificationResult.SuccessRehashNeeded)
-            account.PasswordHash = s_hasher.HashPassword(account, password);
+        var hash = verdict == PasswordVerificationResult.SuccessRehashNeeded ? s_hasher.HashPassword(account, password) : account.PasswordHash;
+        await row.ExecuteUpdateAsync(s => s
+            .SetProperty(a => a.FailedLogins, 0)
+            .SetProperty(a => a.LockedUntil, (DateTimeOffset?)null)
+            .SetProperty(a => a.LastLoginAt, now)
+            .SetProperty(a => a.PasswordHash, hash), cancellationToken);
         account.FailedLogins = 0;
         account.LockedUntil = null;
         account.LastLoginAt = now;
+        account.PasswordHash = hash;
         db.AuditLog.Add(Audit(now, userName, "admin.login", userName, null));
         await db.SaveChangesAsync(cancellationToken);
         return new AdminSignInResult(AdminSignInStatus.Succeeded, account);
@@ -122,7 +144,9 @@ public sealed class AdminAccounts(IDbContextFactory<ChatDbContext> contexts, Tim
         await db.SaveChangesAsync(cancellationToken);
     }
 
-    private static readonly string s_dummyHash = s_hasher.HashPassword(new AdminAccountRecord { UserName = "" }, "not-a-password");
+    private static readonly AdminAccountRecord s_dummyAccount = new() { UserName = "" };
+
+    private static readonly string s_dummyHash = s_hasher.HashPassword(s_dummyAccount, "not-a-password");
 
     private static AuditEntry Audit(DateTimeOffset at, string actor, string action, string target, object? details) => new()
     {

@@ -9,6 +9,11 @@ public sealed class AdminAccountRecord
     /// <summary>A password hash in the form the admin area writes; never the password.</summary>
     public string? PasswordHash { get; set; }
     public bool Disabled { get; set; }
+    /// <summary>
+    /// Changes whenever the account is disabled or enabled, its role changes or its password is reset: sessions
+    /// signed in under another stamp lose access.
+    /// </summary>
+    public string SecurityStamp { get; set; } = "";
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? LastLoginAt { get; set; }
     /// <summary>Failed sign-ins since the last success.</summary>

@@ -9,6 +9,12 @@ namespace ChatPlatform.Data.Admin;
 /// <summary>The outcome of a sign-in attempt; <see cref="Account"/> is set only on success.</summary>
 public sealed record AdminSignInResult(AdminSignInStatus Status, AdminAccountRecord? Account = null);
 
+/// <summary>An account as <see cref="AdminAccounts.ListAsync"/> lists it; no password hash.</summary>
+public sealed record AdminAccountInfo(string UserName, IReadOnlyList<string> Roles, bool Disabled, DateTimeOffset CreatedAt, DateTimeOffset? LastLoginAt);
+
+/// <summary>What a signed-in session is checked against: the account's roles and security stamp now.</summary>
+public sealed record AdminAccountState(string UserName, IReadOnlyList<string> Roles, string SecurityStamp);
+
 public enum AdminSignInStatus
 {
     Succeeded,
@@ -55,7 +61,7 @@ public sealed class AdminAccounts(IDbContextFactory<ChatDbContext> contexts, Tim
             throw new InvalidOperationException($"An admin account named '{userName}' already exists.");
         var password = GeneratePassword();
         var now = time.GetUtcNow();
-        var account = new AdminAccountRecord { UserName = userName, CreatedAt = now };
+        var account = new AdminAccountRecord { UserName = userName, CreatedAt = now, SecurityStamp = NewStamp() };
         account.PasswordHash = s_hasher.HashPassword(account, password);
         account.Roles.Add(new AdminRoleAssignmentRecord { Role = canonical, GrantedAt = now, GrantedBy = actor });
         db.AdminAccounts.Add(account);
@@ -128,13 +134,97 @@ public sealed class AdminAccounts(IDbContextFactory<ChatDbContext> contexts, Tim
         return new AdminSignInResult(AdminSignInStatus.Succeeded, account);
     }
 
-    /// <summary>The account's current roles, or null when it no longer may sign in (disabled or deleted).</summary>
-    public async Task<IReadOnlyList<string>?> RolesAsync(string userName, CancellationToken cancellationToken)
+    /// <summary>Every account, by name, for the console's account page and <c>chatplatform admin list</c>.</summary>
+    public async Task<IReadOnlyList<AdminAccountInfo>> ListAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var rows = await db.AdminAccounts.AsNoTracking().Include(a => a.Roles).OrderBy(a => a.UserName).ToListAsync(cancellationToken);
+        return [.. rows.Select(a => new AdminAccountInfo(a.UserName, [.. a.Roles.Select(r => r.Role).Order(StringComparer.Ordinal)], a.Disabled, a.CreatedAt, a.LastLoginAt))];
+    }
+
+    /// <summary>What a signed-in session is checked against, or null when the account may no longer sign in (disabled or deleted).</summary>
+    public async Task<AdminAccountState?> SessionStateAsync(string userName, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var account = await db.AdminAccounts.AsNoTracking().Include(a => a.Roles).FirstOrDefaultAsync(a => a.UserName == userName, cancellationToken);
-        return account is null || account.Disabled ? null : [.. account.Roles.Select(r => r.Role)];
+        return account is null || account.Disabled
+            ? null
+            : new AdminAccountState(account.UserName, [.. account.Roles.Select(r => r.Role)], account.SecurityStamp);
     }
+
+    /// <summary>Stops the account signing in; its open sessions lose access.</summary>
+    /// <exception cref="InvalidOperationException">No such account, or it is the last enabled Admin.</exception>
+    public Task DisableAsync(string userName, string actor, CancellationToken cancellationToken) =>
+        ChangeAsync(userName, actor, "admin.disable", null, (account, otherAdmins) =>
+        {
+            if (!account.Disabled && IsAdmin(account) && otherAdmins == 0)
+                throw new InvalidOperationException($"'{userName}' is the last enabled Admin and cannot be disabled; make another account Admin first.");
+            account.Disabled = true;
+        }, cancellationToken);
+
+    /// <summary>Lets a disabled account sign in again (with its old password) and clears its failed sign-ins.</summary>
+    /// <exception cref="InvalidOperationException">No such account.</exception>
+    public Task EnableAsync(string userName, string actor, CancellationToken cancellationToken) =>
+        ChangeAsync(userName, actor, "admin.enable", null, (account, _) =>
+        {
+            account.Disabled = false;
+            account.FailedLogins = 0;
+            account.LockedUntil = null;
+        }, cancellationToken);
+
+    /// <summary>Gives the account <paramref name="role"/> in place of the roles it had.</summary>
+    /// <exception cref="ArgumentException">Not a role.</exception>
+    /// <exception cref="InvalidOperationException">No such account, or it is the last enabled Admin and would lose the role.</exception>
+    public Task SetRoleAsync(string userName, string role, string actor, CancellationToken cancellationToken)
+    {
+        var canonical = AdminRoles.Normalize(role)
+            ?? throw new ArgumentException($"Unknown role '{role}'. Roles: {string.Join(", ", AdminRoles.All)}.", nameof(role));
+        return ChangeAsync(userName, actor, "admin.role", new { role = canonical }, (account, otherAdmins) =>
+        {
+            if (canonical != AdminRoles.Admin && !account.Disabled && IsAdmin(account) && otherAdmins == 0)
+                throw new InvalidOperationException($"'{userName}' is the last enabled Admin and cannot be given another role; make another account Admin first.");
+            account.Roles.Clear();
+            account.Roles.Add(new AdminRoleAssignmentRecord { Role = canonical, GrantedAt = time.GetUtcNow(), GrantedBy = actor });
+        }, cancellationToken);
+    }
+
+    /// <summary>Gives the account a new generated password (returned once, stored as a hash) and clears its failed sign-ins.</summary>
+    /// <exception cref="InvalidOperationException">No such account.</exception>
+    public async Task<string> ResetPasswordAsync(string userName, string actor, CancellationToken cancellationToken)
+    {
+        var password = GeneratePassword();
+        await ChangeAsync(userName, actor, "admin.password.reset", null, (account, _) =>
+        {
+            account.PasswordHash = s_hasher.HashPassword(account, password);
+            account.FailedLogins = 0;
+            account.LockedUntil = null;
+        }, cancellationToken);
+        return password;
+    }
+
+    private static bool IsAdmin(AdminAccountRecord account) => account.Roles.Any(r => r.Role == AdminRoles.Admin);
+
+    /// <summary>
+    /// Applies one change to an account in a serializable transaction (so two changes cannot both remove "the other"
+    /// Admin), gives it a new security stamp and audits it. <c>change</c> gets the number of other enabled Admins.
+    /// </summary>
+    private async Task ChangeAsync(string userName, string actor, string action, object? details,
+        Action<AdminAccountRecord, int> change, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(System.Data.IsolationLevel.Serializable, cancellationToken);
+        var account = await db.AdminAccounts.Include(a => a.Roles).FirstOrDefaultAsync(a => a.UserName == userName, cancellationToken)
+            ?? throw new InvalidOperationException($"There is no admin account named '{userName}'.");
+        var otherAdmins = await db.AdminAccounts.CountAsync(
+            a => a.Id != account.Id && !a.Disabled && a.Roles.Any(r => r.Role == AdminRoles.Admin), cancellationToken);
+        change(account, otherAdmins);
+        account.SecurityStamp = NewStamp();
+        db.AuditLog.Add(Audit(time.GetUtcNow(), actor, action, userName, details));
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    private static string NewStamp() => Guid.NewGuid().ToString("N");
 
     /// <summary>Writes an audit entry for a change made through the console.</summary>
     public async Task AuditAsync(string actor, string action, string target, object? details, CancellationToken cancellationToken)

@@ -138,4 +138,43 @@ public sealed class AccountAccessTests : MudComponentTests, IClassFixture<Server
         Assert.DoesNotContain(after, names);
         Assert.Contains(Context.Services.GetRequiredService<MudBlazor.ISnackbar>().ShownSnackbars, s => s.Message == ConsoleGuard.Refused);
     }
+
+    [Fact]
+    public async Task AccountsPage_DisableAndResetPassword_ChangeTheAccountAfterConfirmation()
+    {
+        var admin = NewUser("accounts-admin");
+        var target = NewUser("target");
+        var oldPassword = await Accounts.CreateAsync(target, AdminRoles.Editor, "test", Ct);
+        AdminLogin.SignInComponents(Context, _factory, admin, AdminRoles.Admin);
+        Context.Services.AddSingleton(Accounts);
+        var dialogs = Context.Render<MudBlazor.MudDialogProvider>();
+        var page = Context.Render<Accounts>();
+
+        await ClickInRowAsync(page, target, "account-disable");
+        await ConfirmAsync(dialogs);
+        page.WaitForAssertion(() => Assert.Equal("disabled", Row(page, target).QuerySelector("[data-testid=account-state]")!.TextContent.Trim()), TimeSpan.FromSeconds(10));
+        var whileDisabled = await Accounts.SessionStateAsync(target, Ct);
+        await ClickInRowAsync(page, target, "account-enable");
+        page.WaitForAssertion(() => Assert.Equal("enabled", Row(page, target).QuerySelector("[data-testid=account-state]")!.TextContent.Trim()), TimeSpan.FromSeconds(10));
+        await ClickInRowAsync(page, target, "account-reset");
+        await ConfirmAsync(dialogs);
+        page.WaitForElement("[data-testid=account-password-value]", TimeSpan.FromSeconds(10));
+        var newPassword = page.Find("[data-testid=account-password-value]").TextContent.Trim();
+
+        Assert.Null(whileDisabled);
+        Assert.Equal(AdminSignInStatus.Failed, (await Accounts.SignInAsync(target, oldPassword, Ct)).Status);
+        Assert.Equal(AdminSignInStatus.Succeeded, (await Accounts.SignInAsync(target, newPassword, Ct)).Status);
+    }
+
+    private static AngleSharp.Dom.IElement Row(IRenderedComponent<Accounts> page, string user) =>
+        page.FindAll("tr").Single(r => r.QuerySelector("[data-testid=account-user]")?.TextContent.Trim() == user);
+
+    private static Task ClickInRowAsync(IRenderedComponent<Accounts> page, string user, string button) =>
+        page.InvokeAsync(() => Row(page, user).QuerySelector($"button[data-testid={button}]")!.Click());
+
+    private static async Task ConfirmAsync(IRenderedComponent<MudBlazor.MudDialogProvider> dialogs)
+    {
+        dialogs.WaitForAssertion(() => Assert.Contains(dialogs.FindAll("button"), b => b.TextContent.Trim() == "Yes"), TimeSpan.FromSeconds(10));
+        await dialogs.InvokeAsync(() => dialogs.FindAll("button").First(b => b.TextContent.Trim() == "Yes").Click());
+    }
 }

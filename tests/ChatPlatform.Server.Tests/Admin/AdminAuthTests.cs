@@ -12,7 +12,7 @@ public sealed class AdminAuthTests(ServerFactory factory) : IClassFixture<Server
     public static TheoryData<string> ConsolePages =>
     [
         "/admin", "/admin/", "/admin/personas", "/admin/personas/gradchat", "/admin/playground",
-        "/admin/conversations", "/admin/safety", "/admin/channels", "/admin/no-such-page",
+        "/admin/conversations", "/admin/safety", "/admin/channels", "/admin/accounts", "/admin/no-such-page",
     ];
 
     [Theory]

@@ -6,6 +6,8 @@ using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.Extensions.Configuration;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -42,10 +44,18 @@ public static class AdminConsoleHosting
                 o.Events.OnValidatePrincipal = RevalidateAsync;
             });
         services.AddAuthorization(AdminPolicies.Add);
+        var revalidateSeconds = builder.Configuration.GetValue(ConsoleSessionOptions.RevalidateSecondsKey, 60);
+        if (revalidateSeconds is < 1 or > 60)
+            throw new InvalidOperationException($"{ConsoleSessionOptions.RevalidateSecondsKey} must be between 1 and 60 seconds (got {revalidateSeconds}).");
+        services.AddSingleton(new ConsoleSessionOptions { RevalidateEvery = TimeSpan.FromSeconds(revalidateSeconds) });
+        services.AddSingleton<ConsoleAccess>();
         services.AddCascadingAuthenticationState();
         services.AddAntiforgery();
         services.AddRazorComponents().AddInteractiveServerComponents();
+        // Open circuits are checked against their accounts every RevalidateEvery, not only when they start.
+        services.AddScoped<AuthenticationStateProvider, ConsoleAuthenticationStateProvider>();
         services.AddMudServices();
+        services.AddScoped<ConsoleGuard>();
         services.AddSingleton<PersonaVersions>();
         services.AddSingleton<PersonaArchive>();
         services.AddSingleton<TokenCounter>();
@@ -103,45 +113,38 @@ public static class AdminConsoleHosting
         return TypedResults.LocalRedirect(AdminPaths.Login);
     }
 
-    /// <summary>Console APIs answer 401/403; pages redirect to the login or access-denied page.</summary>
-    /// <summary>How often a signed-in session is checked against its account.</summary>
-    internal static readonly TimeSpan RevalidateEvery = TimeSpan.FromMinutes(1);
-
     private const string ValidatedAtKey = ".chatplatform.validated";
 
     /// <summary>
-    /// Re-reads the account behind a session at most once a minute: a disabled or deleted account is signed out, and
-    /// changed roles apply at once instead of when the cookie expires.
+    /// Re-reads the account behind a cookie at most once per <see cref="ConsoleSessionOptions.RevalidateEvery"/>: a
+    /// disabled, deleted or reset account is signed out, and changed roles apply at once instead of when the cookie expires.
     /// </summary>
     private static async Task RevalidateAsync(CookieValidatePrincipalContext context)
     {
-        var time = context.HttpContext.RequestServices.GetRequiredService<TimeProvider>();
-        var now = time.GetUtcNow();
+        var services = context.HttpContext.RequestServices;
+        var now = services.GetRequiredService<TimeProvider>().GetUtcNow();
+        var every = services.GetRequiredService<ConsoleSessionOptions>().RevalidateEvery;
         if (context.Properties.Items.TryGetValue(ValidatedAtKey, out var stamp)
             && DateTimeOffset.TryParse(stamp, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.RoundtripKind, out var at)
-            && now - at < RevalidateEvery)
+            && now - at < every)
             return;
 
-        var name = context.Principal?.Identity?.Name;
-        var accounts = context.HttpContext.RequestServices.GetRequiredService<ChatPlatform.Data.Admin.AdminAccounts>();
-        var roles = name is null ? null : await accounts.RolesAsync(name, context.HttpContext.RequestAborted);
-        if (roles is null)
+        var current = await services.GetRequiredService<ConsoleAccess>().CurrentAsync(context.Principal, context.HttpContext.RequestAborted);
+        if (current is null)
         {
             context.RejectPrincipal();
             await context.HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
             return;
         }
 
-        var current = context.Principal!.FindAll(ClaimTypes.Role).Select(c => c.Value).Order(StringComparer.Ordinal);
-        if (!current.SequenceEqual(roles.Order(StringComparer.Ordinal), StringComparer.Ordinal))
-        {
-            var claims = context.Principal.Claims.Where(c => c.Type != ClaimTypes.Role).Concat(roles.Select(r => new Claim(ClaimTypes.Role, r)));
-            context.ReplacePrincipal(new ClaimsPrincipal(new ClaimsIdentity(claims, CookieAuthenticationDefaults.AuthenticationScheme)));
-        }
+        static IEnumerable<string> Roles(ClaimsPrincipal p) => p.FindAll(ClaimTypes.Role).Select(c => c.Value).Order(StringComparer.Ordinal);
+        if (!Roles(context.Principal!).SequenceEqual(Roles(current), StringComparer.Ordinal))
+            context.ReplacePrincipal(current);
         context.Properties.Items[ValidatedAtKey] = now.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
         context.ShouldRenew = true;
     }
 
+    /// <summary>Console APIs answer 401/403; pages redirect to the login or access-denied page.</summary>
     private static Task Challenge(RedirectContext<CookieAuthenticationOptions> context, int apiStatus)
     {
         if (context.Request.Path.StartsWithSegments(AdminPaths.Api, StringComparison.OrdinalIgnoreCase)

@@ -16,6 +16,7 @@ public static class AdminPaths
     public const string Conversations = "/admin/conversations";
     public const string SafetyReview = "/admin/safety";
     public const string ChannelsAndKeys = "/admin/channels";
+    public const string Accounts = "/admin/accounts";
 
     /// <summary>A persona's documents and curated answers.</summary>
     public static string Knowledge(string personaId) => $"{Personas}/{Uri.EscapeDataString(personaId)}/knowledge";

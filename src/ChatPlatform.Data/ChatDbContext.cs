@@ -130,6 +130,7 @@ public class ChatDbContext : DbContext
             e.Property(a => a.UserName).HasMaxLength(128).IsRequired();
             e.Property(a => a.DisplayName).HasMaxLength(200);
             e.Property(a => a.PasswordHash).HasMaxLength(500);
+            e.Property(a => a.SecurityStamp).HasMaxLength(64).IsRequired();
             e.HasIndex(a => a.UserName).IsUnique();
             e.HasMany(a => a.Roles).WithOne().HasForeignKey(r => r.AccountId).OnDelete(DeleteBehavior.Cascade);
         });

@@ -36,6 +36,8 @@ public static class DataServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<DataLifecycle>();
         services.AddSingleton<PersonaVersionSync>();
+        // Failed sign-ins per client address are counted in this node's memory.
+        services.AddSingleton(sp => new Admin.AddressThrottle(sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<Admin.AdminAccounts>();
         services.AddHostedService<RetentionService>();
         services.AddSingleton(sp => new ErasureFeed(sp.GetRequiredService<IDbContextFactory<ChatDbContext>>(),

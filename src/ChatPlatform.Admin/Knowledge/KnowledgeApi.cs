@@ -18,7 +18,8 @@ internal static class KnowledgeApi
 {
     public static void Map(IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup(AdminPaths.Api + "/personas/{id}/knowledge").RequireAuthorization(AdminPolicies.Personas);
+        var group = endpoints.MapGroup(AdminPaths.Api + "/personas/{id}/knowledge").RequireAuthorization(AdminPolicies.Personas)
+            .RequireCurrentAccount(AdminPolicies.Personas);
         // Every route names a persona: one the console does not know gets 404 before anything is read or stored.
         group.AddEndpointFilter(async (context, next) =>
         {

@@ -9,11 +9,16 @@ public sealed class AdminAccountRecord
     /// <summary>A password hash in the form the admin area writes; never the password.</summary>
     public string? PasswordHash { get; set; }
     public bool Disabled { get; set; }
+    /// <summary>
+    /// Changes whenever the account is disabled or enabled, its role changes or its password is reset: sessions
+    /// signed in under another stamp lose access.
+    /// </summary>
+    public string SecurityStamp { get; set; } = "";
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? LastLoginAt { get; set; }
-    /// <summary>Failed sign-ins since the last success or lockout.</summary>
+    /// <summary>Failed sign-ins since the last success.</summary>
     public int FailedLogins { get; set; }
-    /// <summary>Sign-in is refused until this instant after too many failures.</summary>
+    /// <summary>After too many failures, sign-in attempts are refused (uncounted) until this instant.</summary>
     public DateTimeOffset? LockedUntil { get; set; }
     public List<AdminRoleAssignmentRecord> Roles { get; set; } = [];
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using Bunit;
 using ChatPlatform.Data.Admin;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -33,6 +34,33 @@ internal static partial class AdminLogin
         using var response = await PostAsync(client, user, password, cancellationToken);
         if (response.StatusCode != HttpStatusCode.Redirect)
             throw new InvalidOperationException($"Sign-in as {user} answered {(int)response.StatusCode}.");
+    }
+
+    /// <summary>
+    /// Signs bUnit-rendered console pages in as a real account with <paramref name="role"/> (created, or given that role
+    /// when it exists), carrying the account's security stamp as a signed-in session does; the host's own access checks
+    /// and policies decide what it may do.
+    /// </summary>
+    public static void SignInComponents(BunitContext context, WebApplicationFactory<Program> factory, string user, string role)
+    {
+        var accounts = factory.Services.GetRequiredService<AdminAccounts>();
+        var ct = Xunit.TestContext.Current.CancellationToken;
+        try
+        {
+            accounts.CreateAsync(user, role, "test", ct).GetAwaiter().GetResult();
+        }
+        catch (InvalidOperationException)
+        {
+            accounts.SetRoleAsync(user, role, "test", ct).GetAwaiter().GetResult();
+        }
+        var stamp = accounts.SessionStateAsync(user, ct).GetAwaiter().GetResult()!.SecurityStamp;
+        var auth = context.AddAuthorization();
+        auth.SetAuthorized(user);
+        auth.SetRoles(role);
+        auth.SetClaims(new System.Security.Claims.Claim(ChatPlatform.Admin.Security.AdminPrincipal.StampClaim, stamp));
+        context.Services.AddSingleton(factory.Services.GetRequiredService<Microsoft.AspNetCore.Authorization.IAuthorizationService>());
+        context.Services.AddSingleton(factory.Services.GetRequiredService<ChatPlatform.Admin.Security.ConsoleAccess>());
+        context.Services.AddScoped<ChatPlatform.Admin.Security.ConsoleGuard>();
     }
 
     [GeneratedRegex("<input type=\"hidden\" name=\"(?<name>[^\"]+)\" value=\"(?<value>[^\"]*)\"")]

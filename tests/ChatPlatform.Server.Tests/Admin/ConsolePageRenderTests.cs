@@ -38,13 +38,7 @@ public sealed class ConsolePageRenderTests : MudComponentTests, IClassFixture<Se
     }
 
     /// <summary>Signs the rendered pages in with <paramref name="role"/>; the host's own policies decide what it may do.</summary>
-    private void SignIn(string user, string role)
-    {
-        var auth = Context.AddAuthorization();
-        auth.SetAuthorized(user);
-        auth.SetRoles(role);
-        Context.Services.AddSingleton(_factory.Services.GetRequiredService<Microsoft.AspNetCore.Authorization.IAuthorizationService>());
-    }
+    private void SignIn(string user, string role) => AdminLogin.SignInComponents(Context, _factory, user, role);
 
     /// <summary>
     /// Finds and clicks in one step on the renderer's own thread, so that a render in between (the other playground

@@ -88,7 +88,7 @@ public sealed class ChatOrchestrator(
             return ChatStart.Refused(error);
 
         var pack = personas.Find(turn.Persona)!;
-        var locale = pack.ResolveLocale(turn.Locale);
+        var locale = pack.ResolveLocale(turn.Locale is { Length: > 0 } requested ? requested : Locales.FromText(turn.Text));
         switch (turn.Access)
         {
             case ConversationAccess.New:

@@ -218,6 +218,25 @@ public static class Locales
 
     public static bool IsSupported(string locale) => Supported.Contains(locale, StringComparer.Ordinal);
 
+    /// <summary>
+    /// The language a message is written in, for a turn that names no locale: Chinese when it has more Han characters
+    /// than Latin words, English when it has Latin words, otherwise null (the pack's first locale). A person who writes
+    /// in English gets English crisis lines and replies from a pack whose first locale is Chinese, and the other way round.
+    /// </summary>
+    public static string? FromText(string text)
+    {
+        int han = 0, words = 0;
+        var inWord = false;
+        foreach (var c in text)
+        {
+            if (c is >= '\u4E00' and <= '\u9FFF' or >= '\u3400' and <= '\u4DBF') han++;
+            var letter = c is >= 'a' and <= 'z' or >= 'A' and <= 'Z';
+            if (letter && !inWord) words++;
+            inWord = letter;
+        }
+        return han > words ? "zh-CN" : words > 0 ? "en" : null;
+    }
+
     /// <summary>Exact match, then same language, then the first available.</summary>
     public static string Resolve(string? requested, IReadOnlyList<string> available)
     {

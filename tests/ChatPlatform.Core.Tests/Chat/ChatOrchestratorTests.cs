@@ -60,6 +60,21 @@ public sealed class ChatOrchestratorTests
     }
 
     [Theory]
+    [InlineData("我最近压力很大，睡不着", "你是测试助手。")]
+    [InlineData("我的APP打不开了怎么办", "你是测试助手。")]
+    [InlineData("I can't sleep, I'm so stressed about exams", null)]
+    public async Task StartAsync_NoLocale_RepliesInTheLanguageOfTheMessage(string text, string? chinesePrompt)
+    {
+        var client = new ScriptedChatClient("ok");
+        var start = await Create(client).StartAsync(new ChatTurn("testbot", "c1", text), cancellationToken: TestContext.Current.CancellationToken);
+        var completed = (await Drain(start)).OfType<ChatCompleted>().Single();
+
+        Assert.Equal(chinesePrompt is null ? "en" : "zh-CN", completed.Locale);
+        if (chinesePrompt is not null)
+            Assert.Equal(chinesePrompt, client.Calls[0].Messages[0].Text);
+    }
+
+    [Theory]
     [InlineData("nobody", "c1", "hi", ChatErrorKind.NotFound, "unknown_persona")]
     [InlineData("testbot", "c1", "   ", ChatErrorKind.Invalid, "empty_message")]
     [InlineData("testbot", "", "hi", ChatErrorKind.Invalid, "missing_conversation_id")]

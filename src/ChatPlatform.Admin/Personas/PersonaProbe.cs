@@ -66,7 +66,7 @@ public sealed class PersonaProbe(IChatClient chatClient, ChatPlatformOptions opt
         }
         var total = stopwatch.Elapsed.TotalMilliseconds;
         var rails = events.Rails.ToList();
-        if (done?.FinishReason == ChatFinishReason.ContentFilter.Value) rails.Add(SafetyRails.Output);
+        if (done?.FinishReason == ChatFinishReason.ContentFilter.Value && !rails.Contains(SafetyRails.Output)) rails.Add(SafetyRails.Output);
         double? tps = done?.OutputTokens is > 0 && firstMs is { } first ? Math.Round(Rate(done.OutputTokens.Value, first, total), 1) : null;
         return new ProbeReply(done?.Text ?? reply.ToString(), done?.FinishReason ?? "error", rails, done?.Citations ?? [], done?.OutputTokens,
             firstMs is { } f1 ? Math.Round(f1, 1) : null, tps, failure);

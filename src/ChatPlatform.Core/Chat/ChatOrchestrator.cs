@@ -129,6 +129,8 @@ public sealed class ChatOrchestrator(
         chatOptions.AdditionalProperties![PersonaChatOptions.ConversationKey] = turn.ConversationId;
         chatOptions.AdditionalProperties[PersonaChatOptions.ChannelKey] = turn.Channel;
         chatOptions.AdditionalProperties[PersonaChatOptions.LocaleKey] = locale;
+        if (safetyEvents is not null)
+            chatOptions.AdditionalProperties[PersonaChatOptions.SafetyEventsKey] = safetyEvents;
 
         var stopwatch = Stopwatch.StartNew();
         var passages = lookup.Passages;

@@ -16,6 +16,12 @@ public static class PersonaChatOptions
     public const string ChannelKey = "chatplatform.channel";
     public const string LocaleKey = "chatplatform.locale";
 
+    /// <summary>The <see cref="PersonaPack"/> being served, a draft in the playground or the live one.</summary>
+    public const string PackKey = "chatplatform.pack";
+
+    /// <summary>Where the turn's safety events go (<see cref="Safety.ISafetyEventSink"/>); a trial turn's sink keeps them to itself.</summary>
+    public const string SafetyEventsKey = "chatplatform.safety_events";
+
     /// <summary>A string value the orchestrator put into the options, or null.</summary>
     public static string? GetString(ChatOptions? options, string key) =>
         options?.AdditionalProperties?.TryGetValue(key, out var value) == true ? value as string : null;
@@ -35,12 +41,21 @@ public static class PersonaChatOptions
             AdditionalProperties = new AdditionalPropertiesDictionary
             {
                 [PersonaKey] = pack.Id,
+                [PackKey] = pack,
                 [AdaptersKey] = adapterOverride ?? pack.Adapters,
                 [RepeatPenaltyKey] = g.RepeatPenalty,
             },
         };
         return options;
     }
+
+    /// <summary>The pack the turn is served with, or null when the options do not carry one.</summary>
+    public static PersonaPack? GetPack(ChatOptions? options) =>
+        options?.AdditionalProperties?.TryGetValue(PackKey, out var value) == true ? value as PersonaPack : null;
+
+    /// <summary>The sink the turn's safety events go to, or null when the options name none.</summary>
+    public static Safety.ISafetyEventSink? GetSafetyEvents(ChatOptions? options) =>
+        options?.AdditionalProperties?.TryGetValue(SafetyEventsKey, out var value) == true ? value as Safety.ISafetyEventSink : null;
 
     public static IReadOnlyList<AdapterRef> GetAdapters(ChatOptions? options) =>
         options?.AdditionalProperties?.TryGetValue(AdaptersKey, out var value) == true && value is IReadOnlyList<AdapterRef> adapters

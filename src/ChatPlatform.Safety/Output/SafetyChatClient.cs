@@ -29,8 +29,10 @@ public sealed class SafetyChatClient(IChatClient inner, OutputRails rails, IPers
         var list = messages as IList<ChatMessage> ?? messages.ToList();
         var systemPrompt = list.FirstOrDefault(m => m.Role == ChatRole.System)?.Text;
         var normalizedPrompt = string.IsNullOrEmpty(systemPrompt) ? null : rails.Rules.Normalizer.Normalize(systemPrompt);
+        // The pack being served and the sink of this turn travel with it, so a playground draft is checked against
+        // its own texts and its trial blocks stay out of the review queue.
         var personaId = PersonaChatOptions.GetString(options, PersonaChatOptions.PersonaKey);
-        var pack = personaId is null ? null : personas?.Find(personaId);
+        var pack = PersonaChatOptions.GetPack(options) ?? (personaId is null ? null : personas?.Find(personaId));
         var locale = PersonaChatOptions.GetString(options, PersonaChatOptions.LocaleKey) ?? pack?.DefaultLocale ?? "en";
 
         var held = new StringBuilder();
@@ -91,8 +93,8 @@ public sealed class SafetyChatClient(IChatClient inner, OutputRails rails, IPers
 
     private async Task<ChatResponseUpdate> BlockAsync(OutputBlock block, PersonaPack? pack, string locale, ChatOptions? options, string? modelId, CancellationToken cancellationToken)
     {
-        if (events is not null)
-            await events.RecordAsync(new SafetyEvent(
+        if ((PersonaChatOptions.GetSafetyEvents(options) ?? events) is { } sink)
+            await sink.RecordAsync(new SafetyEvent(
                 PersonaChatOptions.GetString(options, PersonaChatOptions.ChannelKey) ?? "unknown",
                 PersonaChatOptions.GetString(options, PersonaChatOptions.ConversationKey) ?? "",
                 pack?.Id ?? "", SafetyRails.Output, block == OutputBlock.HarmfulContent ? SafetySeverity.High : SafetySeverity.Medium,

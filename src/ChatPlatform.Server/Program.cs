@@ -24,7 +24,7 @@ app.UseAdminConsole();
 app.MapChatApi();
 app.MapChannels();
 app.MapAdminConsole();
-app.MapGet("/healthz", () => TypedResults.Ok(new { status = "ok" }));
+app.MapHealthEndpoints();
 
 await app.RunAsync();
 

@@ -70,6 +70,7 @@ public static partial class ChatPlatformHosting
         }
         builder.Services.AddSingleton<ChatOrchestrator>();
         builder.AddChannels(options.DataDirectory);
+        builder.Services.AddReadinessChecks(options);
         return builder;
     }
 

@@ -37,6 +37,14 @@ public sealed class ConsolePageRenderTests : MudComponentTests, IClassFixture<Se
         Context.Services.AddSingleton(host.GetRequiredService<KnowledgeConsole>());
     }
 
+    /// <summary>
+    /// The playground's probe with the host's rails, store and knowledge, over a model that gives <paramref name="reply"/>:
+    /// the generated test model's random text may be empty, and an empty reply offers no "make curated answer".
+    /// </summary>
+    private void UseScriptedModel(string reply) =>
+        Context.Services.AddSingleton(new PersonaProbe(new ChatPlatform.Testing.ScriptedChatClient(reply),
+            _factory.Services.GetRequiredService<ChatPlatform.Core.Configuration.ChatPlatformOptions>(), _factory.Services));
+
     /// <summary>Signs the rendered pages in with <paramref name="role"/>; the host's own policies decide what it may do.</summary>
     private void SignIn(string user, string role) => AdminLogin.SignInComponents(Context, _factory, user, role);
 
@@ -98,6 +106,7 @@ public sealed class ConsolePageRenderTests : MudComponentTests, IClassFixture<Se
     public async Task Playground_EditorMakesCuratedAnswerFromLiveReply_EditedInTheDialogAndSaved()
     {
         SignIn("editor-play", AdminRoles.Editor);
+        UseScriptedModel("Block your week into study days.");
         var dialogs = Context.Render<MudBlazor.MudDialogProvider>();
         var snackbar = Context.Render<MudBlazor.MudSnackbarProvider>();
         var playground = Context.Render<Playground>();
@@ -120,9 +129,11 @@ public sealed class ConsolePageRenderTests : MudComponentTests, IClassFixture<Se
     public void Playground_Reviewer_NoMakeCuratedAnswerOnReplies()
     {
         SignIn("reviewer-play", AdminRoles.Reviewer);
+        UseScriptedModel("Start with a list of programmes.");
         var playground = Context.Render<Playground>();
         SendAndWait(playground, "What is a good first step for applications?");
 
+        Assert.Contains("Start with a list of programmes.", playground.Find("[data-testid=playground-live]").TextContent, StringComparison.Ordinal);
         Assert.Empty(playground.FindAll("[data-testid=make-curated]"));
     }
 }

@@ -24,6 +24,18 @@ public sealed class StartupTests
     }
 
     [Fact]
+    public void Start_PostgresWithoutTokenSigningKey_FailsNamingTheKey()
+    {
+        using var factory = new ServerFactory();
+        factory.Settings["ChatPlatform:Database:Provider"] = "Postgres";
+        factory.Settings["ChatPlatform:Database:ConnectionString"] = "Host=127.0.0.1;Database=chatplatform;Username=chat";
+
+        var error = Assert.Throws<OptionsValidationException>(() => factory.CreateClient());
+
+        Assert.Contains("ChatPlatform:DirectLine:TokenSigningKey is required", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Start_ModelPathMissing_FailsNamingTheKeyAndPath()
     {
         using var factory = new ServerFactory();

@@ -21,6 +21,12 @@ public static partial class ChatPlatformHosting
         // Bad configuration stops start-up with messages that name the keys.
         var options = builder.Configuration.GetSection(ChatPlatformOptions.SectionName).Get<ChatPlatformOptions>() ?? new ChatPlatformOptions();
         var errors = options.Validate();
+        // Several nodes share one PostgreSQL database: a token one node issues must verify on the others, so they
+        // cannot each make up a key of their own.
+        var signingKey = $"{ChatPlatform.Channels.DirectLine.DirectLineOptions.SectionName}:TokenSigningKey";
+        if (options.Database.IsPostgres && string.IsNullOrEmpty(builder.Configuration[signingKey]))
+            errors = [.. errors, $"{signingKey} is required when ChatPlatform:Database:Provider is 'Postgres': every node must sign " +
+                "Direct Line and /api/chat tokens with the same key (32 or more characters), or a token issued by one node is refused by the others"];
         if (errors.Count > 0)
             throw new OptionsValidationException(ChatPlatformOptions.SectionName, typeof(ChatPlatformOptions), errors);
         builder.Services.AddSingleton(options);

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using ChatPlatform.Testing;
 using Microsoft.Data.Sqlite;
 using Xunit;
@@ -27,7 +26,7 @@ public sealed class CrashRestartTests : IDisposable
     [Fact]
     public async Task Server_KilledUnderChatLoadAndRestarted_KeepsEveryConversationAndMessageClientsSaw()
     {
-        var port = FreePort();
+        var port = ServerProcess.FreePort();
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
 
         // Each client talks in its own conversation and counts the turns the server completed ("done" received).
@@ -67,7 +66,7 @@ public sealed class CrashRestartTests : IDisposable
             var deadline = Stopwatch.StartNew();
             while (completed.Sum() < 12 && deadline.Elapsed < TimeSpan.FromSeconds(90))
                 await Task.Delay(50, Ct);
-            server.Kill(entireProcessTree: true);
+            server.Kill();
             await server.WaitForExitAsync(Ct);
             await load.CancelAsync();
             await Task.WhenAll(clients);
@@ -97,55 +96,13 @@ public sealed class CrashRestartTests : IDisposable
             Assert.Equal(HttpStatusCode.OK, next.StatusCode);
             Assert.Contains("event: done", await next.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
             Assert.Equal("after the restart", Scalar("SELECT m.Text FROM messages m JOIN conversations v ON v.Id = m.ConversationId WHERE v.ExternalId = 'load-0' AND m.Role = 'user' ORDER BY m.Sequence DESC LIMIT 1"));
-            restarted.Kill(entireProcessTree: true);
+            restarted.Kill();
             await restarted.WaitForExitAsync(Ct);
         }
     }
 
-    private async Task<Process> StartServerAsync(int port, HttpClient http)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = _dataDir,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ChatPlatform.Server.dll"));
-        start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
-        start.Environment["ChatPlatform__DataDirectory"] = _dataDir;
-        start.Environment["ChatPlatform__PersonasDirectory"] = RepoPaths.Personas;
-        start.Environment["ChatPlatform__SafetyDirectory"] = RepoPaths.Safety;
-        start.Environment["ChatPlatform__RateLimit__PermitsPerWindow"] = "0";
-        start.Environment["ChatPlatform__Model__Path"] = TestModels.TinyPath;
-        start.Environment["ChatPlatform__Model__ContextSize"] = "2048";
-        start.Environment["ChatPlatform__Model__Threads"] = "2";
-        start.Environment["ChatPlatform__Model__MaxQueuedRequests"] = "64";
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) _serverOutput.Enqueue(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _serverOutput.Enqueue(e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-
-        var waited = Stopwatch.StartNew();
-        while (waited.Elapsed < TimeSpan.FromSeconds(90))
-        {
-            if (process.HasExited)
-                Assert.Fail($"The server exited with {process.ExitCode} during start-up:\n{string.Join('\n', _serverOutput)}");
-            try
-            {
-                using var health = await http.GetAsync("/healthz", Ct);
-                if (health.IsSuccessStatusCode) return process;
-            }
-            catch (HttpRequestException)
-            {
-            }
-            await Task.Delay(100, Ct);
-        }
-        process.Kill(entireProcessTree: true);
-        Assert.Fail($"The server did not answer /healthz within 90 s:\n{string.Join('\n', _serverOutput)}");
-        return process;
-    }
+    private Task<ServerProcess> StartServerAsync(int port, HttpClient http) =>
+        ServerProcess.StartAsync(port, _dataDir, http, new Dictionary<string, string> { ["ChatPlatform__Model__MaxQueuedRequests"] = "64" }, Ct, _serverOutput);
 
     private object? Scalar(string sql)
     {
@@ -154,12 +111,5 @@ public sealed class CrashRestartTests : IDisposable
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         return command.ExecuteScalar();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

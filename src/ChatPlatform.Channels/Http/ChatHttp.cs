@@ -14,6 +14,10 @@ public static class ChatHttp
         return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
     }
 
+    /// <summary>The status code of a refused turn: a stopping server is 503, the rest follow the error's kind.</summary>
+    public static int StatusCode(ChatError error) =>
+        error.Code == ChatDrain.ShuttingDown.Code ? StatusCodes.Status503ServiceUnavailable : StatusCode(error.Kind);
+
     public static int StatusCode(ChatErrorKind kind) => kind switch
     {
         ChatErrorKind.NotFound => StatusCodes.Status404NotFound,

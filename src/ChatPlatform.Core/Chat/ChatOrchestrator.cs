@@ -21,7 +21,8 @@ public sealed class ChatOrchestrator(
     ChatPlatformOptions options,
     IInputSafety? inputSafety = null,
     ISafetyEventSink? safetyEvents = null,
-    IKnowledgeRetriever? knowledge = null)
+    IKnowledgeRetriever? knowledge = null,
+    ChatDrain? drain = null)
 {
     public const int MaxConversationIdLength = 128;
 
@@ -83,6 +84,42 @@ public sealed class ChatOrchestrator(
     /// so a channel can still choose its status code.
     /// </summary>
     public async Task<ChatStart> StartAsync(ChatTurn turn, ChatRunOptions? run = null, CancellationToken cancellationToken = default)
+    {
+        if (drain is null)
+            return await StartTurnAsync(turn, run, cancellationToken);
+        if (drain.Draining)
+            return ChatStart.Refused(ChatDrain.ShuttingDown, ChatDrain.RetryAfter);
+        // The turn counts as running from here until its events have been read to the end (or abandoned).
+        var running = drain.Enter();
+        try
+        {
+            var start = await StartTurnAsync(turn, run, cancellationToken);
+            if (start.Events is not { } events) return start;
+            var held = ChatStart.Accepted(HoldWhileRead(events, running, CancellationToken.None));
+            running = null;
+            return held;
+        }
+        finally
+        {
+            running?.Dispose();
+        }
+    }
+
+    private static async IAsyncEnumerable<ChatEvent> HoldWhileRead(IAsyncEnumerable<ChatEvent> events, IDisposable running,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await foreach (var e in events.WithCancellation(cancellationToken))
+                yield return e;
+        }
+        finally
+        {
+            running.Dispose();
+        }
+    }
+
+    private async Task<ChatStart> StartTurnAsync(ChatTurn turn, ChatRunOptions? run, CancellationToken cancellationToken)
     {
         if (Validate(turn) is { } error)
             return ChatStart.Refused(error);

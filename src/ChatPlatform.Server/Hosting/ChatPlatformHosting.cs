@@ -77,6 +77,8 @@ public static partial class ChatPlatformHosting
         builder.Services.AddSingleton<ChatOrchestrator>();
         builder.AddChannels(options.DataDirectory);
         builder.Services.AddReadinessChecks(options);
+        // Drains new and running turns when the server is asked to stop, before any service (the web server included) stops.
+        GracefulDrain.Register(builder);
         return builder;
     }
 

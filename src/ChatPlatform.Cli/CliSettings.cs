@@ -1,4 +1,5 @@
 using ChatPlatform.Core.Configuration;
+using ChatPlatform.Data;
 using Microsoft.Extensions.Configuration;
 
 namespace ChatPlatform.Cli;
@@ -19,5 +20,30 @@ internal static class CliSettings
     {
         var errors = options.Validate();
         if (errors.Count > 0) throw new CliException(string.Join(Environment.NewLine, errors));
+    }
+
+    /// <summary>
+    /// Opens the configured database as the server would (with <paramref name="dataDirectory"/> instead of the
+    /// configured folder when given) and brings its schema up to date. With <paramref name="mustExist"/>, a missing
+    /// SQLite file is an error naming it rather than a new empty database.
+    /// </summary>
+    public static async Task<(ChatPlatformOptions Options, ChatDbContextFactory Factory)> OpenDatabaseAsync(
+        string? dataDirectory, CancellationToken cancellationToken, bool mustExist = false)
+    {
+        var options = Load();
+        if (dataDirectory is { Length: > 0 }) options.DataDirectory = dataDirectory;
+        ThrowIfInvalid(options);
+        if (mustExist && options.Database.IsSqlite && string.IsNullOrWhiteSpace(options.Database.ConnectionString) && !File.Exists(options.DatabasePath))
+            throw new CliException($"No database at {options.DatabasePath}: check --data-dir or ChatPlatform:DataDirectory.");
+        var factory = new ChatDbContextFactory(options);
+        try
+        {
+            await ChatDatabase.MigrateAsync(factory, cancellationToken);
+        }
+        catch (DatabaseMigrationException e)
+        {
+            throw new CliException(e.Message);
+        }
+        return (options, factory);
     }
 }

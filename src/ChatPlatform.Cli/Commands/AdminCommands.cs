@@ -28,23 +28,9 @@ internal static class AdminCommands
 
     private static Option<string?> DataDirOption() => new("--data-dir") { Description = "The data directory holding chatplatform.db (default: ChatPlatform:DataDirectory)." };
 
-    /// <summary>Opens the configured database (as the server would) and brings its schema up to date.</summary>
-    private static async Task<AdminAccounts> OpenAsync(ParseResult parse, Option<string?> dataDir, CancellationToken cancellationToken)
-    {
-        var options = CliSettings.Load();
-        if (parse.GetValue(dataDir) is { Length: > 0 } directory) options.DataDirectory = directory;
-        CliSettings.ThrowIfInvalid(options);
-        var factory = new ChatDbContextFactory(options);
-        try
-        {
-            await ChatDatabase.MigrateAsync(factory, cancellationToken);
-        }
-        catch (DatabaseMigrationException e)
-        {
-            throw new CliException(e.Message);
-        }
-        return new AdminAccounts(factory, TimeProvider.System);
-    }
+    /// <summary>The accounts in the configured database, its schema brought up to date.</summary>
+    private static async Task<AdminAccounts> OpenAsync(ParseResult parse, Option<string?> dataDir, CancellationToken cancellationToken) =>
+        new((await CliSettings.OpenDatabaseAsync(parse.GetValue(dataDir), cancellationToken)).Factory, TimeProvider.System);
 
     private static string CanonicalRole(string? role) => AdminRoles.Normalize(role)
         ?? throw new CliException($"Unknown role '{role}'. Roles: {string.Join(", ", AdminRoles.All)}.");

@@ -19,22 +19,9 @@ internal static class ApiKeyCommands
     /// <summary>Who the audit log names for changes made here.</summary>
     private const string Actor = "cli";
 
-    /// <summary>Opens the configured database (as the server would) and brings its schema up to date.</summary>
-    private static async Task<ApiKeys> OpenAsync(CancellationToken cancellationToken)
-    {
-        var options = CliSettings.Load();
-        CliSettings.ThrowIfInvalid(options);
-        var factory = new ChatDbContextFactory(options);
-        try
-        {
-            await ChatDatabase.MigrateAsync(factory, cancellationToken);
-        }
-        catch (DatabaseMigrationException e)
-        {
-            throw new CliException(e.Message);
-        }
-        return new ApiKeys(new EfApiKeyStore(factory), TimeProvider.System);
-    }
+    /// <summary>The keys in the configured database, its schema brought up to date.</summary>
+    private static async Task<ApiKeys> OpenAsync(CancellationToken cancellationToken) =>
+        new(new EfApiKeyStore((await CliSettings.OpenDatabaseAsync(null, cancellationToken)).Factory), TimeProvider.System);
 
     private static Command CreateKey(CliConsole console)
     {

@@ -88,23 +88,10 @@ internal static class DataCommands
     private static string RequireUser(string? user) =>
         string.IsNullOrWhiteSpace(user) ? throw new CliException("--user must not be empty.") : user;
 
-    /// <summary>Opens the configured database (as the server would) and brings its schema up to date.</summary>
+    /// <summary>The configured database (which must exist), its schema brought up to date.</summary>
     private static async Task<DataLifecycle> OpenAsync(string? dataDirectory, CancellationToken cancellationToken)
     {
-        var options = CliSettings.Load();
-        if (dataDirectory is { Length: > 0 }) options.DataDirectory = dataDirectory;
-        CliSettings.ThrowIfInvalid(options);
-        if (options.Database.IsSqlite && string.IsNullOrWhiteSpace(options.Database.ConnectionString) && !File.Exists(options.DatabasePath))
-            throw new CliException($"No database at {options.DatabasePath}: check --data-dir or ChatPlatform:DataDirectory.");
-        var factory = new ChatDbContextFactory(options);
-        try
-        {
-            await ChatDatabase.MigrateAsync(factory, cancellationToken);
-        }
-        catch (DatabaseMigrationException e)
-        {
-            throw new CliException(e.Message);
-        }
+        var (options, factory) = await CliSettings.OpenDatabaseAsync(dataDirectory, cancellationToken, mustExist: true);
         return new DataLifecycle(factory, options.Retention);
     }
 }

@@ -97,9 +97,9 @@ public sealed partial class PersonaBot(
             if (start.Error is { } error)
             {
                 await StopAsync(typingStop, typing);
-                if (error.Kind == ChatErrorKind.Busy)
+                if (error.TryLater)
                     LogBusy(logger, activity.ChannelId);
-                await turnContext.SendActivityAsync(error.Kind == ChatErrorKind.Busy ? ChatHttp.BusyMessage(start.RetryAfter) : error.Message,
+                await turnContext.SendActivityAsync(error.TryLater ? ChatHttp.BusyMessage(start.RetryAfter) : error.Message,
                     cancellationToken: cancellationToken);
                 return;
             }

@@ -127,7 +127,7 @@ public static class DirectLineApi
         var locale = activity.Locale;
         var turn = new ChatTurn(conversation!.Persona, conversation.Id, text, null, ChannelId, conversation.UserId);
         if (orchestrator.Validate(turn) is { } invalid)
-            return Error(ChatHttp.StatusCode(invalid), invalid.Code, invalid.Message);
+            return Error(ChatHttp.StatusCode(invalid.Kind), invalid.Code, invalid.Message);
         if (conversation.TakeMessagePermit(dl.Options.MessagesPerMinute, dl.Time.GetUtcNow()) is { } wait)
         {
             ChatHttp.SetRetryAfter(http.Response, wait);

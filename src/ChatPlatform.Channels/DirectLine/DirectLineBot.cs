@@ -101,8 +101,8 @@ public sealed partial class DirectLineBot(
         var start = await orchestrator.StartAsync(turn, cancellationToken: cancellationToken);
         if (start.Error is { } error)
         {
-            var reply = Reply(conversation, message, error.Kind == ChatErrorKind.Busy ? Busy(turn.Locale!, start.RetryAfter) : error.Message, error: error.Code);
-            if (error.Kind == ChatErrorKind.Busy)
+            var reply = Reply(conversation, message, error.TryLater ? Busy(turn.Locale!, start.RetryAfter) : error.Message, error: error.Code);
+            if (error.TryLater)
             {
                 reply.ChannelData![BusyKey] = true;
                 reply.ChannelData["retryAfterSeconds"] = ChatHttp.RetryAfterSeconds(start.RetryAfter ?? TimeSpan.FromSeconds(5));

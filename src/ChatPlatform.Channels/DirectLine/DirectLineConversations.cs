@@ -26,11 +26,17 @@ public sealed class DirectLineConversations(IPersonaCatalog personas, IConversat
     /// <summary>The conversation the grant names, created (with the persona's greeting) or rebuilt when needed.</summary>
     public async Task<DirectLineConversation> GetOrCreateAsync(DirectLineGrant grant, CancellationToken cancellationToken)
     {
-        var lazy = _conversations.GetOrAdd(grant.ConversationId, _ => new Lazy<Task<DirectLineConversation>>(() => CreateAsync(grant)));
+        var added = false;
+        var lazy = _conversations.GetOrAdd(grant.ConversationId, _ =>
+        {
+            added = true;
+            return new Lazy<Task<DirectLineConversation>>(() => CreateAsync(grant));
+        });
         try
         {
             var conversation = await lazy.Value.WaitAsync(cancellationToken);
-            if (_conversations.Count > options.MaxConversationsInMemory)
+            // Only a conversation coming into memory can take the count over the cap, so only then is it checked.
+            if (added && _conversations.Count > options.MaxConversationsInMemory)
                 DropLeastRecentlyUsed(keep: conversation);
             return conversation;
         }

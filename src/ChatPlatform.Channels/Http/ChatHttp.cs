@@ -14,10 +14,6 @@ public static class ChatHttp
         return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
     }
 
-    /// <summary>The status code of a refused turn: a stopping server is 503, the rest follow the error's kind.</summary>
-    public static int StatusCode(ChatError error) =>
-        error.Code == ChatDrain.ShuttingDown.Code ? StatusCodes.Status503ServiceUnavailable : StatusCode(error.Kind);
-
     public static int StatusCode(ChatErrorKind kind) => kind switch
     {
         ChatErrorKind.NotFound => StatusCodes.Status404NotFound,
@@ -25,6 +21,7 @@ public static class ChatHttp
         ChatErrorKind.Conflict => StatusCodes.Status409Conflict,
         ChatErrorKind.Busy => StatusCodes.Status429TooManyRequests,
         ChatErrorKind.Upstream => StatusCodes.Status502BadGateway,
+        ChatErrorKind.Unavailable => StatusCodes.Status503ServiceUnavailable,
         _ => StatusCodes.Status400BadRequest,
     };
 

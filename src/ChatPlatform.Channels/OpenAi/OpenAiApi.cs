@@ -111,7 +111,7 @@ public static class OpenAiApi
         if (start.Error is { } error)
         {
             ChatHttp.SetRetryAfter(http.Response, start.RetryAfter);
-            var status = ChatHttp.StatusCode(error);
+            var status = ChatHttp.StatusCode(error.Kind);
             var type = status switch
             {
                 StatusCodes.Status429TooManyRequests => "rate_limit_error",
@@ -140,7 +140,7 @@ public static class OpenAiApi
         if (completed is null)
         {
             var problem = failed?.Error ?? new ChatError(ChatErrorKind.Upstream, "reply_interrupted", "The reply was interrupted. Please try again.");
-            return Error(ChatHttp.StatusCode(problem), problem.Message, "server_error", problem.Code);
+            return Error(ChatHttp.StatusCode(problem.Kind), problem.Message, "server_error", problem.Code);
         }
 
         var tokens = completed.OutputTokens ?? 0;

@@ -123,7 +123,7 @@ public sealed partial class SlackResponder(
         var start = await orchestrator.StartAsync(turn, cancellationToken: cancellationToken);
         if (start.Error is { } error)
         {
-            var text = error.Kind == ChatErrorKind.Busy ? ChatHttp.BusyMessage(start.RetryAfter) : error.Message;
+            var text = error.TryLater ? ChatHttp.BusyMessage(start.RetryAfter) : error.Message;
             await PostAsync(message, text, cancellationToken);
             return;
         }

@@ -7,7 +7,7 @@ namespace ChatPlatform.Core.Chat;
 public sealed class ChatDrain
 {
     /// <summary>What a turn that arrives while the server is stopping is told; channels answer it as "busy", HTTP with 503.</summary>
-    public static readonly ChatError ShuttingDown = new(ChatErrorKind.Busy, "shutting_down",
+    public static readonly ChatError ShuttingDown = new(ChatErrorKind.Unavailable, "shutting_down",
         "The server is restarting. Please try again in a few seconds.");
 
     public static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(5);

@@ -29,7 +29,11 @@ public enum ConversationAccess
 }
 
 /// <summary>Why a turn was refused before any work started. Channels map <see cref="Kind"/> to their own status codes.</summary>
-public sealed record ChatError(ChatErrorKind Kind, string Code, string Message);
+public sealed record ChatError(ChatErrorKind Kind, string Code, string Message)
+{
+    /// <summary>The same message may succeed a little later (busy core, stopping server): chats give the busy answer.</summary>
+    public bool TryLater => Kind is ChatErrorKind.Busy or ChatErrorKind.Unavailable;
+}
 
 public enum ChatErrorKind
 {
@@ -45,6 +49,8 @@ public enum ChatErrorKind
     Busy,
     /// <summary>A remote inference server failed, timed out or refused the request before the reply started.</summary>
     Upstream,
+    /// <summary>The server is stopping and takes no new turns; another node, or this one after its restart, will.</summary>
+    Unavailable,
 }
 
 /// <summary>What a channel receives while a reply is produced.</summary>

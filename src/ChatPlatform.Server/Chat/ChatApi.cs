@@ -109,7 +109,7 @@ public static class ChatApi
     internal static ProblemHttpResult Problem(ChatError error) => TypedResults.Problem(
         title: error.Code,
         detail: error.Message,
-        statusCode: ChatHttp.StatusCode(error),
+        statusCode: ChatHttp.StatusCode(error.Kind),
         extensions: new Dictionary<string, object?> { ["code"] = error.Code });
 
     private sealed record DeltaData([property: JsonPropertyName("text")] string Text);

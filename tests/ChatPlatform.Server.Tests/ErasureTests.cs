@@ -1,7 +1,5 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using ChatPlatform.Core.Privacy;
 using ChatPlatform.Data;
 using ChatPlatform.Data.Lifecycle;
@@ -39,20 +37,17 @@ public sealed class ErasureTests : IAsyncDisposable
     [Fact]
     public async Task EraseUser_DirectLineTranscriptInMemory_NoLongerReplayed()
     {
-        using var tokenResponse = await _client.PostAsJsonAsync("/api/widget/token", new { persona = "gradchat", locale = "en" }, Ct);
-        var grant = (await tokenResponse.Content.ReadFromJsonAsync<JsonObject>(Ct))!;
-        var (id, token, user) = ((string)grant["conversationId"]!, (string)grant["token"]!, (string)grant["userId"]!);
-        using (var started = await SendAsync(HttpMethod.Post, "/v3/directline/conversations", token))
-            Assert.Equal(HttpStatusCode.Created, started.StatusCode);
-        using (var posted = await SendAsync(HttpMethod.Post, $"/v3/directline/conversations/{id}/activities", token, new { type = "message", text = "my private walrus question" }))
+        var dl = new Channels.DirectLineClient(_client);
+        var session = await dl.StartAsync();
+        using (var posted = await dl.SendAsync(HttpMethod.Post, $"/v3/directline/conversations/{session.ConversationId}/activities", session.Token, new { type = "message", text = "my private walrus question" }))
             Assert.Equal(HttpStatusCode.OK, posted.StatusCode);
-        await WaitUntilAsync(async () => (await ActivitiesAsync(id, token)).Count(a => (string?)a["from"]?["role"] == "bot") >= 2);
-        Assert.Contains(await ActivitiesAsync(id, token), a => (string?)a["text"] == "my private walrus question");
+        await WaitUntilAsync(async () => (await dl.ActivitiesAsync(session)).Count(a => (string?)a["from"]?["role"] == "bot") >= 2);
+        Assert.Contains(await dl.ActivitiesAsync(session), a => (string?)a["text"] == "my private walrus question");
 
-        var erased = await _factory.Services.GetRequiredService<DataLifecycle>().EraseUserAsync(user, "cli", Ct);
+        var erased = await _factory.Services.GetRequiredService<DataLifecycle>().EraseUserAsync(session.UserId, "cli", Ct);
 
         Assert.Equal(1, erased.Conversations);
-        await WaitUntilAsync(async () => !(await ActivitiesAsync(id, token)).Any(a => (string?)a["text"] == "my private walrus question"));
+        await WaitUntilAsync(async () => !(await dl.ActivitiesAsync(session)).Any(a => (string?)a["text"] == "my private walrus question"));
     }
 
     [Fact]
@@ -73,21 +68,6 @@ public sealed class ErasureTests : IAsyncDisposable
         await _factory.Services.GetRequiredService<DataLifecycle>().EraseConversationAsync(conversation, "cli", Ct);
 
         await WaitUntilAsync(async () => !await engine.CacheHoldsAsync(key));
-    }
-
-    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string bearer, object? body = null)
-    {
-        using var request = new HttpRequestMessage(method, path);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
-        if (body is not null) request.Content = JsonContent.Create(body);
-        return await _client.SendAsync(request, Ct);
-    }
-
-    private async Task<List<JsonObject>> ActivitiesAsync(string id, string token)
-    {
-        using var response = await SendAsync(HttpMethod.Get, $"/v3/directline/conversations/{id}/activities", token);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return [.. (await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["activities"]!.AsArray().Select(a => a!.AsObject())];
     }
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition)

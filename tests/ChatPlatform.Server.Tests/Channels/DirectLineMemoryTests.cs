@@ -1,7 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using ChatPlatform.Channels.DirectLine;
 using ChatPlatform.Testing;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -41,17 +38,18 @@ public sealed class DirectLineMemoryTests : IAsyncDisposable
     [Fact]
     public async Task Echo_ClientPayloads_NotKept()
     {
-        var (id, token) = await StartAsync();
+        var session = await Dl.StartAsync();
+        var (id, token) = (session.ConversationId, session.Token);
         var bulky = new string('x', 30_000);
 
-        using var posted = await SendAsync(HttpMethod.Post, $"/v3/directline/conversations/{id}/activities", token, new
+        using var posted = await Dl.SendAsync(HttpMethod.Post, $"/v3/directline/conversations/{id}/activities", token, new
         {
             type = "message", text = "hello", from = new { id = "ignored", name = new string('n', 500) },
             channelData = new { clientActivityID = "client-1", payload = bulky }, value = new { payload = bulky },
         });
         Assert.Equal(HttpStatusCode.OK, posted.StatusCode);
 
-        var echo = (await ActivitiesAsync(id, token)).Single(a => (string?)a["from"]?["role"] == "user");
+        var echo = (await Dl.ActivitiesAsync(session)).Single(a => (string?)a["from"]?["role"] == "user");
         Assert.Equal("client-1", (string?)echo["channelData"]!["clientActivityID"]);
         Assert.Null(echo["channelData"]!["payload"]);
         Assert.Null(echo["value"]);
@@ -61,18 +59,19 @@ public sealed class DirectLineMemoryTests : IAsyncDisposable
     [Fact]
     public async Task Transcript_LongConversation_KeepsOnlyTheNewestActivities()
     {
-        var (id, token) = await StartAsync();
+        var session = await Dl.StartAsync();
+        var (id, token) = (session.ConversationId, session.Token);
 
         for (var i = 0; i < 8; i++)
         {
-            using var posted = await SendAsync(HttpMethod.Post, $"/v3/directline/conversations/{id}/activities", token, new { type = "message", text = $"message {i}" });
+            using var posted = await Dl.SendAsync(HttpMethod.Post, $"/v3/directline/conversations/{id}/activities", token, new { type = "message", text = $"message {i}" });
             Assert.Equal(HttpStatusCode.OK, posted.StatusCode);
             await WaitForRepliesAsync(id, i + 1);
         }
 
         var conversation = _app.Services.GetRequiredService<DirectLineConversations>().Find(id)!;
         Assert.Equal(10, conversation.KeptCount);
-        var kept = await ActivitiesAsync(id, token);
+        var kept = await Dl.ActivitiesAsync(session);
         Assert.Equal(10, kept.Count);
         Assert.Contains(kept, a => (string?)a["text"] == "message 7");
         Assert.DoesNotContain(kept, a => (string?)a["text"] == "message 0");
@@ -81,47 +80,24 @@ public sealed class DirectLineMemoryTests : IAsyncDisposable
     [Fact]
     public async Task Conversations_OverTheCap_LeastRecentlyUsedLeaveMemoryAndComeBackFromTheStore()
     {
-        var (firstId, firstToken) = await StartAsync();
-        using (var posted = await SendAsync(HttpMethod.Post, $"/v3/directline/conversations/{firstId}/activities", firstToken, new { type = "message", text = "remember me" }))
+        var first = await Dl.StartAsync();
+        var firstId = first.ConversationId;
+        using (var posted = await Dl.SendAsync(HttpMethod.Post, $"/v3/directline/conversations/{firstId}/activities", first.Token, new { type = "message", text = "remember me" }))
             Assert.Equal(HttpStatusCode.OK, posted.StatusCode);
         await WaitForRepliesAsync(firstId, 1);
 
         for (var i = 0; i < 14; i++)
-            await StartAsync();
+            await Dl.StartAsync();
 
         var conversations = _app.Services.GetRequiredService<DirectLineConversations>();
         Assert.InRange(conversations.Count, 1, 10);
         Assert.Null(conversations.Find(firstId));
         // The client comes back: its conversation is rebuilt from the store with what it said.
-        var rebuilt = await ActivitiesAsync(firstId, firstToken);
+        var rebuilt = await Dl.ActivitiesAsync(first);
         Assert.Contains(rebuilt, a => (string?)a["text"] == "remember me");
     }
 
-    private async Task<(string Id, string Token)> StartAsync()
-    {
-        using var token = await _client.PostAsJsonAsync("/api/widget/token", new { persona = "gradchat", locale = "en" }, Ct);
-        token.EnsureSuccessStatusCode();
-        var t = (await token.Content.ReadFromJsonAsync<JsonObject>(Ct))!;
-        using var started = await SendAsync(HttpMethod.Post, "/v3/directline/conversations", (string)t["token"]!);
-        Assert.Equal(HttpStatusCode.Created, started.StatusCode);
-        var s = (await started.Content.ReadFromJsonAsync<JsonObject>(Ct))!;
-        return ((string)s["conversationId"]!, (string)s["token"]!);
-    }
-
-    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string bearer, object? body = null)
-    {
-        using var request = new HttpRequestMessage(method, path);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
-        if (body is not null) request.Content = JsonContent.Create(body);
-        return await _client.SendAsync(request, Ct);
-    }
-
-    private async Task<List<JsonObject>> ActivitiesAsync(string id, string token)
-    {
-        using var response = await SendAsync(HttpMethod.Get, $"/v3/directline/conversations/{id}/activities", token);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return [.. (await response.Content.ReadFromJsonAsync<JsonObject>(Ct))!["activities"]!.AsArray().Select(a => a!.AsObject())];
-    }
+    private DirectLineClient Dl => new(_client);
 
     /// <summary>Waits until the store holds <paramref name="replies"/> finished replies of the conversation.</summary>
     private async Task WaitForRepliesAsync(string id, int replies)

@@ -41,6 +41,8 @@ public sealed class DirectLineTests(DirectLineFixture fixture) : IClassFixture<D
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
     private readonly HttpClient _client = fixture.Factory.CreateClient();
 
+    private DirectLineClient Dl => new(_client);
+
     [Fact]
     public async Task GenerateToken_CredentialsChecked_OnlySecretIssuesTokenBoundToNewConversation()
     {
@@ -258,27 +260,9 @@ public sealed class DirectLineTests(DirectLineFixture fixture) : IClassFixture<D
         await Assert.ThrowsAnyAsync<InvalidOperationException>(() => ws.ConnectAsync(withSecret, Ct));
     }
 
-    private sealed record Session(string ConversationId, string Token, string UserId, string StreamUrl);
+    private Task<DirectLineClient.Session> StartAsync() => Dl.StartAsync();
 
-    private async Task<Session> StartAsync()
-    {
-        using var token = await _client.PostAsJsonAsync("/api/widget/token", new { persona = "gradchat", locale = "en" }, Ct);
-        token.EnsureSuccessStatusCode();
-        var t = (await token.Content.ReadFromJsonAsync<JsonObject>(Ct))!;
-        using var started = await SendAsync(HttpMethod.Post, "/v3/directline/conversations", (string)t["token"]!);
-        Assert.Equal(HttpStatusCode.Created, started.StatusCode);
-        var s = (await started.Content.ReadFromJsonAsync<JsonObject>(Ct))!;
-        Assert.Equal((string?)t["conversationId"], (string?)s["conversationId"]);
-        return new Session((string)s["conversationId"]!, (string)s["token"]!, (string)t["userId"]!, (string)s["streamUrl"]!);
-    }
-
-    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string bearer, object? body = null)
-    {
-        using var request = new HttpRequestMessage(method, path);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
-        if (body is not null) request.Content = JsonContent.Create(body);
-        return await _client.SendAsync(request, Ct);
-    }
+    private Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string bearer, object? body = null) => Dl.SendAsync(method, path, bearer, body);
 
     private static object Message(string text, string clientId) => new
     {
@@ -288,7 +272,7 @@ public sealed class DirectLineTests(DirectLineFixture fixture) : IClassFixture<D
     };
 
     /// <summary>Polls as Web Chat does without a WebSocket until the reply to <paramref name="id"/> is there.</summary>
-    private async Task<(List<JsonObject> Activities, string Watermark)> WaitForReplyAsync(Session session, string id)
+    private async Task<(List<JsonObject> Activities, string Watermark)> WaitForReplyAsync(DirectLineClient.Session session, string id)
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)

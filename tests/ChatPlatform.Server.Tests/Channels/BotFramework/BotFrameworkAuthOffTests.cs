@@ -79,6 +79,13 @@ public sealed class BotFrameworkAuthOffTests(BotFrameworkAuthOffFixture fixture)
 
     private Task<HttpResponseMessage> PostAsync(string conversationId, string remoteAddress) => fixture.PostAsync(conversationId, remoteAddress);
 
+    /// <summary>Whether the store holds the Bot Framework conversation with this channel id.</summary>
+    private async Task<bool> StoredAsync(string conversationId)
+    {
+        await using var db = await fixture.App.Services.GetRequiredService<IDbContextFactory<ChatDbContext>>().CreateDbContextAsync(Ct);
+        return await db.Conversations.AnyAsync(c => c.ExternalId.EndsWith("|" + conversationId), Ct);
+    }
+
     [Fact]
     public async Task PostActivity_AuthOffFromLoopback_AnsweredWithoutToken()
     {
@@ -98,8 +105,7 @@ public sealed class BotFrameworkAuthOffTests(BotFrameworkAuthOffFixture fixture)
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         Assert.Contains("only requests from this machine", await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
         Assert.DoesNotContain(fixture.Channel.Requests, r => r.PathAndQuery.Contains("remote-1", StringComparison.Ordinal));
-        await using var db = await fixture.App.Services.GetRequiredService<IDbContextFactory<ChatDbContext>>().CreateDbContextAsync(Ct);
-        Assert.False(await db.Conversations.AnyAsync(c => c.ExternalId.EndsWith("|remote-1"), Ct));
+        Assert.False(await StoredAsync("remote-1"));
     }
 
     [Fact]
@@ -110,8 +116,7 @@ public sealed class BotFrameworkAuthOffTests(BotFrameworkAuthOffFixture fixture)
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         Assert.DoesNotContain(fixture.Channel.Requests, r => r.PathAndQuery.Contains("proxied-1", StringComparison.Ordinal));
-        await using var db = await fixture.App.Services.GetRequiredService<IDbContextFactory<ChatDbContext>>().CreateDbContextAsync(Ct);
-        Assert.False(await db.Conversations.AnyAsync(c => c.ExternalId.EndsWith("|proxied-1"), Ct));
+        Assert.False(await StoredAsync("proxied-1"));
     }
 
     [Fact]
@@ -121,8 +126,7 @@ public sealed class BotFrameworkAuthOffTests(BotFrameworkAuthOffFixture fixture)
 
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
         Assert.Contains("service_url_not_local", await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
-        await using var db = await fixture.App.Services.GetRequiredService<IDbContextFactory<ChatDbContext>>().CreateDbContextAsync(Ct);
-        Assert.False(await db.Conversations.AnyAsync(c => c.ExternalId.EndsWith("|elsewhere-1"), Ct));
+        Assert.False(await StoredAsync("elsewhere-1"));
     }
 
     [Fact]

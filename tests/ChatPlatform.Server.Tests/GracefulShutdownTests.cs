@@ -26,17 +26,28 @@ public sealed class GracefulShutdownTests : IDisposable
     [Fact]
     public async Task Sigterm_DuringAStreamedReply_ReplyFinishesNewTurnsGet503AndEverythingIsStored()
     {
-        // A remote inference server that takes its time: one sentence every 300 ms.
+        // A remote inference server that sends the first sentence, then holds the rest until the test has seen the drain refuse a turn.
         var firstSentence = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var upstream = await TestHttpServer.StartAsync(async (http, _) =>
         {
+            if (!HttpMethods.IsPost(http.Request.Method))
+            {
+                // The readiness probe's model list.
+                await http.Response.WriteAsJsonAsync(new { data = new[] { new { id = "test-model" } } }, http.RequestAborted);
+                return;
+            }
             http.Response.ContentType = "text/event-stream";
             await Send(http, OpenAiResponses.Chunk(null));
             for (var i = 1; i <= 8; i++)
             {
                 await Send(http, OpenAiResponses.Chunk($"Part {i} of the plan. "));
-                if (i == 1) firstSentence.TrySetResult();
-                await Task.Delay(300, http.RequestAborted);
+                if (i == 1)
+                {
+                    firstSentence.TrySetResult();
+                    await release.Task.WaitAsync(TimeSpan.FromSeconds(60), http.RequestAborted);
+                }
+                await Task.Delay(50, http.RequestAborted);
             }
             await Send(http, OpenAiResponses.Chunk("Done.", "stop"));
             await Send(http, "[DONE]");
@@ -61,21 +72,17 @@ public sealed class GracefulShutdownTests : IDisposable
         await firstSentence.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
 
         server.Terminate();
-        // The drain starts at once; the web server keeps answering meanwhile.
-        HttpResponseMessage? refused = null;
-        for (var i = 0; i < 50 && refused?.StatusCode != HttpStatusCode.ServiceUnavailable; i++)
-        {
-            refused?.Dispose();
-            refused = await http.PostAsJsonAsync("/api/chat", new { persona = "gradchat", text = "Are you there?", locale = "en" }, Ct);
-            if (refused.StatusCode != HttpStatusCode.ServiceUnavailable) await Task.Delay(20, Ct);
-        }
+        // Signal delivery is asynchronous: a turn sent before the server has seen SIGTERM is (rightly) admitted. The
+        // server logs the drain once it refuses new turns; the web server keeps answering meanwhile.
+        await server.WaitForOutputAsync("new turns are refused", TimeSpan.FromSeconds(30), Ct);
+        using var refused = await http.PostAsJsonAsync("/api/chat", new { persona = "gradchat", text = "Are you there?", locale = "en" }, Ct);
+        release.TrySetResult();
         var body = await reading;
         await server.WaitForExitAsync(Ct).WaitAsync(TimeSpan.FromSeconds(60), Ct);
 
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused!.StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
         Assert.NotNull(refused.Headers.RetryAfter);
         Assert.Contains("shutting_down", await refused.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
-        refused.Dispose();
         Assert.Contains("Part 8 of the plan.", body, StringComparison.Ordinal);
         Assert.Contains("event: done", body, StringComparison.Ordinal);
         Assert.Equal(0, server.ExitCode);

@@ -78,6 +78,18 @@ public sealed class ServerProcess : IDisposable
         return server;
     }
 
+    /// <summary>Waits until the server has written a line containing <paramref name="text"/>.</summary>
+    public async Task WaitForOutputAsync(string text, TimeSpan limit, CancellationToken cancellationToken)
+    {
+        var waited = Stopwatch.StartNew();
+        while (!Output.Any(line => line.Contains(text, StringComparison.Ordinal)))
+        {
+            if (waited.Elapsed > limit)
+                Assert.Fail($"The server did not write \"{text}\" within {limit.TotalSeconds} s:\n{OutputText}");
+            await Task.Delay(20, cancellationToken);
+        }
+    }
+
     /// <summary>Sends SIGTERM, as a service manager or a container runtime does to stop the server.</summary>
     public void Terminate()
     {

@@ -32,9 +32,10 @@ internal sealed partial class GracefulDrain(ChatDrain drain, ShutdownOptions opt
     /// <summary>Runs before any service stops, the web server included, so refusals and replies still reach clients.</summary>
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
-        var active = drain.Active;
-        LogDraining(logger, active, options.DrainSeconds);
-        if (await drain.DrainAsync(TimeSpan.FromSeconds(options.DrainSeconds), cancellationToken))
+        // New turns are refused from this call on; the log line below comes after, so it can be relied upon.
+        var draining = drain.DrainAsync(TimeSpan.FromSeconds(options.DrainSeconds), cancellationToken);
+        LogDraining(logger, drain.Active, options.DrainSeconds);
+        if (await draining)
             LogDrained(logger);
         else
             LogGaveUp(logger, drain.Active);

@@ -4,6 +4,7 @@ using ChatPlatform.Data.Channels;
 using ChatPlatform.Data.Conversations;
 using ChatPlatform.Data.Feedback;
 using ChatPlatform.Data.Knowledge;
+using ChatPlatform.Data.Nodes;
 using ChatPlatform.Data.Personas;
 using ChatPlatform.Data.Safety;
 using Microsoft.EntityFrameworkCore;
@@ -36,6 +37,8 @@ public class ChatDbContext : DbContext
     public DbSet<KnowledgeDocumentRecord> KnowledgeDocuments => Set<KnowledgeDocumentRecord>();
     public DbSet<KnowledgeChunkRecord> KnowledgeChunks => Set<KnowledgeChunkRecord>();
     public DbSet<CuratedAnswerRecord> CuratedAnswers => Set<CuratedAnswerRecord>();
+    public DbSet<DeliveryRecord> Deliveries => Set<DeliveryRecord>();
+    public DbSet<JobLeaseRecord> JobLeases => Set<JobLeaseRecord>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -205,6 +208,21 @@ public class ChatDbContext : DbContext
             e.Property(a => a.Locale).HasMaxLength(16);
             e.Property(a => a.Author).HasMaxLength(128).IsRequired();
             e.HasIndex(a => new { a.PersonaId, a.Key }).IsUnique();
+        });
+        modelBuilder.Entity<DeliveryRecord>(e =>
+        {
+            e.ToTable("channel_deliveries");
+            e.HasKey(d => new { d.Channel, d.DeliveryId });
+            e.Property(d => d.Channel).HasMaxLength(DeliveryLog.MaxChannelLength);
+            e.Property(d => d.DeliveryId).HasMaxLength(DeliveryLog.MaxIdLength);
+            e.HasIndex(d => d.ReceivedAt);
+        });
+        modelBuilder.Entity<JobLeaseRecord>(e =>
+        {
+            e.ToTable("job_leases");
+            e.HasKey(l => l.Name);
+            e.Property(l => l.Name).HasMaxLength(Nodes.JobLeases.MaxNameLength);
+            e.Property(l => l.Holder).HasMaxLength(Nodes.JobLeases.MaxHolderLength).IsRequired();
         });
     }
 

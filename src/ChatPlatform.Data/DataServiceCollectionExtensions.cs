@@ -19,7 +19,8 @@ public static class DataServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the store on the configured provider: the conversation store, the safety event sink with its
-    /// background writer, the data lifecycle (export, erase, purge), the retention job and the API keys.
+    /// background writer, the data lifecycle (export, erase, purge), the retention job, the API keys, and what
+    /// nodes sharing a store coordinate through it (delivery ids, job leases).
     /// </summary>
     public static IServiceCollection AddChatData(this IServiceCollection services, ChatPlatformOptions options)
     {
@@ -39,6 +40,10 @@ public static class DataServiceCollectionExtensions
         // Failed sign-ins per client address are counted in this node's memory.
         services.AddSingleton(sp => new Admin.AddressThrottle(sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<Admin.AdminAccounts>();
+        // Slack event ids and Bot Framework activity ids, so a message is answered once whichever node a retry reaches.
+        services.AddSingleton<Channels.DeliveryLog>();
+        // One holder per process: jobs that must not run on every node at once take a lease in the store first.
+        services.AddSingleton(sp => new Nodes.JobLeases(sp.GetRequiredService<IDbContextFactory<ChatDbContext>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddHostedService<RetentionService>();
         services.AddSingleton(sp => new ErasureFeed(sp.GetRequiredService<IDbContextFactory<ChatDbContext>>(),
             sp.GetServices<ChatPlatform.Core.Privacy.IConversationForgetter>(), sp.GetRequiredService<TimeProvider>(),

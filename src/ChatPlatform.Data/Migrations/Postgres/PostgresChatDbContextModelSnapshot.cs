@@ -223,6 +223,26 @@ namespace ChatPlatform.Data.Migrations.Postgres
                     b.ToTable("channel_bindings", (string)null);
                 });
 
+            modelBuilder.Entity("ChatPlatform.Data.Channels.DeliveryRecord", b =>
+                {
+                    b.Property<string>("Channel")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
+
+                    b.Property<string>("DeliveryId")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)");
+
+                    b.Property<DateTimeOffset>("ReceivedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Channel", "DeliveryId");
+
+                    b.HasIndex("ReceivedAt");
+
+                    b.ToTable("channel_deliveries", (string)null);
+                });
+
             modelBuilder.Entity("ChatPlatform.Data.Conversations.ConversationRecord", b =>
                 {
                     b.Property<long>("Id")
@@ -534,6 +554,28 @@ namespace ChatPlatform.Data.Migrations.Postgres
                         .IsUnique();
 
                     b.ToTable("knowledge_documents", (string)null);
+                });
+
+            modelBuilder.Entity("ChatPlatform.Data.Nodes.JobLeaseRecord", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<DateTimeOffset>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Holder")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)");
+
+                    b.Property<DateTimeOffset>("TakenAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Name");
+
+                    b.ToTable("job_leases", (string)null);
                 });
 
             modelBuilder.Entity("ChatPlatform.Data.Personas.PersonaRecord", b =>

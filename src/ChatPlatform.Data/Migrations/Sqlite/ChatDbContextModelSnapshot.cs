@@ -209,6 +209,26 @@ namespace ChatPlatform.Data.Migrations.Sqlite
                     b.ToTable("channel_bindings", (string)null);
                 });
 
+            modelBuilder.Entity("ChatPlatform.Data.Channels.DeliveryRecord", b =>
+                {
+                    b.Property<string>("Channel")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("DeliveryId")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("ReceivedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Channel", "DeliveryId");
+
+                    b.HasIndex("ReceivedAt");
+
+                    b.ToTable("channel_deliveries", (string)null);
+                });
+
             modelBuilder.Entity("ChatPlatform.Data.Conversations.ConversationRecord", b =>
                 {
                     b.Property<long>("Id")
@@ -508,6 +528,28 @@ namespace ChatPlatform.Data.Migrations.Sqlite
                         .IsUnique();
 
                     b.ToTable("knowledge_documents", (string)null);
+                });
+
+            modelBuilder.Entity("ChatPlatform.Data.Nodes.JobLeaseRecord", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("ExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Holder")
+                        .IsRequired()
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("TakenAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Name");
+
+                    b.ToTable("job_leases", (string)null);
                 });
 
             modelBuilder.Entity("ChatPlatform.Data.Personas.PersonaRecord", b =>

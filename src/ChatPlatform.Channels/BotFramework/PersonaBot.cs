@@ -5,6 +5,7 @@ using ChatPlatform.Channels.Http;
 using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Knowledge;
 using ChatPlatform.Core.Personas;
+using ChatPlatform.Data.Channels;
 using Microsoft.Bot.Builder;
 using Microsoft.Bot.Schema;
 using Microsoft.Extensions.Logging;
@@ -15,13 +16,15 @@ namespace ChatPlatform.Channels.BotFramework;
 /// <summary>
 /// Translates Bot Framework activities (Teams, Slack through Azure Bot Service, the Emulator) into orchestrator turns:
 /// messages get the persona's reply (streamed in Teams one-to-one chats, with its sources as a footer), members joining get the greeting, and
-/// reactions become feedback. Safety rails and the store apply through the <see cref="ChatOrchestrator"/>.
+/// reactions become feedback. A message activity delivered twice (to this node or another) is answered once. Safety
+/// rails and the store apply through the <see cref="ChatOrchestrator"/>.
 /// </summary>
 public sealed partial class PersonaBot(
     ChatOrchestrator orchestrator,
     IPersonaCatalog personas,
     BotDirectory directory,
     BotUserRateLimiter rateLimiter,
+    DeliveryLog deliveries,
     BotFrameworkOptions options,
     TimeProvider time,
     ILogger<PersonaBot> logger) : ActivityHandler
@@ -67,6 +70,13 @@ public sealed partial class PersonaBot(
         var text = (activity.RemoveRecipientMention() ?? activity.Text ?? "").Replace("&nbsp;", " ", StringComparison.Ordinal).Trim();
         if (text.Length == 0)
             return;
+        // A connector that timed out waiting for us sends the activity again, maybe to another node: answer it once.
+        if (activity.Id is { Length: > 0 } activityId
+            && !await deliveries.TryRecordAsync(StoreChannel(activity.ChannelId), activity.Conversation.Id + "|" + activityId, cancellationToken))
+        {
+            LogDuplicate(logger, activity.ChannelId);
+            return;
+        }
 
         if (IsCommand(text, "/persona", out var argument))
         {
@@ -330,6 +340,9 @@ public sealed partial class PersonaBot(
         var id = from?.AadObjectId ?? from?.Id;
         return id is { Length: > 128 } ? id[..128] : id;
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "A {Channel} message activity was delivered before; not answered again")]
+    private static partial void LogDuplicate(ILogger logger, string channel);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "A {Channel} user sent messages faster than the per-user limit")]
     private static partial void LogUserLimited(ILogger logger, string channel);

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Text.Json;
 using ChatPlatform.Channels.Http;
 using Microsoft.AspNetCore.Builder;
@@ -9,7 +10,8 @@ namespace ChatPlatform.Channels.Slack;
 
 /// <summary>
 /// <c>POST /api/slack/events</c>: checks Slack's signature, answers <c>url_verification</c>, and acknowledges each
-/// event at once while <see cref="SlackResponder"/> answers it in the background with <c>chat.postMessage</c>.
+/// event once it is recorded (a repeat is acknowledged and dropped) while <see cref="SlackResponder"/> answers it in
+/// the background with <c>chat.postMessage</c>.
 /// </summary>
 public static class SlackEventsApi
 {
@@ -55,13 +57,24 @@ public static class SlackEventsApi
             case "url_verification":
                 return TypedResults.Ok(new { challenge = Str(payload, "challenge") ?? "" });
             case "event_callback" when payload.TryGetProperty("event", out var e) && e.ValueKind == JsonValueKind.Object:
-                responder.Accept(Str(payload, "event_id"), Str(payload, "team_id"), e);
+                try
+                {
+                    await responder.AcceptAsync(Str(payload, "event_id"), Str(payload, "team_id"), e, cancellationToken);
+                }
+                catch (Exception error) when (error is DbException or Microsoft.EntityFrameworkCore.DbUpdateException)
+                {
+                    // Without the store the event cannot be checked for a repeat: Slack retries a 5xx, by then it may be back.
+                    http.Response.Headers.RetryAfter = StoreRetrySeconds;
+                    return Problem(StatusCodes.Status503ServiceUnavailable, "store_unavailable", "The database cannot be reached; the event was not taken. Slack retries it.");
+                }
                 return TypedResults.Ok();
             default:
                 // Other callbacks (app_rate_limited, ...) need only an acknowledgement.
                 return TypedResults.Ok();
         }
     }
+
+    private const string StoreRetrySeconds = "10";
 
     internal static string? Str(JsonElement element, string name) =>
         element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;

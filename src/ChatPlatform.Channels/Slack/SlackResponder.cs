@@ -9,6 +9,7 @@ using ChatPlatform.Channels.Http;
 using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Knowledge;
 using ChatPlatform.Core.Personas;
+using ChatPlatform.Data.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -19,30 +20,29 @@ public sealed record SlackMessage(string Team, string Channel, string ThreadTs, 
 
 /// <summary>
 /// Answers Slack events in the background: each message runs through the <see cref="ChatOrchestrator"/> and the
-/// reply is posted in the message's thread. Retried deliveries (same <c>event_id</c>) are answered once.
+/// reply is posted in the message's thread. Retried deliveries (same <c>event_id</c>) are answered once, on whichever
+/// node they arrive: the ids are recorded in the store's <see cref="DeliveryLog"/>.
 /// </summary>
 public sealed partial class SlackResponder(
     SlackOptions options,
     ChatOrchestrator orchestrator,
     IPersonaCatalog personas,
     IHttpClientFactory httpClients,
-    TimeProvider time,
+    DeliveryLog deliveries,
     ILogger<SlackResponder> logger,
     IChannelBindingLookup? bindings = null) : BackgroundService
 {
     public const string HttpClientName = "slack";
     public const string ChannelName = "slack";
-    private static readonly TimeSpan DedupeWindow = TimeSpan.FromHours(1);
 
     private readonly Channel<SlackMessage> _queue = Channel.CreateBounded<SlackMessage>(new BoundedChannelOptions(1000) { FullMode = BoundedChannelFullMode.DropWrite });
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _seen = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Team, string Channel), string> _personaByChannel = new();
 
     [GeneratedRegex(@"<@[UWB][A-Z0-9]+(\|[^>]*)?>")]
     private static partial Regex Mention();
 
-    /// <summary>Takes an event from the endpoint; returns at once. False when it is ignored.</summary>
-    public bool Accept(string? eventId, string? team, JsonElement e)
+    /// <summary>Takes an event from the endpoint and returns once it is recorded and queued. False when it is ignored.</summary>
+    public async Task<bool> AcceptAsync(string? eventId, string? team, JsonElement e, CancellationToken cancellationToken)
     {
         var type = SlackEventsApi.Str(e, "type");
         var isDirect = type == "message" && SlackEventsApi.Str(e, "channel_type") == "im";
@@ -55,7 +55,7 @@ public sealed partial class SlackResponder(
         var ts = SlackEventsApi.Str(e, "ts");
         if (channel is null || ts is null)
             return false;
-        if (eventId is not null && !FirstSighting(eventId))
+        if (eventId is not null && !await deliveries.TryRecordAsync(ChannelName, eventId, cancellationToken))
         {
             LogDuplicate(logger, eventId);
             return false;
@@ -66,17 +66,6 @@ public sealed partial class SlackResponder(
         if (!_queue.Writer.TryWrite(message))
             LogQueueFull(logger);
         return true;
-    }
-
-    private bool FirstSighting(string eventId)
-    {
-        var now = time.GetUtcNow();
-        if (_seen.Count > 10_000)
-        {
-            foreach (var (id, at) in _seen)
-                if (now - at > DedupeWindow) _seen.TryRemove(id, out _);
-        }
-        return _seen.TryAdd(eventId, now);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -54,6 +54,26 @@ public sealed class BotFrameworkTests : IClassFixture<BotFrameworkFixture>
         Assert.Equal(2, await db.Messages.CountAsync(m => m.ConversationId == conversation.Id, Ct));
     }
 
+    [Fact]
+    public async Task PostActivity_SameActivityDeliveredTwice_AnsweredAndStoredOnce()
+    {
+        var model = new ScriptedChatClient("Answered once.");
+        fixture.Model.Inner = model;
+        var activity = fixture.Message("redelivered", "hi there", conversationType: "groupChat");
+
+        var first = await fixture.PostAsync(activity, fixture.Token());
+        var again = await fixture.PostAsync(activity, fixture.Token());
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Single(model.Calls);
+        Assert.Single(fixture.SentMessages("redelivered"));
+        await using var db = await fixture.DbAsync();
+        var conversation = await db.Conversations.SingleAsync(c => c.ExternalId.EndsWith("|redelivered"), Ct);
+        Assert.Equal(2, await db.Messages.CountAsync(m => m.ConversationId == conversation.Id, Ct));
+        Assert.True(await db.Deliveries.AnyAsync(d => d.Channel == "bf-msteams" && d.DeliveryId == "redelivered|" + activity.Id, Ct));
+    }
+
     public static TheoryData<string> BadTokens => ["none", "signed-by-another-key", "expired", "wrong-audience", "other-service-url", "garbage"];
 
     [Theory]

@@ -2,6 +2,7 @@ using ChatPlatform.Core.Configuration;
 using ChatPlatform.Core.Knowledge;
 using ChatPlatform.Core.Personas;
 using ChatPlatform.Data;
+using ChatPlatform.Data.Nodes;
 using ChatPlatform.Knowledge.Search;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.AI;
@@ -33,27 +34,53 @@ public static partial class KnowledgeServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>The lease under which one node at a time imports the packs' knowledge into a shared store.</summary>
+    public const string PackImportJob = "knowledge-pack-import";
+
+    /// <summary>Long enough for a large pack with embeddings; a node that dies mid-import frees it after this.</summary>
+    public static readonly TimeSpan PackImportLease = TimeSpan.FromMinutes(15);
+
     /// <summary>
     /// Start-up: loads the Chinese dictionary and brings every pack's knowledge/ folder into the store (unchanged files
-    /// are skipped by hash). A file that cannot be imported is logged and skipped; the server still starts.
+    /// are skipped by hash). A file that cannot be imported is logged and skipped; the server still starts. Nodes
+    /// sharing a store import under one lease; a node that finds it taken builds its own index from what is stored,
+    /// and the stamp check picks up the rest of the other node's import.
     /// </summary>
     public static async Task SyncPackKnowledgeAsync(this IServiceProvider services, IEnumerable<PersonaPack> packs, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(packs);
         var knowledge = services.GetRequiredService<KnowledgeBase>();
+        var leases = services.GetRequiredService<JobLeases>();
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("ChatPlatform.Knowledge");
         TextAnalyzer.Warm();
-        foreach (var pack in packs)
+        if (!await leases.TryTakeAsync(PackImportJob, PackImportLease, cancellationToken))
         {
-            var result = await knowledge.SyncPackAsync(pack, cancellationToken);
-            foreach (var problem in result.Problems)
-                LogPackFileSkipped(logger, pack.Id, problem);
-            var changed = result.Documents.Count(d => d.Status != IngestStatus.Unchanged);
-            if (changed > 0 || result.Removed > 0)
-                LogPackSynced(logger, pack.Id, changed, result.Removed, result.Curated);
+            LogImportLeasedElsewhere(logger);
+            foreach (var pack in packs)
+                await knowledge.EnsureIndexAsync(pack.Id, cancellationToken: cancellationToken);
+            return;
+        }
+        try
+        {
+            foreach (var pack in packs)
+            {
+                var result = await knowledge.SyncPackAsync(pack, cancellationToken);
+                foreach (var problem in result.Problems)
+                    LogPackFileSkipped(logger, pack.Id, problem);
+                var changed = result.Documents.Count(d => d.Status != IngestStatus.Unchanged);
+                if (changed > 0 || result.Removed > 0)
+                    LogPackSynced(logger, pack.Id, changed, result.Removed, result.Curated);
+            }
+        }
+        finally
+        {
+            await leases.ReleaseAsync(PackImportJob, CancellationToken.None);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Pack knowledge is being imported by another node; this node indexes what the store holds")]
+    private static partial void LogImportLeasedElsewhere(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Knowledge file of persona {Persona} skipped: {Problem}")]
     private static partial void LogPackFileSkipped(ILogger logger, string persona, string problem);

@@ -62,7 +62,9 @@ public static class AdminConsoleHosting
         services.AddSingleton<PersonaProbe>();
         services.AddSingleton<AdapterUploads>();
         services.AddSingleton<Knowledge.KnowledgeConsole>();
-        services.AddHostedService<ActiveVersionRestorer>();
+        services.AddHostedService(sp => new PersonaVersionWatcher(sp.GetRequiredService<PersonaVersions>(),
+            TimeSpan.FromSeconds(sp.GetRequiredService<Core.Configuration.ChatPlatformOptions>().PersonaRefreshSeconds),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<PersonaVersionWatcher>>()));
         return builder;
     }
 

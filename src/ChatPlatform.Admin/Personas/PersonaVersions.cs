@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json;
 using ChatPlatform.Core.Configuration;
@@ -21,12 +22,16 @@ public sealed record ActivationResult(IReadOnlyList<PackProblem> Problems, int? 
 /// <summary>
 /// Persona versions as the console works on them: one draft per persona that edits change, validation by the pack
 /// loader, activation that swaps the pack in the running <see cref="PersonaCatalog"/> (every channel serves it from
-/// the next turn on, no restart), rollback to an earlier version. Each change writes an audit entry.
+/// the next turn on, no restart), rollback to an earlier version. Each change writes an audit entry. Other nodes on
+/// the same store pick a change up at their next <see cref="RefreshAsync"/>.
 /// Activated versions are written as pack folders under <c>&lt;DataDirectory&gt;/persona-versions</c>.
 /// </summary>
 public sealed class PersonaVersions(IDbContextFactory<ChatDbContext> contexts, IPersonaCatalog catalog, ChatPlatformOptions options, TimeProvider time) : IDisposable
 {
     private readonly SemaphoreSlim _activation = new(1, 1);
+
+    /// <summary>Per persona, the content hash of the version this node serves (see <see cref="RefreshAsync"/>).</summary>
+    private readonly ConcurrentDictionary<string, string> _served = new(StringComparer.Ordinal);
 
     public void Dispose() => _activation.Dispose();
 
@@ -177,25 +182,44 @@ public sealed class PersonaVersions(IDbContextFactory<ChatDbContext> contexts, I
     }
 
     /// <summary>
-    /// At start-up: serves each persona's active version where it differs from the packs folder (a version activated
-    /// in the console). Returns the ids it replaced.
+    /// Serves each persona's active version where this node serves something else: at start-up a version activated
+    /// in the console instead of the packs folder's copy, and later a version activated or rolled back on another
+    /// node sharing the store. Only the versions' hashes are read unless one changed. Returns the ids it replaced.
     /// </summary>
-    public async Task<IReadOnlyList<string>> RestoreActiveAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<string>> RefreshAsync(CancellationToken cancellationToken)
     {
-        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-        var active = await db.PersonaVersions.AsNoTracking().Where(v => v.Status == PersonaVersionStatus.Active).ToListAsync(cancellationToken);
-        var replaced = new List<string>();
-        foreach (var version in active)
+        await _activation.WaitAsync(cancellationToken);
+        try
         {
-            if (catalog.Find(version.PersonaId) is { } served
-                && PackFiles.Hash(PersonaVersionSync.ReadContent(served.Directory)) == version.ContentHash)
-                continue;
-            var loaded = WriteVersion(version);
-            if (loaded.Pack is null) continue;
-            Catalog.Replace(loaded.Pack);
-            replaced.Add(version.PersonaId);
+            await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+            var active = await db.PersonaVersions.AsNoTracking().Where(v => v.Status == PersonaVersionStatus.Active)
+                .Select(v => new { v.Id, v.PersonaId, v.ContentHash }).ToListAsync(cancellationToken);
+            var replaced = new List<string>();
+            foreach (var version in active)
+            {
+                if (ServedHash(version.PersonaId) == version.ContentHash)
+                    continue;
+                var record = await db.PersonaVersions.AsNoTracking().FirstOrDefaultAsync(v => v.Id == version.Id, cancellationToken);
+                // A version that no longer loads (an adapter file missing on this node) is not retried at every check.
+                _served[version.PersonaId] = version.ContentHash;
+                if (record is null || WriteVersion(record).Pack is not { } pack || pack.Id != record.PersonaId) continue;
+                Catalog.Replace(pack);
+                replaced.Add(version.PersonaId);
+            }
+            return replaced;
         }
-        return replaced;
+        finally
+        {
+            _activation.Release();
+        }
+    }
+
+    /// <summary>The content hash of what this node serves for a persona; the packs folder's copy is hashed once.</summary>
+    private string? ServedHash(string personaId)
+    {
+        if (_served.TryGetValue(personaId, out var hash)) return hash;
+        if (catalog.Find(personaId) is not { } served) return null;
+        return _served[personaId] = PackFiles.Hash(PersonaVersionSync.ReadContent(served.Directory));
     }
 
     private async Task<ActivationResult> ActivateAsync(ChatDbContext db, PersonaVersionRecord version, string actor, string action, CancellationToken cancellationToken)
@@ -226,6 +250,7 @@ public sealed class PersonaVersions(IDbContextFactory<ChatDbContext> contexts, I
         }));
         await db.SaveChangesAsync(cancellationToken);
         Catalog.Replace(loaded.Pack);
+        _served[version.PersonaId] = version.ContentHash;
         return new ActivationResult([], version.Number);
     }
 

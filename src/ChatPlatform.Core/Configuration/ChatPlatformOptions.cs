@@ -26,6 +26,13 @@ public sealed class ChatPlatformOptions
     [Range(0, 1000)]
     public int HistoryMessages { get; set; } = 20;
 
+    /// <summary>
+    /// How often (seconds) a node checks the store for persona versions activated or rolled back on another node:
+    /// the longest a change made in one node's console takes to be live on the others.
+    /// </summary>
+    [Range(1, 3600)]
+    public int PersonaRefreshSeconds { get; set; } = 5;
+
     public ModelOptions Model { get; set; } = new();
 
     /// <summary>The OpenAI-compatible server used when <see cref="ModelOptions.Backend"/> is <c>remote</c>.</summary>

@@ -102,6 +102,66 @@ public sealed class RemoteBackendTests
     }
 
     [Fact]
+    public async Task PostChat_InferenceServerDown_502UnavailableThenTheSameTurnResentIsAnsweredAndStoredOnce()
+    {
+        // Every node of a deployment points at one inference server; here it is down (nothing listens on its port).
+        var port = ServerProcess.FreePort();
+        using var factory = new ServerFactory();
+        factory.Settings["ChatPlatform:Model:Backend"] = "remote";
+        factory.Settings["ChatPlatform:Model:Path"] = "/nonexistent/not-needed-for-remote.gguf";
+        factory.Settings["ChatPlatform:Remote:BaseUrl"] = $"http://127.0.0.1:{port}/v1";
+        factory.Settings["ChatPlatform:Remote:UsePersonaAsModel"] = "true";
+        factory.Settings["ChatPlatform:Remote:MaxRetries"] = "1";
+        var http = factory.CreateClient();
+        var key = await factory.Services.GetRequiredService<ApiKeys>().CreateAsync("down-test", "test", Token);
+
+        var chat = await http.PostAsJsonAsync("/api/chat", new { persona = "gradchat", conversationId = "remote-down", text = "Is anyone there?", locale = "en" }, Token);
+        using var completion = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = JsonContent.Create(new { model = "gradchat", messages = new[] { new { role = "user", content = "Is anyone there?" } } }),
+        };
+        completion.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        var v1 = await http.SendAsync(completion, Token);
+
+        Assert.Equal(HttpStatusCode.BadGateway, chat.StatusCode);
+        var problem = await chat.Content.ReadFromJsonAsync<JsonElement>(Token);
+        Assert.Equal("upstream_unreachable", problem.GetProperty("code").GetString());
+        Assert.Equal("The inference server is unavailable. Try again later.", problem.GetProperty("detail").GetString());
+        Assert.Equal(HttpStatusCode.BadGateway, v1.StatusCode);
+        var v1Error = (await v1.Content.ReadFromJsonAsync<JsonElement>(Token)).GetProperty("error");
+        Assert.Equal("upstream_unreachable", v1Error.GetProperty("code").GetString());
+        // A refused turn stores nothing, so sending it again cannot leave the message twice in the transcript.
+        Assert.Empty(StoredRoles(factory, "remote-down"));
+
+        // The server comes back; the client resends into the same conversation with the token the refusal carried.
+        await using var upstream = await TestHttpServer.StartAsync((context, _) => OpenAiResponses.WriteReplyAsync(context, "I am here now."), Token, port: port);
+        using var again = new HttpRequestMessage(HttpMethod.Post, "/api/chat")
+        {
+            Content = JsonContent.Create(new { text = "Is anyone there?", locale = "en" }),
+        };
+        again.Headers.Authorization = new AuthenticationHeaderValue("Bearer", chat.Headers.GetValues("X-Conversation-Token").Single());
+        var answered = await http.SendAsync(again, Token);
+
+        Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+        Assert.Contains("I am here now.", await answered.Content.ReadAsStringAsync(Token), StringComparison.Ordinal);
+        Assert.Equal(["user", "assistant"], StoredRoles(factory, "remote-down"));
+        Assert.Equal("gradchat", JsonDocument.Parse(Assert.Single(upstream.Requests, r => r.Method == "POST").Body).RootElement.GetProperty("model").GetString());
+    }
+
+    private static List<string> StoredRoles(ServerFactory factory, string conversation)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(factory.DataDirectory, "chatplatform.db")};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT m.Role FROM messages m JOIN conversations c ON c.Id = m.ConversationId WHERE c.ExternalId = $id ORDER BY m.Sequence";
+        command.Parameters.AddWithValue("$id", conversation);
+        using var reader = command.ExecuteReader();
+        var roles = new List<string>();
+        while (reader.Read()) roles.Add(reader.GetString(0));
+        return roles;
+    }
+
+    [Fact]
     public async Task PostChat_UpstreamBusy_429WithRetryAfter()
     {
         await using var upstream = await TestHttpServer.StartAsync((context, _) => OpenAiResponses.WriteErrorAsync(context, 429, "no free slot", retryAfterSeconds: 20), Token);

@@ -28,16 +28,20 @@ public sealed class TestHttpServer : IAsyncDisposable
     /// <summary>Every request seen, in arrival order.</summary>
     public ConcurrentQueue<RecordedRequest> Requests { get; } = new();
 
-    /// <summary>Starts the server; with a <paramref name="certificate"/> it serves https (the caller makes the certificate trusted).</summary>
+    /// <summary>
+    /// Starts the server; with a <paramref name="certificate"/> it serves https (the caller makes the certificate
+    /// trusted). A <paramref name="port"/> of 0 takes any free one; a fixed port lets a test bring a server back up
+    /// where clients were pointed while it was down.
+    /// </summary>
     public static async Task<TestHttpServer> StartAsync(Func<HttpContext, RecordedRequest, Task> handler, CancellationToken cancellationToken,
-        X509Certificate2? certificate = null)
+        X509Certificate2? certificate = null, int port = 0)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         if (certificate is null)
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            builder.WebHost.UseUrls(FormattableString.Invariant($"http://127.0.0.1:{port}"));
         else
-            builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.UseHttps(certificate)));
+            builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port, listen => listen.UseHttps(certificate)));
         var app = builder.Build();
         TestHttpServer? server = null;
         app.Run(async context =>

@@ -14,8 +14,9 @@ internal sealed partial class PersonaVersionWatcher(PersonaVersions versions, Ti
 {
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        var replaced = await versions.RefreshAsync(cancellationToken);
-        if (replaced.Count > 0) LogRestored(logger, replaced.Count, replaced);
+        var refresh = await versions.RefreshAsync(cancellationToken);
+        if (refresh.Replaced.Count > 0) LogRestored(logger, refresh.Replaced.Count, refresh.Replaced);
+        if (refresh.NotLoaded.Count > 0) LogNotLoaded(logger, refresh.NotLoaded);
         await base.StartAsync(cancellationToken);
     }
 
@@ -26,8 +27,9 @@ internal sealed partial class PersonaVersionWatcher(PersonaVersions versions, Ti
         {
             try
             {
-                var replaced = await versions.RefreshAsync(stoppingToken);
-                if (replaced.Count > 0) LogPickedUp(logger, replaced.Count, replaced);
+                var refresh = await versions.RefreshAsync(stoppingToken);
+                if (refresh.Replaced.Count > 0) LogPickedUp(logger, refresh.Replaced.Count, refresh.Replaced);
+                if (refresh.NotLoaded.Count > 0) LogNotLoaded(logger, refresh.NotLoaded);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -45,6 +47,9 @@ internal sealed partial class PersonaVersionWatcher(PersonaVersions versions, Ti
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Now serving {Count} persona version(s) activated on another node: {Ids}")]
     private static partial void LogPickedUp(ILogger logger, int count, IReadOnlyList<string> ids);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The active version of persona(s) {Ids} does not load on this node (a file it names, such as an adapter, is missing here); the previous version is still served")]
+    private static partial void LogNotLoaded(ILogger logger, IReadOnlyList<string> ids);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not check the store for persona versions ({Error}); trying again at the next interval")]
     private static partial void LogCheckFailed(ILogger logger, string error);

@@ -13,6 +13,9 @@ namespace ChatPlatform.Admin.Personas;
 /// <summary>A persona as the console lists it.</summary>
 public sealed record PersonaOverview(string Id, string Name, string? PackVersion, int? ActiveVersion, int? DraftVersion, bool Served, DateTimeOffset? ActivatedAt);
 
+/// <summary>What a <see cref="PersonaVersions.RefreshAsync"/> changed: personas now served from the store, and those whose active version does not load here.</summary>
+public sealed record PersonaRefresh(IReadOnlyList<string> Replaced, IReadOnlyList<string> NotLoaded);
+
 /// <summary>The outcome of activating a draft: the problems that stopped it, or the version now live.</summary>
 public sealed record ActivationResult(IReadOnlyList<PackProblem> Problems, int? ActivatedVersion)
 {
@@ -184,9 +187,9 @@ public sealed class PersonaVersions(IDbContextFactory<ChatDbContext> contexts, I
     /// <summary>
     /// Serves each persona's active version where this node serves something else: at start-up a version activated
     /// in the console instead of the packs folder's copy, and later a version activated or rolled back on another
-    /// node sharing the store. Only the versions' hashes are read unless one changed. Returns the ids it replaced.
+    /// node sharing the store. Only the versions' hashes are read unless one changed.
     /// </summary>
-    public async Task<IReadOnlyList<string>> RefreshAsync(CancellationToken cancellationToken)
+    public async Task<PersonaRefresh> RefreshAsync(CancellationToken cancellationToken)
     {
         await _activation.WaitAsync(cancellationToken);
         try
@@ -195,6 +198,7 @@ public sealed class PersonaVersions(IDbContextFactory<ChatDbContext> contexts, I
             var active = await db.PersonaVersions.AsNoTracking().Where(v => v.Status == PersonaVersionStatus.Active)
                 .Select(v => new { v.Id, v.PersonaId, v.ContentHash }).ToListAsync(cancellationToken);
             var replaced = new List<string>();
+            var notLoaded = new List<string>();
             foreach (var version in active)
             {
                 if (ServedHash(version.PersonaId) == version.ContentHash)
@@ -202,11 +206,15 @@ public sealed class PersonaVersions(IDbContextFactory<ChatDbContext> contexts, I
                 var record = await db.PersonaVersions.AsNoTracking().FirstOrDefaultAsync(v => v.Id == version.Id, cancellationToken);
                 // A version that no longer loads (an adapter file missing on this node) is not retried at every check.
                 _served[version.PersonaId] = version.ContentHash;
-                if (record is null || WriteVersion(record).Pack is not { } pack || pack.Id != record.PersonaId) continue;
+                if (record is null || WriteVersion(record).Pack is not { } pack || pack.Id != record.PersonaId)
+                {
+                    notLoaded.Add(version.PersonaId);
+                    continue;
+                }
                 Catalog.Replace(pack);
                 replaced.Add(version.PersonaId);
             }
-            return replaced;
+            return new PersonaRefresh(replaced, notLoaded);
         }
         finally
         {

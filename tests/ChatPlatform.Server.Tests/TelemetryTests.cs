@@ -69,6 +69,8 @@ public sealed class TelemetryTests
             && l.Contains("chatplatform_rail=\"crisis\"", StringComparison.Ordinal) && l.Contains("chatplatform_action=\"crisis\"", StringComparison.Ordinal));
         Assert.Contains(series, l => l.StartsWith("chatplatform_inference_prompt_cache_lookups_total{", StringComparison.Ordinal));
         Assert.Contains(series, l => l.StartsWith("chatplatform_inference_queue_depth", StringComparison.Ordinal));
+        Assert.Contains(series, l => l.StartsWith("chatplatform_knowledge_search_duration_seconds_count{", StringComparison.Ordinal)
+            && l.Contains("chatplatform_persona=\"gradchat\"", StringComparison.Ordinal));
         Assert.DoesNotContain(marker, body, StringComparison.Ordinal);
     }
 

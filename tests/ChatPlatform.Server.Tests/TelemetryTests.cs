@@ -157,5 +157,6 @@ public sealed class TelemetryTests
         var values = ours.SelectMany(a => a.TagObjects.Select(t => $"{t.Key}={t.Value}").Append(a.DisplayName)).ToList();
         Assert.DoesNotContain(values, v => v.Contains(marker, StringComparison.Ordinal));
         Assert.Contains(ours, a => (string?)a.GetTagItem("http.route") == "/v3/directline/conversations/{conversationId}/activities");
+        Assert.Contains(ours, a => a.GetTagItem("db.system.name") is not null || a.GetTagItem("db.system") is not null);
     }
 }

@@ -63,7 +63,7 @@ public sealed class TelemetryOptions
 
 /// <summary>
 /// OpenTelemetry for the host: the platform's meter and the GenAI instruments and spans of the chat pipeline, ASP.NET
-/// Core and HttpClient, exported over OTLP and/or served at <c>/metrics</c> as configured; with neither, the SDK is not
+/// Core, HttpClient and EF Core (spans), exported over OTLP and/or served at <c>/metrics</c> as configured; with neither, the SDK is not
 /// started (the console dashboard reads the same instruments itself). Spans carry no request paths or query strings
 /// (Direct Line paths hold conversation ids) and outgoing calls show only their origin (webhook and reply addresses
 /// hold secrets); the GenAI middleware never records message content.
@@ -102,6 +102,8 @@ public static partial class Telemetry
                     o.Filter = http => !IsProbeOrScrape(http.Request.Path);
                     o.EnrichWithHttpRequest = (activity, _) => activity.SetTag("url.path", null).SetTag("url.query", null);
                 })
+                // Statements with their literals replaced by placeholders; parameter values are never captured.
+                .AddEntityFrameworkCoreInstrumentation()
                 .AddHttpClientInstrumentation(o => o.EnrichWithHttpRequestMessage = (activity, request) =>
                     activity.SetTag("url.full", request.RequestUri is { IsAbsoluteUri: true } uri ? uri.GetLeftPart(UriPartial.Authority) : null))
                 .AddOtlpExporter(o => Configure(o, options, "v1/traces")));

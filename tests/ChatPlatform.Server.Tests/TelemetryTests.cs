@@ -72,6 +72,10 @@ public sealed class TelemetryTests
         Assert.Contains(series, l => l.StartsWith("chatplatform_knowledge_search_duration_seconds_count{", StringComparison.Ordinal)
             && l.Contains("chatplatform_persona=\"gradchat\"", StringComparison.Ordinal));
         Assert.DoesNotContain(marker, body, StringComparison.Ordinal);
+        // The console's live figures read the same instruments.
+        var live = app.Services.GetRequiredService<Core.Metrics.ChatMetrics>().Snapshot();
+        Assert.True(live.Replies >= 1 && live.TimeToFirstTokenP50Ms > 0 && live.TokensPerSecond > 0, live.ToString());
+        Assert.Equal((0, 0L), (live.InFlight, live.BusyRejections));
     }
 
     [Fact]

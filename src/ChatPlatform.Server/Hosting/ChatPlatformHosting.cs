@@ -100,6 +100,8 @@ public static partial class ChatPlatformHosting
         var safetyLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ChatPlatform.Safety");
         if (safety.EmbedderStatus is { } off) LogEmbeddingsOff(safetyLogger, off);
         else LogEmbeddingsOn(safetyLogger, safety.EmbedderName);
+        // The dashboard's reader listens from the start, so it misses no reply (and no change of the replies in progress).
+        _ = app.Services.GetRequiredService<ChatMetrics>();
         _ = app.Services.GetRequiredService<Microsoft.Extensions.AI.IChatClient>();
     }
 

@@ -57,8 +57,11 @@ public sealed class TelemetryOptions
         if (ClientAddress.IsFromThisMachine(http)) return true;
         if (http.Connection.RemoteIpAddress is not { } ip) return false;
         if (ip.IsIPv4MappedToIPv6) ip = ip.MapToIPv4();
-        return PrometheusNetworks.Any(n => IPNetwork.Parse(n).Contains(ip));
+        _networks ??= [.. PrometheusNetworks.Select(n => IPNetwork.Parse(n))];
+        return _networks.Any(n => n.Contains(ip));
     }
+
+    private IPNetwork[]? _networks;
 }
 
 /// <summary>
@@ -80,7 +83,7 @@ public static partial class Telemetry
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<ChatPlatformMetrics>();
         builder.Services.AddSingleton<ChatMetrics>();
-        if (options.OtlpUri is not { } otlp && !options.Prometheus) return builder;
+        if (options.OtlpUri is null && !options.Prometheus) return builder;
 
         var telemetry = builder.Services.AddOpenTelemetry();
         // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES still apply; the name below is only the default.

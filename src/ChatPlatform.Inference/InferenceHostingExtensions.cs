@@ -29,7 +29,8 @@ public static class InferenceHostingExtensions
             return LocalModel.Load(path, options.Model.EffectiveThreads);
         });
         services.AddSingleton(sp => new InferenceEngine(
-            sp.GetRequiredService<LocalModel>(), options.Model, sp.GetRequiredService<ILogger<InferenceEngine>>()));
+            sp.GetRequiredService<LocalModel>(), options.Model, sp.GetRequiredService<ILogger<InferenceEngine>>(),
+            sp.GetService<ChatPlatform.Core.Metrics.ChatPlatformMetrics>()));
         // An erased conversation's saved prompt state leaves the cache too.
         services.AddSingleton<ChatPlatform.Core.Privacy.IConversationForgetter>(sp => new EngineForgetter(sp.GetRequiredService<InferenceEngine>()));
         var chat = services.AddChatClient(sp => new LocalChatClient(

@@ -25,6 +25,7 @@ app.MapChatApi();
 app.MapChannels();
 app.MapAdminConsole();
 app.MapHealthEndpoints();
+app.MapMetricsEndpoint();
 
 await app.RunAsync();
 

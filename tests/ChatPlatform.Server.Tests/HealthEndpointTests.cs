@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using ChatPlatform.Testing.Http;
 using Microsoft.AspNetCore.Http;
+using Npgsql;
 using Xunit;
 
 namespace ChatPlatform.Server.Tests;
@@ -74,6 +75,58 @@ public sealed class HealthEndpointTests
 
         Assert.Equal(HttpStatusCode.OK, ready.Status);
         Assert.Contains(upstream.Requests, r => r.PathAndQuery == "/v1/models");
+    }
+
+    [Fact]
+    public async Task Ready_PostgresStoppedThenBack_503NamingTheDatabaseThen200()
+    {
+        var server = Environment.GetEnvironmentVariable("CHATPLATFORM_TEST_POSTGRES");
+        Assert.SkipWhen(server is not { Length: > 0 } || server.Equals("none", StringComparison.OrdinalIgnoreCase),
+            "CHATPLATFORM_TEST_POSTGRES is not set: no PostgreSQL server to test against (./test.sh starts one).");
+        var shared = new NpgsqlConnectionStringBuilder(server) { Timeout = 120, CommandTimeout = 300 };
+        var name = "chatplatform_ready_" + Guid.NewGuid().ToString("N")[..12];
+        await ExecuteAsync(shared.ConnectionString, $"CREATE DATABASE {name}");
+        try
+        {
+            // The shared server is never stopped: the server under test reaches it through a relay that is cut instead.
+            await using var relay = new TcpRelay(shared.Host!, shared.Port);
+            var throughRelay = new NpgsqlConnectionStringBuilder(shared.ConnectionString)
+            {
+                Host = "127.0.0.1", Port = relay.Port, Database = name, Timeout = 10, CommandTimeout = 30,
+            };
+            await using var factory = new ServerFactory();
+            factory.Settings["ChatPlatform:Database:Provider"] = "Postgres";
+            factory.Settings["ChatPlatform:Database:ConnectionString"] = throughRelay.ConnectionString;
+            factory.Settings["ChatPlatform:DirectLine:TokenSigningKey"] = new string('k', 40);
+            using var client = factory.CreateClient();
+
+            var up = await GetAsync(client, "/healthz/ready");
+            relay.Cut();
+            var down = await GetAsync(client, "/healthz/ready");
+            relay.Restore();
+            var back = await GetAsync(client, "/healthz/ready");
+
+            Assert.Equal((HttpStatusCode.OK, "ok"), (up.Status, (string?)up.Body["checks"]!["database"]));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, down.Status);
+            Assert.Equal(["database"], down.Body["failing"]!.AsArray().Select(n => (string?)n).ToArray());
+            Assert.Equal("the database cannot be reached", (string?)down.Body["checks"]!["database"]);
+            Assert.Equal("ok", (string?)down.Body["checks"]!["model"]);
+            Assert.DoesNotContain("Username", down.Body.ToJsonString(), StringComparison.OrdinalIgnoreCase);
+            Assert.Equal((HttpStatusCode.OK, "ok"), (back.Status, (string?)back.Body["checks"]!["database"]));
+        }
+        finally
+        {
+            NpgsqlConnection.ClearAllPools();
+            await ExecuteAsync(shared.ConnectionString, $"DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+        }
+    }
+
+    private static async Task ExecuteAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(CancellationToken.None);
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(CancellationToken.None);
     }
 
     private static int ClosedPort()

@@ -22,7 +22,8 @@ public sealed class ChatOrchestrator(
     IInputSafety? inputSafety = null,
     ISafetyEventSink? safetyEvents = null,
     IKnowledgeRetriever? knowledge = null,
-    ChatDrain? drain = null)
+    ChatDrain? drain = null,
+    ChatPlatform.Core.Metrics.ChatPlatformMetrics? metrics = null)
 {
     public const int MaxConversationIdLength = 128;
 
@@ -151,11 +152,12 @@ public sealed class ChatOrchestrator(
         {
             var verdict = await inputSafety.CheckAsync(pack, turn.Text, locale, cancellationToken);
             text = verdict.Text;
+            RecordRailHits(verdict, turn.Text);
             if (verdict.AnswersItself)
                 return ChatStart.Accepted(await AnswerFromRailAsync(turn, pack, locale, verdict, flags, cancellationToken));
         }
 
-        var lookup = knowledge is null ? KnowledgeLookup.Empty : await knowledge.LookupAsync(pack, text, locale, cancellationToken);
+        var lookup = knowledge is null ? KnowledgeLookup.Empty : await LookupAsync(knowledge, pack, text, locale, cancellationToken);
         if (lookup.Curated is { } curated)
             return ChatStart.Accepted(await AnswerFixedAsync(turn, pack, locale, text, curated.Answer, CuratedFinishReason, flags, cancellationToken));
         if (lookup.Passages.Count == 0 && pack.Knowledge.RequireGrounding && pack.NotFoundFor(locale) is { } notFound)
@@ -262,9 +264,37 @@ public sealed class ChatOrchestrator(
         return Fixed(turn, pack, locale, reply, SafetyFinishReason);
     }
 
-    private static async IAsyncEnumerable<ChatEvent> Fixed(ChatTurn turn, PersonaPack pack, string locale, string reply, string finishReason)
+    private async Task<KnowledgeLookup> LookupAsync(IKnowledgeRetriever retriever, PersonaPack pack, string text, string locale, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var lookup = await retriever.LookupAsync(pack, text, locale, cancellationToken);
+        metrics?.RecordKnowledgeSearch(pack.Id, Stopwatch.GetElapsedTime(started));
+        return lookup;
+    }
+
+    /// <summary>Counts the input rails that acted: the one that answered by itself, and PII redaction.</summary>
+    private void RecordRailHits(InputVerdict verdict, string original)
+    {
+        if (metrics is null) return;
+        if (verdict.AnswersItself)
+            metrics.RecordRailHit(verdict.Rail ?? verdict.Action.ToString(), ActionName(verdict.Action));
+        if (!string.Equals(verdict.Text, original, StringComparison.Ordinal))
+            metrics.RecordRailHit(SafetyRails.Pii, "redact");
+    }
+
+    private static string ActionName(InputAction action) => action switch
+    {
+        InputAction.Crisis => "crisis",
+        InputAction.MedicalEmergency => "medical_emergency",
+        InputAction.Refuse => "refuse",
+        InputAction.OutOfScope => "out_of_scope",
+        _ => "allow",
+    };
+
+    private async IAsyncEnumerable<ChatEvent> Fixed(ChatTurn turn, PersonaPack pack, string locale, string reply, string finishReason)
     {
         await Task.CompletedTask;
+        metrics?.RecordReply(pack.Id, turn.Channel, finishReason);
         yield return new ChatDelta(reply);
         yield return new ChatCompleted(turn.ConversationId, pack.Id, locale, reply, finishReason, null, 0);
     }
@@ -371,12 +401,13 @@ public sealed class ChatOrchestrator(
         finally
         {
             await updates.DisposeAsync();
+            var endedAs = cancellationToken.IsCancellationRequested ? "cancelled" : finishReason;
+            metrics?.RecordReply(pack.Id, turn.Channel, endedAs);
             // Whatever was produced is kept, also when the client went away mid-reply.
             if (text.Length > 0 || failure is null)
             {
                 var reply = new StoredMessage(ChatRole.Assistant.Value, text.ToString(), DateTimeOffset.UtcNow);
-                var details = new MessageDetails(outputTokens, stopwatch.Elapsed.TotalMilliseconds, model,
-                    cancellationToken.IsCancellationRequested ? "cancelled" : finishReason, adapter);
+                var details = new MessageDetails(outputTokens, stopwatch.Elapsed.TotalMilliseconds, model, endedAs, adapter);
                 await store.AppendAsync(turn.Channel, turn.ConversationId, reply, details, CancellationToken.None);
             }
         }

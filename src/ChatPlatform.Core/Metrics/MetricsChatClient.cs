@@ -1,35 +1,32 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using ChatPlatform.Core.Chat;
 using Microsoft.Extensions.AI;
 
 namespace ChatPlatform.Core.Metrics;
 
 /// <summary>
-/// Measures every reply that passes through it for <see cref="ChatMetrics"/>: time to the first text the caller sees,
-/// output tokens per second, replies in progress and "busy" refusals. Place it outermost to measure what users see.
+/// Counts the replies in progress through it and the "busy" refusals of the backend behind it
+/// (<see cref="ChatPlatformMetrics"/>). Placed outermost, so a reply counts from its admission to its last word; time
+/// and tokens are measured by the OpenTelemetry middleware inside it.
 /// </summary>
-public sealed class MetricsChatClient(IChatClient inner, ChatMetrics metrics) : DelegatingChatClient(inner)
+public sealed class MetricsChatClient(IChatClient inner, ChatPlatformMetrics metrics) : DelegatingChatClient(inner)
 {
     public override async Task<ChatResponse> GetResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var started = Stopwatch.GetTimestamp();
-        metrics.Enter();
+        metrics.ReplyStarted();
         try
         {
-            var response = await base.GetResponseAsync(messages, options, cancellationToken);
-            var elapsed = Stopwatch.GetElapsedTime(started);
-            metrics.RecordReply(elapsed, (int)(response.Usage?.OutputTokenCount ?? 0), elapsed);
-            return response;
+            return await base.GetResponseAsync(messages, options, cancellationToken);
         }
-        catch (Exception e) when (ChatMetrics.IsBusy(e))
+        catch (Exception e) when (IsBusy(e))
         {
-            metrics.RecordBusy();
+            metrics.RecordBusyRefusal();
             throw;
         }
         finally
         {
-            metrics.Exit();
+            metrics.ReplyEnded();
         }
     }
 
@@ -37,11 +34,7 @@ public sealed class MetricsChatClient(IChatClient inner, ChatMetrics metrics) : 
         IEnumerable<ChatMessage> messages, ChatOptions? options = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var started = Stopwatch.GetTimestamp();
-        TimeSpan? first = null;
-        long? usageTokens = null;
-        var updates = 0;
-        metrics.Enter();
+        metrics.ReplyStarted();
         try
         {
             await using var enumerator = base.GetStreamingResponseAsync(messages, options, cancellationToken).GetAsyncEnumerator(cancellationToken);
@@ -51,27 +44,19 @@ public sealed class MetricsChatClient(IChatClient inner, ChatMetrics metrics) : 
                 {
                     if (!await enumerator.MoveNextAsync()) break;
                 }
-                catch (Exception e) when (ChatMetrics.IsBusy(e))
+                catch (Exception e) when (IsBusy(e))
                 {
-                    metrics.RecordBusy();
+                    metrics.RecordBusyRefusal();
                     throw;
                 }
-                var update = enumerator.Current;
-                if (update.Contents.OfType<TextContent>().Any(t => t.Text.Length > 0))
-                {
-                    first ??= Stopwatch.GetElapsedTime(started);
-                    updates++;
-                }
-                if (update.Contents.OfType<UsageContent>().FirstOrDefault()?.Details.OutputTokenCount is { } tokens)
-                    usageTokens = tokens;
-                yield return update;
+                yield return enumerator.Current;
             }
-            if (first is { } ttft)
-                metrics.RecordReply(ttft, (int)(usageTokens ?? updates), Stopwatch.GetElapsedTime(started) - ttft);
         }
         finally
         {
-            metrics.Exit();
+            metrics.ReplyEnded();
         }
     }
+
+    private static bool IsBusy(Exception e) => e is ChatRejectedException { Error.Kind: ChatErrorKind.Busy };
 }

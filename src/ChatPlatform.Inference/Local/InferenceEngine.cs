@@ -3,6 +3,7 @@ using System.Text;
 using System.Threading.Channels;
 using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Configuration;
+using ChatPlatform.Core.Metrics;
 using ChatPlatform.Core.Personas;
 using LLama;
 using LLama.Batched;
@@ -26,6 +27,7 @@ public sealed partial class InferenceEngine : IDisposable
     private readonly LocalModel _model;
     private readonly ModelOptions _options;
     private readonly ILogger _logger;
+    private readonly ChatPlatformMetrics? _metrics;
     private readonly ConcurrentQueue<Sequence> _pending = new();
     private readonly ConcurrentQueue<(Action Run, Action Cancel)> _between = new();
     private readonly SemaphoreSlim _wake = new(0);
@@ -35,11 +37,14 @@ public sealed partial class InferenceEngine : IDisposable
     private int _inFlight;
     private int _admissionHolds;
 
-    public InferenceEngine(LocalModel model, ModelOptions options, ILogger<InferenceEngine> logger)
+    /// <param name="metrics">Receives the wait queue's depth and prompt-cache hits and misses; null for engines outside the chat pipeline.</param>
+    public InferenceEngine(LocalModel model, ModelOptions options, ILogger<InferenceEngine> logger, ChatPlatformMetrics? metrics = null)
     {
         _model = model;
         _options = options;
         _logger = logger;
+        _metrics = metrics;
+        metrics?.ObserveQueue(() => _pending.Count);
         _loop = Task.Factory.StartNew(LoopAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
@@ -215,6 +220,7 @@ public sealed partial class InferenceEngine : IDisposable
                     throw new ChatRejectedException(new ChatError(ChatErrorKind.TooLarge, "context_overflow",
                         $"The conversation needs {tokens.Length} tokens but the model's window is {window}."));
                 sequence.Start(lane, tokens, sequence.Request.SharedPrefixLength, _model.Weights);
+                if (lane.Cache.Enabled) _metrics?.RecordPromptCache(hit: sequence.CachedPromptTokens > 0);
             }
             catch (Exception e)
             {

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text;
 using ChatPlatform.Core.Chat;
+using ChatPlatform.Core.Metrics;
 using ChatPlatform.Core.Personas;
 using ChatPlatform.Core.Safety;
 using Microsoft.Extensions.AI;
@@ -13,7 +14,8 @@ namespace ChatPlatform.Safety.Output;
 /// reply ends with a safe replacement (finish reason <see cref="ChatFinishReason.ContentFilter"/>) and an event is
 /// recorded. The persona's disclaimer is added at the end of a health persona's replies and after any block.
 /// </summary>
-public sealed class SafetyChatClient(IChatClient inner, OutputRails rails, IPersonaCatalog? personas = null, ISafetyEventSink? events = null)
+public sealed class SafetyChatClient(
+    IChatClient inner, OutputRails rails, IPersonaCatalog? personas = null, ISafetyEventSink? events = null, ChatPlatformMetrics? metrics = null)
     : DelegatingChatClient(inner)
 {
     /// <summary>Text held back longer than this is checked and released even without a sentence end.</summary>
@@ -93,6 +95,7 @@ public sealed class SafetyChatClient(IChatClient inner, OutputRails rails, IPers
 
     private async Task<ChatResponseUpdate> BlockAsync(OutputBlock block, PersonaPack? pack, string locale, ChatOptions? options, string? modelId, CancellationToken cancellationToken)
     {
+        metrics?.RecordRailHit(SafetyRails.Output, "block");
         if ((PersonaChatOptions.GetSafetyEvents(options) ?? events) is { } sink)
             await sink.RecordAsync(new SafetyEvent(
                 PersonaChatOptions.GetString(options, PersonaChatOptions.ChannelKey) ?? "unknown",

@@ -1,3 +1,4 @@
+using ChatPlatform.Core.Metrics;
 using ChatPlatform.Core.Personas;
 using ChatPlatform.Core.Safety;
 using Microsoft.Extensions.AI;
@@ -12,5 +13,6 @@ public static class SafetyChatClientBuilderExtensions
         builder.Use((inner, services) => new SafetyChatClient(inner,
             services.GetRequiredService<OutputRails>(),
             services.GetService<IPersonaCatalog>(),
-            services.GetService<ISafetyEventSink>()));
+            services.GetService<ISafetyEventSink>(),
+            services.GetService<ChatPlatformMetrics>()));
 }

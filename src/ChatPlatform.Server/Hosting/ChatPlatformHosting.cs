@@ -1,6 +1,7 @@
 using ChatPlatform.Channels;
 using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Configuration;
+using ChatPlatform.Core.Metrics;
 using ChatPlatform.Core.Personas;
 using ChatPlatform.Data;
 using ChatPlatform.Data.Personas;
@@ -9,6 +10,7 @@ using ChatPlatform.Knowledge;
 using ChatPlatform.Safety;
 using ChatPlatform.Safety.Output;
 using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 
 namespace ChatPlatform.Server.Hosting;
@@ -64,10 +66,13 @@ public static partial class ChatPlatformHosting
             sp.GetRequiredService<ChatPlatform.Data.Safety.StoredSafetyEventSink>(),
             sp.GetRequiredService<ChatPlatform.Safety.Events.NotifyingSafetyEventSink>(),
         ]));
-        // Outermost, so the dashboard's time to first token is what users see (after the output rails).
-        builder.Services.AddSingleton<ChatPlatform.Core.Metrics.ChatMetrics>();
+        builder.AddTelemetry();
+        // Counting and GenAI telemetry outermost, so times and tokens are what users see (after the output rails). Message
+        // content stays out of spans whatever OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT says; no logger, as a
+        // busy core (an expected answer) would be logged as an error.
         builder.AddInference(options, chat => chat
-            .Use((inner, sp) => new ChatPlatform.Core.Metrics.MetricsChatClient(inner, sp.GetRequiredService<ChatPlatform.Core.Metrics.ChatMetrics>()))
+            .Use((inner, sp) => new MetricsChatClient(inner, sp.GetRequiredService<ChatPlatformMetrics>()))
+            .UseOpenTelemetry(Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, ChatPlatformMetrics.GenAiSourceName, c => c.EnableSensitiveData = false)
             .UseSafety());
         if (options.SafetyJudge.IsEnabled)
         {
@@ -95,6 +100,8 @@ public static partial class ChatPlatformHosting
         var safetyLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ChatPlatform.Safety");
         if (safety.EmbedderStatus is { } off) LogEmbeddingsOff(safetyLogger, off);
         else LogEmbeddingsOn(safetyLogger, safety.EmbedderName);
+        // The dashboard's reader listens from the start, so it misses no reply (and no change of the replies in progress).
+        _ = app.Services.GetRequiredService<ChatMetrics>();
         _ = app.Services.GetRequiredService<Microsoft.Extensions.AI.IChatClient>();
     }
 

@@ -48,7 +48,7 @@ public static class DataServiceCollectionExtensions
         {
             // Nodes sharing the database tell each other of new activity; one node alone has no one to tell.
             services.AddSingleton(sp => new Notifications.PostgresNotifications(options.Database.ConnectionString!,
-                sp.GetRequiredService<ILogger<Notifications.PostgresNotifications>>()));
+                sp.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>(), sp.GetRequiredService<ILogger<Notifications.PostgresNotifications>>()));
             services.AddHostedService(sp => sp.GetRequiredService<Notifications.PostgresNotifications>());
         }
         services.AddSingleton<IApiKeyStore, EfApiKeyStore>();

@@ -11,7 +11,7 @@ namespace ChatPlatform.Data.Notifications;
 /// the store when listening resumes (<see cref="Subscription.OnResumed"/>) and poll it while <see cref="IsListening"/>
 /// is false.
 /// </summary>
-public sealed partial class PostgresNotifications(string connectionString, ILogger<PostgresNotifications> logger)
+public sealed partial class PostgresNotifications(string connectionString, IHostApplicationLifetime lifetime, ILogger<PostgresNotifications> logger)
     : BackgroundService
 {
     /// <summary>PostgreSQL refuses payloads of 8000 bytes or more; a larger notice must name what to read instead.</summary>
@@ -28,7 +28,7 @@ public sealed partial class PostgresNotifications(string connectionString, ILogg
     /// <summary>True while notices arrive as they are sent; false before the first connection and after a lost one.</summary>
     public bool IsListening => _listening;
 
-    /// <summary>Adds a subscriber; only before the host starts.</summary>
+    /// <summary>Adds a subscriber; only while the host starts.</summary>
     public void Subscribe(Subscription subscription)
     {
         ArgumentNullException.ThrowIfNull(subscription);
@@ -47,6 +47,20 @@ public sealed partial class PostgresNotifications(string connectionString, ILogg
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Subscribers sign up as they start, which may be after this service: listen once they all have.
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        using (stoppingToken.Register(() => started.TrySetCanceled(stoppingToken)))
+        {
+            try
+            {
+                await started.Task;
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
         Subscription[] subscriptions;
         lock (_subscriptions)
             subscriptions = [.. _subscriptions];

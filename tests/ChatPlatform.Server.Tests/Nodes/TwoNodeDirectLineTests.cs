@@ -71,6 +71,42 @@ public sealed class TwoNodeDirectLineTests
         Assert.Equal(Ids(onB).TakeLast(2), Ids(afterTwo));
     }
 
+    [Fact]
+    public async Task Conversation_ErasedThroughTheStore_LeavesTheMemoryOfBothNodes()
+    {
+        await using var nodes = await TwoNodes.StartAsync(Ct, new Dictionary<string, string> { ["ChatPlatform__Retention__ErasureCheckSeconds"] = "1" });
+        var a = new DirectLineClient(nodes.A);
+        var b = new DirectLineClient(nodes.B);
+        var session = await a.StartAsync();
+        using var posted = await b.SendAsync(HttpMethod.Post, $"/v3/directline/conversations/{session.ConversationId}/activities", session.Token,
+            new { type = "message", text = "Please forget this question.", locale = "en-US" });
+        var id = (string)(await posted.Content.ReadFromJsonAsync<JsonObject>(Ct))!["id"]!;
+        await UntilAsync(async () => (await ActivitiesAsync(a, session, "")).Activities.Any(m => (string?)m["replyToId"] == id), "the reply on A");
+        await UntilAsync(async () => (await ActivitiesAsync(b, session, "")).Activities.Any(m => (string?)m["replyToId"] == id), "the reply on B");
+
+        // Erased as `chatplatform data erase --user` does, from outside both nodes.
+        var options = new ChatPlatform.Core.Configuration.ChatPlatformOptions();
+        options.Database.Provider = ChatPlatform.Core.Configuration.DatabaseOptions.Postgres;
+        options.Database.ConnectionString = nodes.ConnectionString;
+        var lifecycle = new ChatPlatform.Data.Lifecycle.DataLifecycle(new ChatPlatform.Data.ChatDbContextFactory(options), options.Retention);
+        Assert.Equal(1, (await lifecycle.EraseUserAsync(session.UserId, "test", Ct)).Conversations);
+
+        // Each node drops its copy and rebuilds it from the store, which no longer holds the messages: the greeting alone.
+        foreach (var node in new[] { a, b })
+            await UntilAsync(async () => (await ActivitiesAsync(node, session, "")).Activities.All(m => (string?)m["from"]?["role"] == "bot" && m["replyToId"] is null), "the erasure on both nodes");
+    }
+
+    /// <summary>Waits, for at most 90 s, until <paramref name="condition"/> holds.</summary>
+    private static async Task UntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"no {what} within 90 s");
+            await Task.Delay(200, Ct);
+        }
+    }
+
     private static List<string> Ids(List<JsonObject> activities) => [.. activities.Select(m => (string)m["id"]!)];
 
     /// <summary>The watermark a client holds after reading up to the reply to <paramref name="id"/>: the reply's id suffix.</summary>

@@ -49,6 +49,13 @@ public static class DataServiceCollectionExtensions
             sp.GetServices<ChatPlatform.Core.Privacy.IConversationForgetter>(), sp.GetRequiredService<TimeProvider>(),
             TimeSpan.FromSeconds(options.Retention.ErasureCheckSeconds), sp.GetRequiredService<ILogger<ErasureFeed>>()));
         services.AddHostedService(sp => sp.GetRequiredService<ErasureFeed>());
+        if (options.Database.IsPostgres)
+        {
+            // Nodes sharing the database tell each other of new activity; one node alone has no one to tell.
+            services.AddSingleton(sp => new Notifications.PostgresNotifications(options.Database.ConnectionString!,
+                sp.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>(), sp.GetRequiredService<ILogger<Notifications.PostgresNotifications>>()));
+            services.AddHostedService(sp => sp.GetRequiredService<Notifications.PostgresNotifications>());
+        }
         services.AddSingleton<IApiKeyStore, EfApiKeyStore>();
         services.AddSingleton<ApiKeys>();
         services.AddSingleton<Conversations.ConversationQueries>();

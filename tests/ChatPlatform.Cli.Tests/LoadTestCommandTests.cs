@@ -8,6 +8,8 @@ public sealed class LoadTestCommandTests
     [InlineData("--url", "ftp://example", "--url must be an absolute http://")]
     [InlineData("--conversations", "0", "--conversations must be between 1 and 10000")]
     [InlineData("--duration", "0", "--duration must be between 1 and 3600")]
+    [InlineData("--reply-timeout", "0", "--reply-timeout must be between 1 and 3600")]
+    [InlineData("--url", "http://127.0.0.1:5181,nonsense", "--url must be an absolute http:// or https:// URL (got 'nonsense')")]
     [InlineData("--database", "/no/such/file.db", "--database: /no/such/file.db not found")]
     public async Task DirectLine_BadOption_OneLineErrorNamingIt(string option, string value, string expected)
     {

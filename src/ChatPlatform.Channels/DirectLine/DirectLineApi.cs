@@ -138,7 +138,7 @@ public static class DirectLineApi
         // The echo: the user's activity goes into the transcript with a server id and its clientActivityID,
         // which is how Web Chat marks the message sent. Only bounded fields are kept: the text (within the message
         // limit), short format, locale and name; the client's value and other channelData are not.
-        var echo = conversation.Append(new DirectLineActivity
+        var echo = new DirectLineActivity
         {
             Type = "message",
             Text = activity.Text,
@@ -147,8 +147,10 @@ public static class DirectLineApi
             From = new ChannelAccount(conversation.UserId, activity.From?.Name is { Length: <= 64 } name ? name : null, "user"),
             Recipient = new ChannelAccount(conversation.Persona, Role: "bot"),
             ChannelData = KeptChannelData(activity.ChannelData),
-        });
-        dl.Bot.Answer(conversation, echo, text, locale);
+        };
+        // The message is stored before it is answered: its store position is its id on every node.
+        var sequence = await dl.Conversations.AddUserMessageAsync(conversation, echo, text, locale, cancellationToken);
+        dl.Bot.Answer(conversation, echo, sequence, text, locale);
         return TypedResults.Ok(new ResourceResponse(echo.Id!));
     }
 
@@ -156,6 +158,9 @@ public static class DirectLineApi
     {
         var (conversation, _, failure) = await OpenAsync(http, dl, conversationId, cancellationToken);
         if (failure is not null) return failure;
+        // Without notices from the other nodes, the store is read on every poll so no client waits on a stale copy.
+        if (dl.Conversations.ReadsThrough)
+            await dl.Conversations.SyncAsync(conversation!, cancellationToken);
         return TypedResults.Json(conversation!.Since(http.Request.Query["watermark"]), DirectLineJson.Options);
     }
 

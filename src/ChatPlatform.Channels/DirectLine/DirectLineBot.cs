@@ -19,6 +19,7 @@ namespace ChatPlatform.Channels.DirectLine;
 /// </summary>
 public sealed partial class DirectLineBot(
     ChatOrchestrator orchestrator,
+    DirectLineConversations conversations,
     IPersonaCatalog personas,
     DirectLineOptions options,
     IHostApplicationLifetime lifetime,
@@ -42,8 +43,8 @@ public sealed partial class DirectLineBot(
     /// <summary>Turns in progress (queued behind another turn of the same conversation included).</summary>
     public int Running => Volatile.Read(ref _running);
 
-    /// <summary>Starts answering <paramref name="message"/> and returns at once.</summary>
-    public void Answer(DirectLineConversation conversation, DirectLineActivity message, string text, string? locale)
+    /// <summary>Starts answering <paramref name="message"/>, stored at <paramref name="stored"/>, and returns at once.</summary>
+    public void Answer(DirectLineConversation conversation, DirectLineActivity message, int stored, string text, string? locale)
     {
         Interlocked.Increment(ref _running);
         var turn = Task.Run(async () =>
@@ -53,7 +54,7 @@ public sealed partial class DirectLineBot(
                 await conversation.TurnGate.WaitAsync(lifetime.ApplicationStopping);
                 try
                 {
-                    await AnswerAsync(conversation, message, text, locale, lifetime.ApplicationStopping);
+                    await AnswerAsync(conversation, message, stored, text, locale, lifetime.ApplicationStopping);
                 }
                 finally
                 {
@@ -66,7 +67,7 @@ public sealed partial class DirectLineBot(
             catch (Exception e)
             {
                 LogTurnFailed(logger, e, conversation.Id);
-                conversation.Append(Reply(conversation, message, Apology(conversation.Locale), error: "internal_error"));
+                await conversations.AddReplyAsync(conversation, null, Reply(conversation, message, Apology(conversation.Locale), error: "internal_error"), CancellationToken.None);
             }
             finally
             {
@@ -92,12 +93,15 @@ public sealed partial class DirectLineBot(
     /// <summary>The same wait for a container disposed synchronously.</summary>
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
-    internal async Task AnswerAsync(DirectLineConversation conversation, DirectLineActivity message, string text, string? locale, CancellationToken cancellationToken)
+    internal async Task AnswerAsync(DirectLineConversation conversation, DirectLineActivity message, int stored, string text, string? locale, CancellationToken cancellationToken)
     {
         // The previous turn may have ended because the application is stopping: then this one does not start.
         cancellationToken.ThrowIfCancellationRequested();
         var pack = personas.Find(conversation.Persona)!;
-        var turn = new ChatTurn(pack.Id, conversation.Id, text, pack.ResolveLocale(locale ?? conversation.Locale), DirectLineApi.ChannelId, conversation.UserId);
+        var turn = new ChatTurn(pack.Id, conversation.Id, text, pack.ResolveLocale(locale ?? conversation.Locale), DirectLineApi.ChannelId, conversation.UserId)
+        {
+            StoredSequence = stored,
+        };
         var start = await orchestrator.StartAsync(turn, cancellationToken: cancellationToken);
         if (start.Error is { } error)
         {
@@ -107,11 +111,12 @@ public sealed partial class DirectLineBot(
                 reply.ChannelData![BusyKey] = true;
                 reply.ChannelData["retryAfterSeconds"] = ChatHttp.RetryAfterSeconds(start.RetryAfter ?? TimeSpan.FromSeconds(5));
             }
-            conversation.Append(reply);
+            // Not stored: the message stays in the transcript unanswered and can be sent again.
+            await conversations.AddReplyAsync(conversation, null, reply, CancellationToken.None);
             return;
         }
 
-        conversation.Push(new DirectLineActivity { Type = "typing", From = Bot(pack), ReplyToId = message.Id });
+        await conversations.PushAsync(conversation, new DirectLineActivity { Type = "typing", From = Bot(pack), ReplyToId = message.Id });
         var streamed = new StringBuilder();
         string? streamId = null;
         var sequence = 0;
@@ -126,7 +131,7 @@ public sealed partial class DirectLineBot(
                     streamed.Append(delta.Text);
                     if (sinceUpdate.Elapsed >= interval && streamed.Length > sent)
                     {
-                        var chunk = conversation.Push(StreamChunk(pack, message, streamed.ToString(), streamId, ++sequence));
+                        var chunk = await conversations.PushAsync(conversation, StreamChunk(pack, message, streamed.ToString(), streamId, ++sequence));
                         streamId ??= chunk.Id;
                         sent = streamed.Length;
                         sinceUpdate.Restart();
@@ -138,11 +143,12 @@ public sealed partial class DirectLineBot(
                     var final = Reply(conversation, message, completed.Text + CitationFooter.Format(completed.Citations, CitationMarkup.Markdown));
                     if (completed.Citations.Count > 0)
                         final.ChannelData![CitationsKey] = Sources(completed.Citations);
-                    conversation.Append(Final(final, streamId));
+                    await conversations.AddReplyAsync(conversation, completed.Sequence, Final(final, streamId), CancellationToken.None);
                     return;
                 case ChatFailed failed:
                     var partial = streamed.Length > 0 ? streamed + "\n\n" : "";
-                    conversation.Append(Final(Reply(conversation, message, partial + failed.Error.Message, error: failed.Error.Code), streamId));
+                    await conversations.AddReplyAsync(conversation, failed.Sequence,
+                        Final(Reply(conversation, message, partial + failed.Error.Message, error: failed.Error.Code), streamId), CancellationToken.None);
                     return;
             }
         }

@@ -10,8 +10,19 @@ using System.Text.Json.Nodes;
 
 namespace ChatPlatform.Channels.DirectLine;
 
-/// <summary>What a Direct Line load run does: how many conversations, for how long, against which server.</summary>
-public sealed record DirectLineLoadSettings(Uri Server, int Conversations, TimeSpan Duration, string Persona = "gradchat", TimeSpan? ReplyTimeout = null);
+/// <summary>
+/// What a Direct Line load run does: how many conversations, for how long, against which servers. With several
+/// servers (the nodes of one deployment) every request, the stream included, goes to the next one in turn, as a
+/// round-robin load balancer without sticky sessions would send it.
+/// </summary>
+public sealed record DirectLineLoadSettings(IReadOnlyList<Uri> Servers, int Conversations, TimeSpan Duration, string Persona = "gradchat", TimeSpan? ReplyTimeout = null)
+{
+    /// <summary>One server.</summary>
+    public DirectLineLoadSettings(Uri Server, int Conversations, TimeSpan Duration, string Persona = "gradchat", TimeSpan? ReplyTimeout = null)
+        : this([Server], Conversations, Duration, Persona, ReplyTimeout)
+    {
+    }
+}
 
 /// <summary>Latency percentiles in milliseconds.</summary>
 public sealed record LatencySummary(int Count, double P50, double P99, double Max)
@@ -49,7 +60,9 @@ public sealed record DirectLineLoadReport(
     LatencySummary EchoMs,
     LatencySummary BusyMs,
     LatencySummary ReplyMs,
-    IReadOnlyDictionary<string, int> RepliesByConversation)
+    IReadOnlyDictionary<string, int> RepliesByConversation,
+    IReadOnlyDictionary<string, int> AcceptedByConversation,
+    IReadOnlyDictionary<string, int> BusyByConversation)
 {
     /// <summary>Every message got a reply or an explicit busy answer, and nothing failed on the server.</summary>
     public bool Passed => Missing == 0 && ServerErrors == 0 && ErrorReplies == 0 && ConversationsStarted == Conversations;
@@ -71,17 +84,21 @@ public sealed record DirectLineLoadReport(
 /// <summary>
 /// Drives many Direct Line conversations at once the way Web Chat does: a widget token, a started conversation,
 /// the WebSocket stream, then messages one after another (after a busy answer, it waits the time the server asks).
-/// A load tool, not a test: it only talks to the server it is pointed at.
+/// A load tool, not a test: it only talks to the servers it is pointed at.
 /// </summary>
 public sealed class DirectLineLoadTest(HttpClient http)
 {
     private readonly ConcurrentBag<double> _token = [], _start = [], _post = [], _echo = [], _busy = [], _reply = [];
     private readonly ConcurrentDictionary<string, int> _status = new();
     private readonly ConcurrentDictionary<string, int> _repliesByConversation = new(StringComparer.Ordinal);
-    private int _started, _sent, _replies, _busyAnswers, _rateLimited, _errors, _missing, _serverErrors;
+    private readonly ConcurrentDictionary<string, int> _acceptedByConversation = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _busyByConversation = new(StringComparer.Ordinal);
+    private int _started, _sent, _replies, _busyAnswers, _rateLimited, _errors, _missing, _serverErrors, _requests;
+    private IReadOnlyList<string> _servers = [];
 
     public async Task<DirectLineLoadReport> RunAsync(DirectLineLoadSettings settings, CancellationToken cancellationToken)
     {
+        _servers = [.. settings.Servers.Select(s => s.ToString().TrimEnd('/'))];
         var clock = Stopwatch.StartNew();
         var workers = Enumerable.Range(0, settings.Conversations)
             .Select(i => Task.Run(() => ConverseAsync(settings, i, cancellationToken), cancellationToken))
@@ -90,7 +107,18 @@ public sealed class DirectLineLoadTest(HttpClient http)
         return new DirectLineLoadReport(
             settings.Conversations, _started, Math.Round(clock.Elapsed.TotalSeconds, 1), _sent, _replies, _busyAnswers, _rateLimited, _errors, _missing, _serverErrors,
             new SortedDictionary<string, int>(_status), LatencySummary.Of(_token), LatencySummary.Of(_start), LatencySummary.Of(_post),
-            LatencySummary.Of(_echo), LatencySummary.Of(_busy), LatencySummary.Of(_reply), new SortedDictionary<string, int>(_repliesByConversation));
+            LatencySummary.Of(_echo), LatencySummary.Of(_busy), LatencySummary.Of(_reply), new SortedDictionary<string, int>(_repliesByConversation),
+            new SortedDictionary<string, int>(_acceptedByConversation), new SortedDictionary<string, int>(_busyByConversation));
+    }
+
+    /// <summary>The server for the next request: each in turn.</summary>
+    private string Next() => _servers[(int)((uint)Interlocked.Increment(ref _requests) % (uint)_servers.Count)];
+
+    /// <summary>The stream URL a node returned, sent to the next node instead, as a balancer in front of them would.</summary>
+    private string Balanced(string streamUrl)
+    {
+        var node = new Uri(Next());
+        return new UriBuilder(streamUrl) { Host = node.Host, Port = node.Port }.Uri.ToString();
     }
 
     private void Count(HttpStatusCode code)
@@ -103,11 +131,9 @@ public sealed class DirectLineLoadTest(HttpClient http)
     {
         var deadline = Stopwatch.StartNew();
         var replyTimeout = settings.ReplyTimeout ?? TimeSpan.FromMinutes(2);
-        var server = settings.Server.ToString().TrimEnd('/');
-
         // 1. A token from the widget route, as the embedded page gets it.
         var watch = Stopwatch.StartNew();
-        using var tokenResponse = await http.PostAsJsonAsync($"{server}/api/widget/token", new { persona = settings.Persona, locale = "en" }, cancellationToken);
+        using var tokenResponse = await http.PostAsJsonAsync($"{Next()}/api/widget/token", new { persona = settings.Persona, locale = "en" }, cancellationToken);
         Count(tokenResponse.StatusCode);
         if (!tokenResponse.IsSuccessStatusCode) return;
         _token.Add(watch.Elapsed.TotalMilliseconds);
@@ -118,7 +144,7 @@ public sealed class DirectLineLoadTest(HttpClient http)
 
         // 2. Start the conversation and open its stream.
         watch.Restart();
-        using var start = new HttpRequestMessage(HttpMethod.Post, $"{server}/v3/directline/conversations");
+        using var start = new HttpRequestMessage(HttpMethod.Post, $"{Next()}/v3/directline/conversations");
         start.Headers.Authorization = new("Bearer", token);
         using var started = await http.SendAsync(start, cancellationToken);
         Count(started.StatusCode);
@@ -127,7 +153,7 @@ public sealed class DirectLineLoadTest(HttpClient http)
         var streamUrl = (string)(await started.Content.ReadFromJsonAsync<JsonObject>(cancellationToken))!["streamUrl"]!;
 
         using var socket = new ClientWebSocket();
-        await socket.ConnectAsync(new Uri(streamUrl), cancellationToken);
+        await socket.ConnectAsync(new Uri(Balanced(streamUrl)), cancellationToken);
         Interlocked.Increment(ref _started);
         var echoes = new ConcurrentDictionary<string, TaskCompletionSource>(StringComparer.Ordinal);
         var answers = new ConcurrentDictionary<string, TaskCompletionSource<JsonObject>>(StringComparer.Ordinal);
@@ -150,7 +176,7 @@ public sealed class DirectLineLoadTest(HttpClient http)
                     ["channelData"] = new JsonObject { ["clientActivityID"] = clientId },
                 };
                 watch.Restart();
-                using var post = new HttpRequestMessage(HttpMethod.Post, $"{server}/v3/directline/conversations/{conversationId}/activities") { Content = JsonContent.Create(activity) };
+                using var post = new HttpRequestMessage(HttpMethod.Post, $"{Next()}/v3/directline/conversations/{conversationId}/activities") { Content = JsonContent.Create(activity) };
                 post.Headers.Authorization = new("Bearer", token);
                 Interlocked.Increment(ref _sent);
                 using var posted = await http.SendAsync(post, cancellationToken);
@@ -168,6 +194,7 @@ public sealed class DirectLineLoadTest(HttpClient http)
                     continue;
                 }
                 _post.Add(watch.Elapsed.TotalMilliseconds);
+                _acceptedByConversation.AddOrUpdate(conversationId, 1, (_, n) => n + 1);
                 var id = (string)(await posted.Content.ReadFromJsonAsync<JsonObject>(cancellationToken))!["id"]!;
                 if (await Within(echoed.Task, replyTimeout, cancellationToken))
                     _echo.Add(watch.Elapsed.TotalMilliseconds);
@@ -182,6 +209,7 @@ public sealed class DirectLineLoadTest(HttpClient http)
                 if (data?[DirectLineBot.BusyKey] is not null)
                 {
                     Interlocked.Increment(ref _busyAnswers);
+                    _busyByConversation.AddOrUpdate(conversationId, 1, (_, n) => n + 1);
                     _busy.Add(watch.Elapsed.TotalMilliseconds);
                     await Task.Delay(TimeSpan.FromSeconds((int?)data["retryAfterSeconds"] ?? 1), cancellationToken);
                 }

@@ -56,6 +56,13 @@ public sealed class DirectLineOptions
     /// </summary>
     public int MaxConversationsInMemory { get; set; } = 5000;
 
+    /// <summary>
+    /// Several nodes on PostgreSQL: while a node cannot listen for the others' notices (<c>LISTEN</c>/<c>NOTIFY</c>),
+    /// it reads the conversations in use from the store this often, in seconds, and before every
+    /// <c>GET …/activities</c>. Unused with SQLite (one node).
+    /// </summary>
+    public double SyncSeconds { get; set; } = 2;
+
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
@@ -74,6 +81,8 @@ public sealed class DirectLineOptions
             errors.Add($"{SectionName}:MaxActivitiesPerConversation must be between 10 and 10000 (got {MaxActivitiesPerConversation})");
         if (MaxConversationsInMemory is < 10 or > 1_000_000)
             errors.Add($"{SectionName}:MaxConversationsInMemory must be between 10 and 1000000 (got {MaxConversationsInMemory})");
+        if (SyncSeconds is < 0.1 or > 60)
+            errors.Add($"{SectionName}:SyncSeconds must be between 0.1 and 60 (got {SyncSeconds})");
         if (StreamUpdateSeconds is < 0 or > 10)
             errors.Add($"{SectionName}:StreamUpdateSeconds must be between 0 and 10 (got {StreamUpdateSeconds})");
         foreach (var origin in AllowedOrigins)

@@ -1,7 +1,10 @@
 using System.CommandLine;
 using System.Text.Json;
 using ChatPlatform.Channels.DirectLine;
+using ChatPlatform.Core.Configuration;
+using ChatPlatform.Data;
 using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
 
 namespace ChatPlatform.Cli.Commands;
 
@@ -12,82 +15,116 @@ internal static class LoadTestCommand
 
     public static Command Create(CliConsole console)
     {
-        var url = new Option<string>("--url") { Description = "The server, e.g. http://127.0.0.1:5000.", DefaultValueFactory = _ => "http://127.0.0.1:5000" };
+        var url = new Option<string[]>("--url")
+        {
+            Description = "The server, e.g. http://127.0.0.1:5000. Several nodes: repeat --url or separate them with commas; requests go to each in turn.",
+            DefaultValueFactory = _ => ["http://127.0.0.1:5000"],
+            AllowMultipleArgumentsPerToken = false,
+        };
         var conversations = new Option<int>("--conversations") { Description = "Concurrent conversations.", DefaultValueFactory = _ => 100 };
         var duration = new Option<int>("--duration") { Description = "Seconds during which new messages are sent.", DefaultValueFactory = _ => 60 };
         var persona = new Option<string>("--persona") { Description = "Persona to talk to.", DefaultValueFactory = _ => "gradchat" };
+        var replyTimeout = new Option<int>("--reply-timeout") { Description = "Seconds to wait for each reply before counting it missing.", DefaultValueFactory = _ => 120 };
         var json = new Option<string?>("--json") { Description = "Also write the figures as JSON to this file." };
-        var database = new Option<string?>("--database") { Description = "The server's SQLite file: check that every answered message and its reply are stored." };
+        var database = new Option<string?>("--database")
+        {
+            Description = "The servers' database, a SQLite file or a PostgreSQL connection string: check that every message and reply is stored once.",
+        };
 
         var directLine = new Command("directline", "Concurrent Direct Line conversations (token, WebSocket stream, messages) against a running server; a load tool, not a test.")
         {
-            url, conversations, duration, persona, json, database,
+            url, conversations, duration, persona, replyTimeout, json, database,
         };
         directLine.SetAction(async (parse, cancellationToken) =>
         {
-            if (!Uri.TryCreate(parse.GetValue(url), UriKind.Absolute, out var server) || server.Scheme is not ("http" or "https"))
-                throw new CliException($"--url must be an absolute http:// or https:// URL (got '{parse.GetValue(url)}').");
+            var servers = new List<Uri>();
+            foreach (var value in parse.GetValue(url)!.SelectMany(u => u.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
+            {
+                if (!Uri.TryCreate(value, UriKind.Absolute, out var server) || server.Scheme is not ("http" or "https"))
+                    throw new CliException($"--url must be an absolute http:// or https:// URL (got '{value}').");
+                servers.Add(server);
+            }
+            if (servers.Count == 0) throw new CliException("--url names no server.");
             var count = parse.GetValue(conversations);
             if (count is < 1 or > 10_000) throw new CliException($"--conversations must be between 1 and 10000 (got {count}).");
             var seconds = parse.GetValue(duration);
             if (seconds is < 1 or > 3600) throw new CliException($"--duration must be between 1 and 3600 seconds (got {seconds}).");
+            var waitSeconds = parse.GetValue(replyTimeout);
+            if (waitSeconds is < 1 or > 3600) throw new CliException($"--reply-timeout must be between 1 and 3600 seconds (got {waitSeconds}).");
             var databasePath = parse.GetValue(database);
-            if (databasePath is not null && !File.Exists(databasePath)) throw new CliException($"--database: {databasePath} not found.");
+            if (databasePath is not null && !IsConnectionString(databasePath) && !File.Exists(databasePath)) throw new CliException($"--database: {databasePath} not found.");
 
             using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = count + 16 }) { Timeout = TimeSpan.FromSeconds(60) };
-            await console.Error.WriteLineAsync($"… {count} conversations with {parse.GetValue(persona)} at {server} for {seconds} s");
+            var at = string.Join(", ", servers);
+            await console.Error.WriteLineAsync($"… {count} conversations with {parse.GetValue(persona)} at {at} for {seconds} s");
             DirectLineLoadReport report;
             try
             {
-                report = await new DirectLineLoadTest(http).RunAsync(new DirectLineLoadSettings(server, count, TimeSpan.FromSeconds(seconds), parse.GetValue(persona)!), cancellationToken);
+                report = await new DirectLineLoadTest(http).RunAsync(new DirectLineLoadSettings(servers, count, TimeSpan.FromSeconds(seconds), parse.GetValue(persona)!, TimeSpan.FromSeconds(waitSeconds)), cancellationToken);
             }
             catch (HttpRequestException e)
             {
-                throw new CliException($"Cannot reach {server}: {e.Message}");
+                throw new CliException($"Cannot reach {at}: {e.Message}");
             }
             await console.Out.WriteLineAsync(report.ToTable());
 
             StoreCheck? check = null;
             if (databasePath is not null)
             {
-                check = Check(databasePath, report);
-                await console.Out.WriteLineAsync($"store: {check.Conversations} conversations checked, {check.UserRows} user and {check.ReplyRows} reply rows, {check.LostRows} lost");
+                check = await CheckAsync(databasePath, report, cancellationToken);
+                await console.Out.WriteLineAsync($"store: {check.Conversations} conversations checked, {check.UserRows} user and {check.ReplyRows} reply rows, {check.LostRows} lost, {check.DuplicateRows} duplicated");
             }
             if (parse.GetValue(json) is { } jsonPath)
             {
                 await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(new { report, store = check }, Indented), cancellationToken);
                 await console.Out.WriteLineAsync($"wrote {jsonPath}");
             }
-            return report.Passed && (check?.LostRows ?? 0) == 0 ? 0 : 1;
+            return report.Passed && (check?.LostRows ?? 0) == 0 && (check?.DuplicateRows ?? 0) == 0 ? 0 : 1;
         });
         return new Command("loadtest", "Load tools for the channels.") { directLine };
     }
 
     /// <summary>What the store holds for the run's conversations.</summary>
-    internal sealed record StoreCheck(int Conversations, int UserRows, int ReplyRows, int LostRows);
+    internal sealed record StoreCheck(int Conversations, int UserRows, int ReplyRows, int LostRows, int DuplicateRows);
 
-    /// <summary>Each reply the client saw must be stored with its question: fewer rows than replies are lost rows.</summary>
-    internal static StoreCheck Check(string databasePath, DirectLineLoadReport report)
+    private static bool IsConnectionString(string database) => database.Contains('=', StringComparison.Ordinal);
+
+    /// <summary>
+    /// Each message the servers accepted must be stored once, and each reply the client saw: fewer rows are lost rows.
+    /// More user rows than accepted messages, or more replies than messages not answered busy, are duplicated rows
+    /// (a reply that came after the client stopped waiting is stored but was not seen, and is neither).
+    /// </summary>
+    internal static async Task<StoreCheck> CheckAsync(string database, DirectLineLoadReport report, CancellationToken cancellationToken)
     {
-        using var connection = new SqliteConnection($"Data Source={databasePath};Mode=ReadOnly;Pooling=False");
-        connection.Open();
-        int users = 0, replies = 0, lost = 0;
-        foreach (var (conversation, seen) in report.RepliesByConversation)
+        var options = new ChatPlatformOptions();
+        if (IsConnectionString(database))
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = """
-                SELECT SUM(m.Role = 'user'), SUM(m.Role = 'assistant') FROM messages m
-                JOIN conversations c ON c.Id = m.ConversationId WHERE c.Channel = 'directline' AND c.ExternalId = $id
-                """;
-            command.Parameters.AddWithValue("$id", conversation);
-            using var reader = command.ExecuteReader();
-            reader.Read();
-            var u = reader.IsDBNull(0) ? 0 : reader.GetInt32(0);
-            var a = reader.IsDBNull(1) ? 0 : reader.GetInt32(1);
+            options.Database.Provider = DatabaseOptions.Postgres;
+            options.Database.ConnectionString = database;
+        }
+        else
+        {
+            options.Database.ConnectionString = new SqliteConnectionStringBuilder { DataSource = Path.GetFullPath(database), Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ConnectionString;
+        }
+        await using var db = await new ChatDbContextFactory(options).CreateDbContextAsync(cancellationToken);
+        var ids = report.AcceptedByConversation.Keys.ToList();
+        var rows = await db.Messages
+            .Join(db.Conversations.Where(c => c.Channel == DirectLineApi.ChannelId && ids.Contains(c.ExternalId)), m => m.ConversationId, c => c.Id, (m, c) => new { c.ExternalId, m.Role })
+            .GroupBy(r => new { r.ExternalId, r.Role })
+            .Select(g => new { g.Key.ExternalId, g.Key.Role, Count = g.Count() })
+            .ToListAsync(cancellationToken);
+        int users = 0, replies = 0, lost = 0, duplicated = 0;
+        foreach (var (conversation, accepted) in report.AcceptedByConversation)
+        {
+            var u = rows.Where(r => r.ExternalId == conversation && r.Role == "user").Sum(r => r.Count);
+            var a = rows.Where(r => r.ExternalId == conversation && r.Role == "assistant").Sum(r => r.Count);
+            var seen = report.RepliesByConversation.GetValueOrDefault(conversation);
+            var answerable = accepted - report.BusyByConversation.GetValueOrDefault(conversation);
             users += u;
             replies += a;
-            lost += Math.Max(0, seen - u) + Math.Max(0, seen - a);
+            lost += Math.Max(0, accepted - u) + Math.Max(0, seen - a);
+            duplicated += Math.Max(0, u - accepted) + Math.Max(0, a - answerable);
         }
-        return new StoreCheck(report.RepliesByConversation.Count, users, replies, lost);
+        return new StoreCheck(report.AcceptedByConversation.Count, users, replies, lost, duplicated);
     }
 }

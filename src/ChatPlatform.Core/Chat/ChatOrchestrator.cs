@@ -163,7 +163,7 @@ public sealed class ChatOrchestrator(
         if (lookup.Passages.Count == 0 && pack.Knowledge.RequireGrounding && pack.NotFoundFor(locale) is { } notFound)
             return ChatStart.Accepted(await AnswerFixedAsync(turn, pack, locale, text, notFound, NotFoundFinishReason, flags, cancellationToken));
         var supportive = flags.Contains(ConversationFlags.Crisis) && inputSafety is not null;
-        var history = await store.GetHistoryAsync(turn.Channel, turn.ConversationId, options.HistoryMessages, cancellationToken);
+        var history = await HistoryAsync(turn, cancellationToken);
         var chatOptions = PersonaChatOptions.Create(pack, run?.Adapters, run?.Seed);
         chatOptions.AdditionalProperties![PersonaChatOptions.ConversationKey] = turn.ConversationId;
         chatOptions.AdditionalProperties[PersonaChatOptions.ChannelKey] = turn.Channel;
@@ -210,7 +210,7 @@ public sealed class ChatOrchestrator(
         var userMessage = new StoredMessage(ChatRole.User.Value, text, DateTimeOffset.UtcNow);
         try
         {
-            await store.AppendAsync(turn.Channel, turn.ConversationId, userMessage, null, cancellationToken);
+            await StoreUserMessageAsync(turn, userMessage, cancellationToken);
         }
         catch
         {
@@ -231,10 +231,10 @@ public sealed class ChatOrchestrator(
     {
         if (flags.Contains(ConversationFlags.Crisis) && inputSafety is not null)
             reply += "\n\n" + inputSafety.CrisisReminderFor(pack, locale);
-        await store.AppendAsync(turn.Channel, turn.ConversationId, new StoredMessage(ChatRole.User.Value, text, DateTimeOffset.UtcNow), null, cancellationToken);
-        await store.AppendAsync(turn.Channel, turn.ConversationId, new StoredMessage(ChatRole.Assistant.Value, reply, DateTimeOffset.UtcNow),
+        await StoreUserMessageAsync(turn, new StoredMessage(ChatRole.User.Value, text, DateTimeOffset.UtcNow), cancellationToken);
+        var sequence = await store.AppendAsync(turn.Channel, turn.ConversationId, new StoredMessage(ChatRole.Assistant.Value, reply, DateTimeOffset.UtcNow),
             new MessageDetails(FinishReason: finishReason), cancellationToken);
-        return Fixed(turn, pack, locale, reply, finishReason);
+        return Fixed(turn, pack, locale, reply, finishReason, sequence);
     }
 
     /// <summary>
@@ -248,10 +248,10 @@ public sealed class ChatOrchestrator(
         if (verdict.Action != InputAction.Crisis && flags.Contains(ConversationFlags.Crisis))
             reply += "\n\n" + inputSafety!.CrisisReminderFor(pack, locale);
 
-        await store.AppendAsync(turn.Channel, turn.ConversationId, new StoredMessage(ChatRole.User.Value, verdict.Text, DateTimeOffset.UtcNow), null, cancellationToken);
+        await StoreUserMessageAsync(turn, new StoredMessage(ChatRole.User.Value, verdict.Text, DateTimeOffset.UtcNow), cancellationToken);
         if (verdict.Action == InputAction.Crisis)
             await store.AddFlagAsync(turn.Channel, turn.ConversationId, ConversationFlags.Crisis, cancellationToken);
-        await store.AppendAsync(turn.Channel, turn.ConversationId, new StoredMessage(ChatRole.Assistant.Value, reply, DateTimeOffset.UtcNow),
+        var sequence = await store.AppendAsync(turn.Channel, turn.ConversationId, new StoredMessage(ChatRole.Assistant.Value, reply, DateTimeOffset.UtcNow),
             new MessageDetails(FinishReason: SafetyFinishReason), cancellationToken);
 
         if (safetyEvents is not null)
@@ -261,7 +261,7 @@ public sealed class ChatOrchestrator(
                 verdict.Severity, verdict.Action.ToString(), excerpt, DateTimeOffset.UtcNow), cancellationToken);
         }
 
-        return Fixed(turn, pack, locale, reply, SafetyFinishReason);
+        return Fixed(turn, pack, locale, reply, SafetyFinishReason, sequence);
     }
 
     private async Task<KnowledgeLookup> LookupAsync(IKnowledgeRetriever retriever, PersonaPack pack, string text, string locale, CancellationToken cancellationToken)
@@ -291,12 +291,33 @@ public sealed class ChatOrchestrator(
         _ => "allow",
     };
 
-    private async IAsyncEnumerable<ChatEvent> Fixed(ChatTurn turn, PersonaPack pack, string locale, string reply, string finishReason)
+    private async IAsyncEnumerable<ChatEvent> Fixed(ChatTurn turn, PersonaPack pack, string locale, string reply, string finishReason, int sequence)
     {
         await Task.CompletedTask;
         metrics?.RecordReply(pack.Id, turn.Channel, finishReason);
         yield return new ChatDelta(reply);
-        yield return new ChatCompleted(turn.ConversationId, pack.Id, locale, reply, finishReason, null, 0);
+        yield return new ChatCompleted(turn.ConversationId, pack.Id, locale, reply, finishReason, null, 0) { Sequence = sequence };
+    }
+
+    /// <summary>Stores the user's message unless the channel stored it when it arrived.</summary>
+    private async Task StoreUserMessageAsync(ChatTurn turn, StoredMessage message, CancellationToken cancellationToken)
+    {
+        if (turn.StoredSequence is null)
+            await store.AppendAsync(turn.Channel, turn.ConversationId, message, null, cancellationToken);
+    }
+
+    /// <summary>
+    /// The stored messages the model sees before the new one. When the channel stored the new message already, later
+    /// messages may be stored too (the person wrote again while this turn waited): the history is what came before
+    /// this message plus the replies stored since, without the message itself and the questions still waiting.
+    /// </summary>
+    private async Task<IReadOnlyList<StoredMessage>> HistoryAsync(ChatTurn turn, CancellationToken cancellationToken)
+    {
+        if (turn.StoredSequence is not { } position)
+            return await store.GetHistoryAsync(turn.Channel, turn.ConversationId, options.HistoryMessages, cancellationToken);
+        const int waitingAtMost = 32;
+        var recent = await store.GetHistoryAsync(turn.Channel, turn.ConversationId, options.HistoryMessages + waitingAtMost, cancellationToken);
+        return [.. recent.Where(m => m.Sequence < position || (m.Sequence > position && m.Role != ChatRole.User.Value)).TakeLast(options.HistoryMessages)];
     }
 
     /// <summary>
@@ -354,6 +375,7 @@ public sealed class ChatOrchestrator(
         int? outputTokens = null;
         string? model = null;
         ChatError? failure = null;
+        int? sequence = null;
         try
         {
             var hasCurrent = hasFirst;
@@ -408,16 +430,17 @@ public sealed class ChatOrchestrator(
             {
                 var reply = new StoredMessage(ChatRole.Assistant.Value, text.ToString(), DateTimeOffset.UtcNow);
                 var details = new MessageDetails(outputTokens, stopwatch.Elapsed.TotalMilliseconds, model, endedAs, adapter);
-                await store.AppendAsync(turn.Channel, turn.ConversationId, reply, details, CancellationToken.None);
+                sequence = await store.AppendAsync(turn.Channel, turn.ConversationId, reply, details, CancellationToken.None);
             }
         }
 
         if (failure is not null)
-            yield return new ChatFailed(failure);
+            yield return new ChatFailed(failure) { Sequence = sequence };
         else
             yield return new ChatCompleted(turn.ConversationId, pack.Id, locale, text.ToString(), finishReason, outputTokens, stopwatch.Elapsed.TotalMilliseconds)
             {
                 Citations = citations,
+                Sequence = sequence,
             };
     }
 }

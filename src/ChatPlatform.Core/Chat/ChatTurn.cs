@@ -15,6 +15,13 @@ public sealed record ChatTurn(
     /// nobody continues a conversation they did not start.
     /// </summary>
     public ConversationAccess Access { get; init; } = ConversationAccess.OpenOrCreate;
+
+    /// <summary>
+    /// Set when the channel stored the user's message itself when it arrived, at this position (Direct Line shows the
+    /// message to every node at once, before it is answered). The turn then does not store it again, and its history
+    /// is what came before it plus the replies stored since.
+    /// </summary>
+    public int? StoredSequence { get; init; }
 }
 
 /// <summary>How a turn may reach its conversation.</summary>
@@ -73,7 +80,14 @@ public sealed record ChatCompleted(
     double ElapsedMs) : ChatEvent
 {
     public IReadOnlyList<Knowledge.Citation> Citations { get; init; } = [];
+
+    /// <summary>The stored reply's position in the conversation (<see cref="StoredMessage.Sequence"/>).</summary>
+    public int? Sequence { get; init; }
 }
 
 /// <summary>The reply failed after it started; the message is safe to show to the user.</summary>
-public sealed record ChatFailed(ChatError Error) : ChatEvent;
+public sealed record ChatFailed(ChatError Error) : ChatEvent
+{
+    /// <summary>Where the text produced before the failure was stored; null when nothing was.</summary>
+    public int? Sequence { get; init; }
+}

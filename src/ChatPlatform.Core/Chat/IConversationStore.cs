@@ -1,7 +1,14 @@
 namespace ChatPlatform.Core.Chat;
 
 /// <summary>A message as kept in a conversation's transcript.</summary>
-public sealed record StoredMessage(string Role, string Text, DateTimeOffset CreatedAt);
+public sealed record StoredMessage(string Role, string Text, DateTimeOffset CreatedAt)
+{
+    /// <summary>
+    /// The message's position in its conversation, from 1, as the store numbered it (0 for a message not read from a
+    /// store). Every node of a deployment sees the same number, so channels can name messages by it.
+    /// </summary>
+    public int Sequence { get; init; }
+}
 
 /// <summary>Where conversations and their messages are kept.</summary>
 public interface IConversationStore
@@ -24,8 +31,11 @@ public interface IConversationStore
     /// <summary>The most recent <paramref name="max"/> messages, oldest first.</summary>
     Task<IReadOnlyList<StoredMessage>> GetHistoryAsync(string channel, string conversationId, int max, CancellationToken cancellationToken);
 
-    /// <summary>Appends one message; returns once it is durably stored.</summary>
-    Task AppendAsync(string channel, string conversationId, StoredMessage message, MessageDetails? details, CancellationToken cancellationToken);
+    /// <summary>The messages after position <paramref name="afterSequence"/>, oldest first, at most <paramref name="max"/>.</summary>
+    Task<IReadOnlyList<StoredMessage>> GetMessagesAfterAsync(string channel, string conversationId, int afterSequence, int max, CancellationToken cancellationToken);
+
+    /// <summary>Appends one message; returns its <see cref="StoredMessage.Sequence"/> once it is durably stored.</summary>
+    Task<int> AppendAsync(string channel, string conversationId, StoredMessage message, MessageDetails? details, CancellationToken cancellationToken);
 
     /// <summary>Adds a flag (such as <c>crisis</c>) to an opened conversation; flags are never removed by the chat path.</summary>
     Task AddFlagAsync(string channel, string conversationId, string flag, CancellationToken cancellationToken);

@@ -32,12 +32,23 @@ public sealed class InMemoryConversationStore : IConversationStore
             return Task.FromResult<IReadOnlyList<StoredMessage>>(conversation.Messages.TakeLast(max).ToList());
     }
 
-    public Task AppendAsync(string channel, string conversationId, StoredMessage message, MessageDetails? details, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<StoredMessage>> GetMessagesAfterAsync(string channel, string conversationId, int afterSequence, int max, CancellationToken cancellationToken)
+    {
+        if (!_conversations.TryGetValue((channel, conversationId), out var conversation))
+            return Task.FromResult<IReadOnlyList<StoredMessage>>([]);
+        lock (conversation.Messages)
+            return Task.FromResult<IReadOnlyList<StoredMessage>>(conversation.Messages.Where(m => m.Sequence > afterSequence).Take(max).ToList());
+    }
+
+    public Task<int> AppendAsync(string channel, string conversationId, StoredMessage message, MessageDetails? details, CancellationToken cancellationToken)
     {
         var conversation = _conversations[(channel, conversationId)];
         lock (conversation.Messages)
-            conversation.Messages.Add(message);
-        return Task.CompletedTask;
+        {
+            var sequence = conversation.Messages.Count + 1;
+            conversation.Messages.Add(message with { Sequence = sequence });
+            return Task.FromResult(sequence);
+        }
     }
 
     public Task AddFlagAsync(string channel, string conversationId, string flag, CancellationToken cancellationToken)

@@ -81,14 +81,28 @@ public sealed class EfConversationStore(
                 join c in db.Conversations.AsNoTracking() on m.ConversationId equals c.Id
                 where c.Channel == channel && c.ExternalId == conversationId
                 orderby m.Sequence descending
-                select new { m.Role, m.Text, m.CreatedAt })
+                select new { m.Role, m.Text, m.CreatedAt, m.Sequence })
             .Take(max)
             .ToListAsync(cancellationToken);
         rows.Reverse();
-        return rows.Select(r => new StoredMessage(r.Role, r.Text, r.CreatedAt)).ToList();
+        return rows.Select(r => new StoredMessage(r.Role, r.Text, r.CreatedAt) { Sequence = r.Sequence }).ToList();
     }
 
-    public async Task AppendAsync(string channel, string conversationId, StoredMessage message, MessageDetails? details, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<StoredMessage>> GetMessagesAfterAsync(string channel, string conversationId, int afterSequence, int max, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var rows = await (
+                from m in db.Messages.AsNoTracking()
+                join c in db.Conversations.AsNoTracking() on m.ConversationId equals c.Id
+                where c.Channel == channel && c.ExternalId == conversationId && m.Sequence > afterSequence
+                orderby m.Sequence
+                select new { m.Role, m.Text, m.CreatedAt, m.Sequence })
+            .Take(max)
+            .ToListAsync(cancellationToken);
+        return rows.Select(r => new StoredMessage(r.Role, r.Text, r.CreatedAt) { Sequence = r.Sequence }).ToList();
+    }
+
+    public async Task<int> AppendAsync(string channel, string conversationId, StoredMessage message, MessageDetails? details, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
@@ -123,6 +137,7 @@ public sealed class EfConversationStore(
         });
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        return conversation.MessageCount;
     }
 
     /// <summary>Records that the persona's crisis protocol was engaged (kept for reviewers and the admin area).</summary>

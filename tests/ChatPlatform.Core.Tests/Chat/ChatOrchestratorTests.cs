@@ -52,6 +52,28 @@ public sealed class ChatOrchestratorTests
     }
 
     [Fact]
+    public async Task StartAsync_MessagesStoredByTheChannel_EachTurnSeesWhatCameBeforeItAndStoresOnlyItsReply()
+    {
+        // The person sent two messages before the first was answered; the channel stored both as they arrived.
+        var ct = TestContext.Current.CancellationToken;
+        var client = new ScriptedChatClient("ok");
+        var orchestrator = Create(client);
+        await _store.OpenAsync("web", "c1", "testbot", "en", null, ct);
+        var first = await _store.AppendAsync("web", "c1", new StoredMessage("user", "first", DateTimeOffset.UtcNow), null, ct);
+        var second = await _store.AppendAsync("web", "c1", new StoredMessage("user", "second", DateTimeOffset.UtcNow), null, ct);
+
+        var one = await Drain(await orchestrator.StartAsync(new ChatTurn("testbot", "c1", "first", "en") { StoredSequence = first }, cancellationToken: ct));
+        var two = await Drain(await orchestrator.StartAsync(new ChatTurn("testbot", "c1", "second", "en") { StoredSequence = second }, cancellationToken: ct));
+
+        // The first turn does not see the question still waiting; the second sees the first and its reply, stored after it.
+        Assert.Equal(["first"], client.Calls[0].Messages.Skip(1).Select(m => m.Text));
+        Assert.Equal(["first", "ok", "second"], client.Calls[1].Messages.Skip(1).Select(m => m.Text));
+        var history = await _store.GetHistoryAsync("web", "c1", 10, ct);
+        Assert.Equal([("user", "first"), ("user", "second"), ("assistant", "ok"), ("assistant", "ok")], history.Select(m => (m.Role, m.Text)));
+        Assert.Equal([3, 4], [Assert.IsType<ChatCompleted>(one[^1]).Sequence!.Value, Assert.IsType<ChatCompleted>(two[^1]).Sequence!.Value]);
+    }
+
+    [Fact]
     public async Task StartAsync_ChineseLocale_UsesChineseSystemPrompt()
     {
         var client = new ScriptedChatClient("好");

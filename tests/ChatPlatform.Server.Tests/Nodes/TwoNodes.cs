@@ -24,6 +24,9 @@ public sealed class TwoNodes : IAsyncDisposable
     public ServerProcess ServerA => _servers[0];
     public ServerProcess ServerB => _servers[1];
 
+    /// <summary>Node A's data directory (its uploads, its search index).</summary>
+    public string DataA => _directories[0];
+
     /// <summary>The connection string both nodes use.</summary>
     public string ConnectionString { get; private set; } = "";
 
@@ -79,6 +82,8 @@ public sealed class TwoNodes : IAsyncDisposable
             server.Dispose();
         A?.Dispose();
         B?.Dispose();
+        // The test's own connections to the database go first, so dropping it leaves no broken pool behind.
+        NpgsqlConnection.ClearAllPools();
         await using (var admin = new NpgsqlConnection(PostgresServer))
         {
             await admin.OpenAsync();

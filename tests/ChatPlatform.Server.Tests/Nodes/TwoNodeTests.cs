@@ -18,7 +18,7 @@ using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using Xunit;
 
-namespace ChatPlatform.Server.Tests;
+namespace ChatPlatform.Server.Tests.Nodes;
 
 /// <summary>
 /// Two real server processes on one PostgreSQL database, driven the way a round-robin load balancer drives them:
@@ -135,34 +135,26 @@ public sealed class TwoNodeTests
 }
 
 /// <summary>
-/// Nodes A and B: two server processes with their own ports and data directories on a fresh PostgreSQL database,
-/// sharing the Direct Line signing key, one stub OpenAI-compatible inference server (persona as model) and one stub
-/// Slack Web API. Skipped where no PostgreSQL server is configured.
+/// <see cref="TwoNodes"/> with one stub OpenAI-compatible inference server (persona as model) and one stub Slack Web
+/// API shared by both nodes, and the store as node A's console sees it. Skipped where no PostgreSQL server is configured.
 /// </summary>
 internal sealed class NodePair : IAsyncDisposable
 {
-    public const string PostgresVariable = "CHATPLATFORM_TEST_POSTGRES";
     public const string SlackSecret = "two-node-slack-secret";
 
-    private readonly List<IDisposable> _owned = [];
-    private readonly List<string> _directories = [];
-    private string? _database;
-    private string? _server;
+    private TwoNodes? _nodes;
     private TestHttpServer? _inference;
 
-    public HttpClient A { get; private set; } = null!;
-    public HttpClient B { get; private set; } = null!;
-    public string DataA { get; private set; } = null!;
+    public HttpClient A => _nodes!.A;
+    public HttpClient B => _nodes!.B;
+    public string DataA => _nodes!.DataA;
     public TestHttpServer SlackApi { get; private set; } = null!;
     public ChatDbContextFactory Store { get; private set; } = null!;
     public string ConnectionString { get; private set; } = null!;
 
     public static async Task<NodePair> StartAsync(CancellationToken cancellationToken)
     {
-        var server = Environment.GetEnvironmentVariable(PostgresVariable);
-        Assert.SkipWhen(string.IsNullOrEmpty(server) || server.Equals("none", StringComparison.OrdinalIgnoreCase),
-            $"{PostgresVariable} is not set: two nodes need a PostgreSQL server to share (./test.sh starts one).");
-        var pair = new NodePair { _server = new NpgsqlConnectionStringBuilder(server) { Timeout = 120, CommandTimeout = 300 }.ConnectionString };
+        var pair = new NodePair();
         try
         {
             await pair.StartCoreAsync(cancellationToken);
@@ -177,15 +169,6 @@ internal sealed class NodePair : IAsyncDisposable
 
     private async Task StartCoreAsync(CancellationToken cancellationToken)
     {
-        _database = "chatplatform_nodes_" + Guid.NewGuid().ToString("N")[..12];
-        await using (var admin = new NpgsqlConnection(_server))
-        {
-            await admin.OpenAsync(cancellationToken);
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {_database}", admin);
-            await create.ExecuteNonQueryAsync(cancellationToken);
-        }
-        ConnectionString = new NpgsqlConnectionStringBuilder(_server) { Database = _database, MaxPoolSize = 8 }.ConnectionString;
-
         _inference = await TestHttpServer.StartAsync(async (http, _) =>
         {
             if (HttpMethods.IsPost(http.Request.Method))
@@ -199,11 +182,18 @@ internal sealed class NodePair : IAsyncDisposable
             await http.Response.WriteAsync("""{"ok":true}""", http.RequestAborted);
         }, cancellationToken);
 
-        DataA = NewDirectory();
+        _nodes = await TwoNodes.StartAsync(cancellationToken, new Dictionary<string, string>
+        {
+            ["ChatPlatform__Model__Backend"] = "remote",
+            ["ChatPlatform__Remote__BaseUrl"] = new Uri(_inference.BaseUri, "v1").ToString(),
+            ["ChatPlatform__Remote__UsePersonaAsModel"] = "true",
+            ["ChatPlatform__Slack__SigningSecret"] = SlackSecret,
+            ["ChatPlatform__Slack__BotToken"] = "xoxb-two-node",
+            ["ChatPlatform__Slack__ApiBaseUrl"] = new Uri(SlackApi.BaseUri, "api/").ToString(),
+            ["ChatPlatform__PersonaRefreshSeconds"] = "1",
+        });
+        ConnectionString = new NpgsqlConnectionStringBuilder(_nodes.ConnectionString) { MaxPoolSize = 8 }.ConnectionString;
         Store = new ChatDbContextFactory(OptionsOf(DataA));
-        // One after the other: node A brings the fresh database to the current schema, node B finds it there.
-        A = await StartNodeAsync(DataA, cancellationToken);
-        B = await StartNodeAsync(NewDirectory(), cancellationToken);
     }
 
     /// <summary>The options a node on the shared database has, for building its store classes in the test.</summary>
@@ -214,36 +204,6 @@ internal sealed class NodePair : IAsyncDisposable
         options.Database.ConnectionString = ConnectionString;
         return options;
     }
-
-    private async Task<HttpClient> StartNodeAsync(string dataDirectory, CancellationToken cancellationToken)
-    {
-        var port = ServerProcess.FreePort();
-        var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
-        _owned.Add(http);
-        var process = await ServerProcess.StartAsync(port, dataDirectory, http, new Dictionary<string, string>
-        {
-            ["ChatPlatform__Database__Provider"] = DatabaseOptions.Postgres,
-            ["ChatPlatform__Database__ConnectionString"] = ConnectionString,
-            ["ChatPlatform__DirectLine__TokenSigningKey"] = "two-node-shared-signing-key-0123456789-0123456789",
-            ["ChatPlatform__Model__Backend"] = "remote",
-            ["ChatPlatform__Remote__BaseUrl"] = new Uri(_inference!.BaseUri, "v1").ToString(),
-            ["ChatPlatform__Remote__UsePersonaAsModel"] = "true",
-            ["ChatPlatform__Slack__SigningSecret"] = SlackSecret,
-            ["ChatPlatform__Slack__BotToken"] = "xoxb-two-node",
-            ["ChatPlatform__Slack__ApiBaseUrl"] = new Uri(SlackApi.BaseUri, "api/").ToString(),
-            ["ChatPlatform__PersonaRefreshSeconds"] = "1",
-        }, cancellationToken);
-        _owned.Add(process);
-        return http;
-    }
-
-    private string NewDirectory()
-    {
-        var path = Directory.CreateTempSubdirectory("chatplatform-node-").FullName;
-        _directories.Add(path);
-        return path;
-    }
-
     /// <summary>Every <c>chat.postMessage</c> either node sent to Slack so far.</summary>
     public IReadOnlyList<JsonElement> SlackPosts() =>
         [.. SlackApi.Requests.Where(r => r.PathAndQuery == "/api/chat.postMessage").Select(r => JsonDocument.Parse(r.Body).RootElement.Clone())];
@@ -282,21 +242,8 @@ internal sealed class NodePair : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var owned in Enumerable.Reverse(_owned))
-            owned.Dispose();
+        if (_nodes is not null) await _nodes.DisposeAsync();
         if (_inference is not null) await _inference.DisposeAsync();
         if (SlackApi is not null) await SlackApi.DisposeAsync();
-        if (_database is not null)
-        {
-            NpgsqlConnection.ClearAllPools();
-            await using var admin = new NpgsqlConnection(_server);
-            await admin.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)", admin);
-            await drop.ExecuteNonQueryAsync();
-        }
-        foreach (var directory in _directories)
-        {
-            try { Directory.Delete(directory, recursive: true); } catch (IOException) { }
-        }
     }
 }

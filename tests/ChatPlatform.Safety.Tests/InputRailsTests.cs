@@ -1,4 +1,7 @@
 using ChatPlatform.Core.Safety;
+using ChatPlatform.Safety.Detection;
+using ChatPlatform.Safety.Rails;
+using ChatPlatform.Testing;
 using Xunit;
 
 namespace ChatPlatform.Safety.Tests;
@@ -24,6 +27,10 @@ public sealed class InputRailsTests
     [InlineData("feeling sucidal tonight")]
     [InlineData("Everyone would be better off without me")]
     [InlineData("How many pills would it take to die?")]
+    [InlineData("I've been feeling suicidal for weeks and I don't know who to tell")]
+    [InlineData("I keep having suicidal thoughts every night")]
+    [InlineData("我最近压力很大，甚至不想活了")]
+    [InlineData("心理咨询师你好，我最近有时候会有轻生的念头")]
     public void Inspect_CrisisMessage_FiresCrisis(string text) =>
         Assert.True(Rules.Input.Inspect(text).Crisis.Fired, text);
 
@@ -37,8 +44,33 @@ public sealed class InputRailsTests
     [InlineData("My friend lost her brother to suicide, how can I support her?")]
     [InlineData("This deadline is killing me")]
     [InlineData("I cut my finger while cooking, how do I clean it?")]
+    [InlineData("What are the warning signs that someone might be suicidal?")]
+    [InlineData("What is the Columbia Suicide Severity Rating Scale and how is it used?")]
     public void Inspect_HardNegative_DoesNotFireCrisis(string text) =>
         Assert.False(Rules.Input.Inspect(text).Crisis.Fired, text);
+
+    [Fact]
+    public void Inspect_WeakCueInEnglish_IsWeighedByTheClassifierNotFiredOnItsOwn()
+    {
+        // "suicidal" is a weak cue: in English the embedder reads the rest of the message.
+        var question = Rules.Input.Inspect("What are the warning signs that someone might be suicidal?").Crisis;
+        var disclosure = Rules.Input.Inspect("I keep having suicidal thoughts every night").Crisis;
+        Assert.Equal(LexiconMatch.Weak, question.Lexicon);
+        Assert.Equal(LexiconMatch.Weak, disclosure.Lexicon);
+        Assert.True(question.Score < disclosure.Score, $"question {question.Score}, disclosure {disclosure.Score}");
+        Assert.False(question.Fired);
+        Assert.True(disclosure.Fired);
+    }
+
+    [Fact]
+    public void Inspect_WeakCueWithoutTheEmbedder_FiresOnItsOwn()
+    {
+        // Nothing is embedded when the embedder is off (nor is Chinese ever): then the weak cue is the verdict.
+        var rules = new InputRails(SafetyRules.Load(RepoPaths.Safety, embeddings: false));
+        var finding = rules.Inspect("What are the warning signs that someone might be suicidal?").Crisis;
+        Assert.Equal(LexiconMatch.Weak, finding.Lexicon);
+        Assert.True(finding.Fired);
+    }
 
     [Theory]
     [InlineData("我爸突然胸口剧痛，出冷汗，喘不上气", true)]

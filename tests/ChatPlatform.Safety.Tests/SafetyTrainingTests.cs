@@ -47,7 +47,7 @@ public sealed class SafetyTrainingTests : IDisposable
         JsonSerializer.Serialize(new { text, label, lang = "en", source = source + ":toy.jsonl" });
 
     private static List<PreparedItem> Prepare(params string[] corpora) =>
-        SafetyTrainer.Prepare(SafetyCorpus.Read(corpora), Rules.Safety.Normalizer, embedder: null);
+        SafetyTrainer.Prepare(SafetyCorpus.Read(corpora), Rules.Safety.Normalizer, SafetyRules.LoadLexicons(RepoPaths.Safety), embedder: null);
 
     [Fact]
     public void CrossSource_TwoToySources_ScoresEachOnTheOtherAsExpected()
@@ -181,7 +181,7 @@ public sealed class SafetyTrainingTests : IDisposable
         var items = SafetyCorpus.Read([SharedSafetyData, Path.Combine(RepoPaths.Safety, "examples")]);
         var path = Path.Combine(_dir, "retrained.bin");
 
-        SafetyTrainer.Train(SafetyTrainer.Prepare(items, Rules.Safety.Normalizer, embedder: null), embedder: null).Save(path);
+        SafetyTrainer.Train(SafetyTrainer.Prepare(items, Rules.Safety.Normalizer, SafetyRules.LoadLexicons(RepoPaths.Safety), embedder: null), embedder: null).Save(path);
 
         var retrained = SafetyModel.Load(path, embedder: null);
         var shipped = SafetyModel.Load(Path.Combine(RepoPaths.Safety, SafetyRules.WeightsFile), embedder: null);

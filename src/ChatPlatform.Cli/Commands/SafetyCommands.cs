@@ -166,13 +166,15 @@ internal static class SafetyCommands
         var sources = items.GroupBy(i => i.Source).Select(g => $"{g.Key} {g.Count()}");
         console.Out.WriteLine($"{items.Count} lines from {items.Select(i => i.Source).Distinct().Count()} sources: {string.Join(", ", sources)}");
         TextNormalizer normalizer;
+        IReadOnlyDictionary<string, Lexicon> lexicons;
         try
         {
             normalizer = TextNormalizer.Load(Path.Combine(safety, "lexicons", "t2s.txt"));
+            lexicons = SafetyRules.LoadLexicons(safety);
         }
         catch (Exception e) when (e is IOException or FormatException)
         {
-            throw new CliException($"Cannot load the safety folder's normaliser: {e.Message} (set --safety-dir).");
+            throw new CliException($"Cannot load the safety folder's normaliser and lexicons: {e.Message} (set --safety-dir).");
         }
         embedder = null;
         if (embeddings)
@@ -180,7 +182,7 @@ internal static class SafetyCommands
             embedder = MiniLmEmbedder.Shared(out var error);
             if (embedder is null) console.Out.WriteLine($"Sentence embeddings off: {error}.");
         }
-        return SafetyTrainer.Prepare(items, normalizer, embedder, (done, total) => console.Out.WriteLine($"features {done}/{total}"));
+        return SafetyTrainer.Prepare(items, normalizer, lexicons, embedder, (done, total) => console.Out.WriteLine($"features {done}/{total}"));
     }
 
     private static SafetyRules LoadRules(string directory, bool embeddings)

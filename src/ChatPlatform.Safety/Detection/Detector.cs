@@ -4,10 +4,14 @@ namespace ChatPlatform.Safety.Detection;
 public readonly record struct DetectionResult(bool Fired, LexiconMatch Lexicon, float Score);
 
 /// <summary>
-/// A family's detector: the lexicon decides where it is sure (a strong cue fires, an exclusion vetoes the
-/// classifier), the trained classifier (<see cref="FamilyModel"/>) catches phrasings the lexicon does not list.
+/// A family's detector. The lexicon decides where it is sure: a strong cue fires, an exclusion (someone else, a
+/// question about the topic, a figure of speech) vetoes everything. A weak cue (a topic word such as "suicide") fires on
+/// its own unless the sentence embedder reads the message: then it is one input of the classifier
+/// (<see cref="FamilyModel"/>), which reads meaning and can part "what are the warning signs of suicide?" from "I feel
+/// suicidal". Chinese is not embedded, and there the n-grams cannot part them safely, so the cue still fires.
+/// Only families whose <paramref name="weighsWeakCues"/> is set weigh them (see <see cref="Rails.SafetyRules.WeighsWeakCues"/>).
 /// </summary>
-public sealed class Detector(string family, Lexicon lexicon, FamilyModel? classifier)
+public sealed class Detector(string family, Lexicon lexicon, FamilyModel? classifier, bool weighsWeakCues = false)
 {
     public string Family { get; } = family;
 
@@ -16,21 +20,21 @@ public sealed class Detector(string family, Lexicon lexicon, FamilyModel? classi
     public DetectionResult Detect(MessageAnalysis message, float threshold)
     {
         var match = lexicon.Match(message.Normalized);
-        // A cue decides without the classifier (and without the embedding it may need).
-        if (match is LexiconMatch.Strong or LexiconMatch.Weak) return new DetectionResult(true, match, 1f);
-        var score = Classifier?.Score(message) ?? 0f;
-        return new DetectionResult(Classifier is not null && Fires(match, score, threshold), match, score);
+        if (match is LexiconMatch.Strong) return new DetectionResult(true, match, 1f);
+        if (match is LexiconMatch.Excluded) return new DetectionResult(false, match, 0f);
+        if (match is LexiconMatch.Weak && !(weighsWeakCues && Classifier is not null && Classifier.ReadsMeaning(message)))
+            return new DetectionResult(true, match, 1f);
+        var score = Classifier?.Score(message, weakCue: match is LexiconMatch.Weak) ?? 0f;
+        return new DetectionResult(Classifier is not null && score >= threshold, match, score);
     }
 
     /// <summary>
-    /// The decision for a lexicon match and a classifier score: a cue fires; an exclusion (someone else, a question
-    /// about the topic, a figure of speech) cancels every cue and the classifier; otherwise the classifier decides.
-    /// Making a weak cue only halve the threshold was measured and dropped: it halved the crisis rail's false alarms on
-    /// questions about suicide but cut its recall on Chinese counselling turns (CPsyCoun) from 0.93 to 0.46.
+    /// The decision for a lexicon match and a score as <see cref="Detect"/> gives them (a weak cue it did not weigh
+    /// comes with score 1): a strong cue fires, an exclusion never does, otherwise the score decides.
     /// </summary>
     public static bool Fires(LexiconMatch match, float score, float threshold) => match switch
     {
-        LexiconMatch.Strong or LexiconMatch.Weak => true,
+        LexiconMatch.Strong => true,
         LexiconMatch.Excluded => false,
         _ => score >= threshold,
     };

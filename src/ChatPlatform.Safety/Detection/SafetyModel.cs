@@ -56,26 +56,39 @@ public sealed class FamilyModel
     public required DenseLogisticRegression Combiner { get; init; }
     public DenseLogisticRegression? CombinerWithEmbedding { get; init; }
 
-    /// <summary>Inputs of the combiner: n-gram logit, embedding logit where there is one, then the cues.</summary>
-    public static float[] CombinerInputs(float ngramLogit, float? embeddingLogit, float[] cues)
+    /// <summary>
+    /// Inputs of the combiner: n-gram logit, then the cues; the combiner with the embedding also reads the embedding
+    /// logit (second) and, last, whether the family's lexicon matched a weak cue (evidence to weigh, not a verdict).
+    /// </summary>
+    public static float[] CombinerInputs(float ngramLogit, float? embeddingLogit, float[] cues, bool weakCue = false)
     {
         var offset = embeddingLogit is null ? 1 : 2;
-        var x = new float[offset + cues.Length];
+        var x = new float[offset + cues.Length + (embeddingLogit is null ? 0 : 1)];
         // Logits are scaled to the cues' range so one learning rate suits every input.
         x[0] = Math.Clamp(ngramLogit, -12f, 12f) / 4f;
-        if (embeddingLogit is { } e) x[1] = Math.Clamp(e, -12f, 12f) / 4f;
+        if (embeddingLogit is { } e)
+        {
+            x[1] = Math.Clamp(e, -12f, 12f) / 4f;
+            x[^1] = weakCue ? 1f : 0f;
+        }
         cues.CopyTo(x, offset);
         return x;
     }
 
-    public float Score(MessageAnalysis message) =>
-        Score(message.Ngrams, message.Cues, EmbeddingHead is null ? null : message.Embedding);
+    /// <summary>The number of inputs of <see cref="CombinerWithEmbedding"/>.</summary>
+    public static int InputsWithEmbedding => 3 + Cues.Count;
 
-    public float Score(NgramFeatures ngrams, float[] cues, float[]? embedding)
+    /// <summary>Whether this classifier reads the message's meaning through the sentence embedder (English, embedder loaded).</summary>
+    public bool ReadsMeaning(MessageAnalysis message) => EmbeddingHead is not null && CombinerWithEmbedding is not null && message.Embedding is not null;
+
+    public float Score(MessageAnalysis message, bool weakCue = false) =>
+        Score(message.Ngrams, message.Cues, EmbeddingHead is null ? null : message.Embedding, weakCue);
+
+    public float Score(NgramFeatures ngrams, float[] cues, float[]? embedding, bool weakCue = false)
     {
         var ngram = Ngram.Logit(ngrams);
         if (EmbeddingHead is not null && CombinerWithEmbedding is not null && embedding is not null)
-            return CombinerWithEmbedding.Probability(CombinerInputs(ngram, EmbeddingHead.Logit(embedding), cues));
+            return CombinerWithEmbedding.Probability(CombinerInputs(ngram, EmbeddingHead.Logit(embedding), cues, weakCue));
         return Combiner.Probability(CombinerInputs(ngram, null, cues));
     }
 }
@@ -88,7 +101,7 @@ public sealed class FamilyModel
 /// </summary>
 public sealed partial class SafetyModel
 {
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2;
     private static readonly byte[] s_magic = "CPSAFETY"u8.ToArray();
 
     public required IReadOnlyDictionary<string, FamilyModel> Families { get; init; }
@@ -110,7 +123,6 @@ public sealed partial class SafetyModel
     public MessageAnalysis Analyze(string raw, string normalized, float[]? embedding) =>
         new(this, raw, normalized, Embedder is null ? null : embedding);
 
-    public float Score(string family, MessageAnalysis message) => Families[family].Score(message);
 
     internal float[]? Embed(string raw) => EmbedWith(Embedder, raw);
 
@@ -216,7 +228,7 @@ public sealed partial class SafetyModel
                 if (reader.ReadBoolean())
                 {
                     head = DenseLogisticRegression.Read(reader, dimensions, $"{name} embedding head");
-                    withEmbedding = DenseLogisticRegression.Read(reader, 2 + Cues.Count, $"{name} combiner with embedding");
+                    withEmbedding = DenseLogisticRegression.Read(reader, FamilyModel.InputsWithEmbedding, $"{name} combiner with embedding");
                 }
                 families[name] = new FamilyModel { Family = name, Ngram = ngram, Combiner = combiner, EmbeddingHead = head, CombinerWithEmbedding = withEmbedding };
             }

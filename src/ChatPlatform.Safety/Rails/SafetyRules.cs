@@ -102,9 +102,8 @@ public sealed class SafetyRules
         var normalizer = TextNormalizer.Load(Path.Combine(lexicons, "t2s.txt"));
         model ??= LoadModel(root, embeddings);
 
-        Detector Build(string family) => new(family,
-            Lexicon.Load(Path.Combine(lexicons, family + ".txt")),
-            model.Families.GetValueOrDefault(family));
+        var familyLexicons = LoadLexicons(root);
+        Detector Build(string family) => new(family, familyLexicons[family], model.Families.GetValueOrDefault(family), WeighsWeakCues(family));
 
         return new SafetyRules
         {
@@ -121,6 +120,18 @@ public sealed class SafetyRules
             HarmfulRefusals = LoadReplies(Path.Combine(root, "harmful")).ToDictionary(r => r.Key, r => r.Value.Text),
         };
     }
+
+    /// <summary>The lexicon of each classified family, from <c>lexicons/FAMILY.txt</c> under the safety folder.</summary>
+    public static IReadOnlyDictionary<string, Lexicon> LoadLexicons(string directory) =>
+        SafetyFamilies.Classified.ToDictionary(f => f, f => Lexicon.Load(Path.Combine(directory, "lexicons", f + ".txt")), StringComparer.Ordinal);
+
+    /// <summary>
+    /// Whether a family's classifier weighs its weak lexicon cues (where the embedder reads the message) instead of
+    /// letting them fire. Only crisis: its topic words are as common in questions and in worry about someone else as
+    /// in a person's own crisis. Measured with <c>safety eval --cross-source</c> (README, Safety): weighing them cut the
+    /// English crisis false-positive rate by a third, but cost the harmful and medical rails recall.
+    /// </summary>
+    public static bool WeighsWeakCues(string family) => family == SafetyFamilies.Crisis;
 
     /// <summary>Reads <see cref="WeightsFile"/> under <paramref name="root"/>, with the shared sentence embedder when asked for.</summary>
     public static SafetyModel LoadModel(string root, bool embeddings = true)

@@ -5,8 +5,14 @@ using ChatPlatform.Safety.Text;
 
 namespace ChatPlatform.Safety.Training;
 
-/// <summary>A corpus line with the features the classifiers read, computed once (embeddings are the slow part).</summary>
-public sealed record PreparedItem(EvalItem Item, NgramFeatures Ngrams, float[] Cues, float[]? Embedding);
+/// <summary>
+/// A corpus line with the features the classifiers read, computed once (embeddings are the slow part).
+/// <see cref="WeakCues"/> lists the families whose lexicon matched the line with a weak cue and no exclusion.
+/// </summary>
+public sealed record PreparedItem(EvalItem Item, NgramFeatures Ngrams, float[] Cues, float[]? Embedding, IReadOnlySet<string> WeakCues)
+{
+    public bool HasWeakCue(string family) => WeakCues.Contains(family);
+}
 
 /// <summary>
 /// Trains every family's classifier (<see cref="FamilyModel"/>) from labelled corpora. Deterministic: the same
@@ -31,7 +37,9 @@ public static class SafetyTrainer
 
     private static readonly string[] s_combinerInputs = ["ngram", .. Cues.Names];
 
-    public static List<PreparedItem> Prepare(IReadOnlyList<EvalItem> items, TextNormalizer normalizer, ISentenceEmbedder? embedder, Action<int, int>? progress = null)
+    /// <param name="lexicons">Each family's lexicon (<see cref="SafetyRules.LoadLexicons"/>), whose weak cues are combiner inputs.</param>
+    public static List<PreparedItem> Prepare(IReadOnlyList<EvalItem> items, TextNormalizer normalizer, IReadOnlyDictionary<string, Lexicon> lexicons,
+        ISentenceEmbedder? embedder, Action<int, int>? progress = null)
     {
         var prepared = new PreparedItem[items.Count];
         var done = 0;
@@ -39,7 +47,9 @@ public static class SafetyTrainer
         {
             var item = items[i];
             var normalized = normalizer.Normalize(item.Text);
-            prepared[i] = new PreparedItem(item, NgramClassifier.Features(normalized), Cues.Compute(normalized), SafetyModel.EmbedWith(embedder, item.Text));
+            var weak = lexicons.Where(l => SafetyRules.WeighsWeakCues(l.Key) && l.Value.Match(normalized) is LexiconMatch.Weak)
+                .Select(l => l.Key).ToHashSet(StringComparer.Ordinal);
+            prepared[i] = new PreparedItem(item, NgramClassifier.Features(normalized), Cues.Compute(normalized), SafetyModel.EmbedWith(embedder, item.Text), weak);
             var count = Interlocked.Increment(ref done);
             if (count % 250 == 0 || count == items.Count) progress?.Invoke(count, items.Count);
         });
@@ -89,8 +99,8 @@ public static class SafetyTrainer
             {
                 combinerWithEmbedding = DenseLogisticRegression.Train(
                     examples.Select((e, i) => (e, i)).Where(p => p.e.Item.Embedding is not null)
-                        .Select(p => (FamilyModel.CombinerInputs(ngramScores[p.i], embeddingScores[p.i], p.e.Item.Cues), p.e.Positive, p.e.Weight)).ToList(),
-                    2 + Cues.Count, epochs: 40, learningRate: 0.05f, l2: 1e-3f, positiveShare: CombinerPositiveShare);
+                        .Select(p => (FamilyModel.CombinerInputs(ngramScores[p.i], embeddingScores[p.i], p.e.Item.Cues, p.e.Item.HasWeakCue(family)), p.e.Positive, p.e.Weight)).ToList(),
+                    FamilyModel.InputsWithEmbedding, epochs: 40, learningRate: 0.05f, l2: 1e-3f, positiveShare: CombinerPositiveShare);
                 finalHead = TrainHead(examples, embedder!.Dimensions);
             }
 
@@ -105,7 +115,9 @@ public static class SafetyTrainer
             };
             log?.Invoke($"{family}: {examples.Count(e => e.Positive)} positive, {examples.Count(e => !e.Positive && e.Item.Item.Family == family)} negative of its own, {folds.Count} folds; combiner weights: "
                 + string.Join(", ", s_combinerInputs.Select((n, i) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{n} {combiner.Weight(i):0.00}")))
-                + (combinerWithEmbedding is null ? "" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"; with embedding: ngram {combinerWithEmbedding.Weight(0):0.00}, embedding {combinerWithEmbedding.Weight(1):0.00}")));
+                + (combinerWithEmbedding is null ? "" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"; with embedding: ngram {combinerWithEmbedding.Weight(0):0.00}, embedding {combinerWithEmbedding.Weight(1):0.00}"))
+                + (combinerWithEmbedding is null || !SafetyRules.WeighsWeakCues(family) ? "" : string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $", weak lexicon cue {combinerWithEmbedding.Weight(FamilyModel.InputsWithEmbedding - 1):0.00}")));
         });
         return new SafetyModel
         {

@@ -59,12 +59,16 @@ public static class SlackEventsApi
             case "event_callback" when payload.TryGetProperty("event", out var e) && e.ValueKind == JsonValueKind.Object:
                 try
                 {
-                    await responder.AcceptAsync(Str(payload, "event_id"), Str(payload, "team_id"), e, cancellationToken);
+                    if (await responder.AcceptAsync(Str(payload, "event_id"), Str(payload, "team_id"), e, cancellationToken) == SlackResponder.Acceptance.Full)
+                    {
+                        http.Response.Headers.RetryAfter = RetrySeconds;
+                        return Problem(StatusCodes.Status503ServiceUnavailable, "busy", "This node has too many Slack messages waiting; the event was not taken. Slack retries it.");
+                    }
                 }
                 catch (Exception error) when (error is DbException or Microsoft.EntityFrameworkCore.DbUpdateException)
                 {
                     // Without the store the event cannot be checked for a repeat: Slack retries a 5xx, by then it may be back.
-                    http.Response.Headers.RetryAfter = StoreRetrySeconds;
+                    http.Response.Headers.RetryAfter = RetrySeconds;
                     return Problem(StatusCodes.Status503ServiceUnavailable, "store_unavailable", "The database cannot be reached; the event was not taken. Slack retries it.");
                 }
                 return TypedResults.Ok();
@@ -74,7 +78,8 @@ public static class SlackEventsApi
         }
     }
 
-    private const string StoreRetrySeconds = "10";
+    /// <summary>Seconds Slack is asked to wait before delivering an event this node could not take in.</summary>
+    private const string RetrySeconds = "10";
 
     internal static string? Str(JsonElement element, string name) =>
         element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;

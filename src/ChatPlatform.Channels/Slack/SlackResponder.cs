@@ -35,37 +35,55 @@ public sealed partial class SlackResponder(
     public const string HttpClientName = "slack";
     public const string ChannelName = "slack";
 
-    private readonly Channel<SlackMessage> _queue = Channel.CreateBounded<SlackMessage>(new BoundedChannelOptions(1000) { FullMode = BoundedChannelFullMode.DropWrite });
+    /// <summary>Events waiting for an answer on this node; past this many, Slack is asked to deliver again later.</summary>
+    public const int QueueCapacity = 1000;
+
+    // Wait, not a drop mode: only then does TryWrite say false when the queue is full (the drop modes report success).
+    private readonly Channel<SlackMessage> _queue = Channel.CreateBounded<SlackMessage>(new BoundedChannelOptions(QueueCapacity) { FullMode = BoundedChannelFullMode.Wait });
     private readonly ConcurrentDictionary<(string Team, string Channel), string> _personaByChannel = new();
 
     [GeneratedRegex(@"<@[UWB][A-Z0-9]+(\|[^>]*)?>")]
     private static partial Regex Mention();
 
-    /// <summary>Takes an event from the endpoint and returns once it is recorded and queued. False when it is ignored.</summary>
-    public async Task<bool> AcceptAsync(string? eventId, string? team, JsonElement e, CancellationToken cancellationToken)
+    /// <summary>What became of an event the endpoint passed on.</summary>
+    public enum Acceptance
+    {
+        /// <summary>Not a message to answer (another event type, a bot, an edit), or a repeat of one taken in before.</summary>
+        Ignored,
+        /// <summary>Recorded and queued; it will be answered.</summary>
+        Queued,
+        /// <summary>This node's queue is full: nothing was kept, so Slack's retry can be taken in later or by another node.</summary>
+        Full,
+    }
+
+    /// <summary>Takes an event from the endpoint and returns once it is recorded and queued, or known not to be.</summary>
+    public async Task<Acceptance> AcceptAsync(string? eventId, string? team, JsonElement e, CancellationToken cancellationToken)
     {
         var type = SlackEventsApi.Str(e, "type");
         var isDirect = type == "message" && SlackEventsApi.Str(e, "channel_type") == "im";
         if (type != "app_mention" && !isDirect)
-            return false;
+            return Acceptance.Ignored;
         // Bots (this one included) and edits, joins and other subtypes get no answer.
         if (e.TryGetProperty("bot_id", out _) || SlackEventsApi.Str(e, "subtype") is not null)
-            return false;
+            return Acceptance.Ignored;
         var channel = SlackEventsApi.Str(e, "channel");
         var ts = SlackEventsApi.Str(e, "ts");
         if (channel is null || ts is null)
-            return false;
+            return Acceptance.Ignored;
         if (eventId is not null && !await deliveries.TryRecordAsync(ChannelName, eventId, cancellationToken))
         {
             LogDuplicate(logger, eventId);
-            return false;
+            return Acceptance.Ignored;
         }
 
         var text = Mention().Replace(SlackEventsApi.Str(e, "text") ?? "", "").Trim();
         var message = new SlackMessage(team ?? "", channel, SlackEventsApi.Str(e, "thread_ts") ?? ts, SlackEventsApi.Str(e, "user"), text);
-        if (!_queue.Writer.TryWrite(message))
-            LogQueueFull(logger);
-        return true;
+        if (_queue.Writer.TryWrite(message))
+            return Acceptance.Queued;
+        LogQueueFull(logger);
+        if (eventId is not null)
+            await deliveries.ForgetAsync(ChannelName, eventId, CancellationToken.None);
+        return Acceptance.Full;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -155,7 +173,7 @@ public sealed partial class SlackResponder(
     [LoggerMessage(Level = LogLevel.Debug, Message = "Slack event {EventId} seen before; ignored")]
     private static partial void LogDuplicate(ILogger logger, string eventId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Slack queue is full; an event was dropped")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Slack queue is full; the event was refused with 503 for Slack to deliver again")]
     private static partial void LogQueueFull(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Answering a Slack message in channel {Channel} failed")]

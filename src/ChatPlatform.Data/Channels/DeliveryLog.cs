@@ -41,6 +41,17 @@ public sealed class DeliveryLog(IDbContextFactory<ChatDbContext> contexts, TimeP
         }
     }
 
+    /// <summary>
+    /// Forgets a delivery this node recorded but could not take in after all (its queue was full), so that the
+    /// channel's retry is taken in by whichever node it reaches instead of being dropped as a repeat.
+    /// </summary>
+    public async Task ForgetAsync(string channel, string deliveryId, CancellationToken cancellationToken)
+    {
+        var key = Key(deliveryId);
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        await db.Deliveries.Where(d => d.Channel == channel && d.DeliveryId == key).ExecuteDeleteAsync(cancellationToken);
+    }
+
     /// <summary>Deletes the ids recorded before <see cref="KeepFor"/>; returns how many.</summary>
     public async Task<int> PurgeAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {

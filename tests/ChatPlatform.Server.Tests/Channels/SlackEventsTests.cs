@@ -4,7 +4,10 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using ChatPlatform.Channels.Slack;
+using ChatPlatform.Testing;
 using ChatPlatform.Testing.Http;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.AI;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
@@ -167,6 +170,37 @@ public sealed class SlackEventsTests(SlackFixture fixture) : IClassFixture<Slack
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT PersonaId FROM conversations WHERE ExternalId = 'T-bound:C-bound:1700000001.000100'";
         Assert.Equal("mindchat", (string?)command.ExecuteScalar());
+    }
+
+    [Fact]
+    public async Task PostEvent_QueueFull_503SoSlackRetriesAndTheRetryIsNotTakenForARepeat()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        // A model that never finishes: the node answers nothing, and the events pile up in its queue.
+        var stuck = new ScriptedChatClient("never") { ChunkDelay = TimeSpan.FromHours(1) };
+        await using var node = fixture.Factory.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddSingleton<IChatClient>(stuck)));
+        var http = node.CreateClient();
+
+        HttpResponseMessage? refused = null;
+        string? refusedEvent = null;
+        for (var i = 0; i < SlackResponder.QueueCapacity + 2 && refused is null; i++)
+        {
+            var id = $"Ev-full-{i}";
+            var response = await http.SendAsync(Signed(Mention(id, "C-full", $"1700000002.{i:D6}", "<@UBOT> How do I plan my week?")), ct);
+            if (response.StatusCode == HttpStatusCode.OK) { response.Dispose(); continue; }
+            (refused, refusedEvent) = (response, id);
+        }
+        Assert.NotNull(refused);
+        using (refused)
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.NotNull(refused.Headers.RetryAfter);
+            Assert.Contains("busy", await refused.Content.ReadAsStringAsync(ct), StringComparison.Ordinal);
+        }
+        // Slack's retry of the refused event is refused again while the queue is full, not dropped as seen before.
+        var index = int.Parse(refusedEvent!["Ev-full-".Length..], CultureInfo.InvariantCulture);
+        using var retry = await http.SendAsync(Signed(Mention(refusedEvent, "C-full", $"1700000002.{index:D6}", "<@UBOT> How do I plan my week?"), retry: 1), ct);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, retry.StatusCode);
     }
 
     /// <summary>The user message stored for a Slack conversation: what the persona was asked, mentions stripped.</summary>

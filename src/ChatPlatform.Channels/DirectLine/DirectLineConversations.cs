@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Personas;
+using ChatPlatform.Core.Safety;
 using ChatPlatform.Data.Notifications;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Hosting;
@@ -19,7 +20,7 @@ namespace ChatPlatform.Channels.DirectLine;
 /// </summary>
 public sealed partial class DirectLineConversations(
     IPersonaCatalog personas, IConversationStore store, TimeProvider time, DirectLineOptions options, ILogger<DirectLineConversations> logger,
-    PostgresNotifications? notifications = null)
+    PostgresNotifications? notifications = null, IInputSafety? inputSafety = null)
     : BackgroundService, ChatPlatform.Core.Privacy.IConversationForgetter
 {
     public static readonly TimeSpan IdleLimit = TimeSpan.FromHours(2);
@@ -70,13 +71,15 @@ public sealed partial class DirectLineConversations(
     /// <summary>
     /// Stores the user's message, then keeps and announces its echo at the stored position, so every node shows it
     /// at once, before the reply. Returns the position, which the turn passes on (<see cref="ChatTurn.StoredSequence"/>).
+    /// The store gets the text as the rails would pass it on (personal data redacted where the pack says so); the echo,
+    /// which only this person's own client shows, keeps their words.
     /// </summary>
     public async Task<int> AddUserMessageAsync(DirectLineConversation conversation, DirectLineActivity echo, string text, string? locale, CancellationToken cancellationToken)
     {
         var pack = personas.Find(conversation.Persona)!;
         await store.OpenAsync(DirectLineApi.ChannelId, conversation.Id, pack.Id, pack.ResolveLocale(locale ?? conversation.Locale), conversation.UserId, cancellationToken);
         var sequence = await store.AppendAsync(DirectLineApi.ChannelId, conversation.Id,
-            new StoredMessage(ChatRole.User.Value, text, DateTimeOffset.UtcNow), null, cancellationToken);
+            new StoredMessage(ChatRole.User.Value, inputSafety?.RedactForStorage(pack, text) ?? text, DateTimeOffset.UtcNow), null, cancellationToken);
         await AddStoredAsync(conversation, sequence, echo, cancellationToken);
         return sequence;
     }

@@ -52,6 +52,12 @@ public interface IInputSafety
 
     /// <summary>The shared crisis reply for a locale, which applies wherever a pack sets none of its own.</summary>
     string SharedCrisisReplyFor(string locale);
+
+    /// <summary>
+    /// The text as it may be stored for <paramref name="pack"/>: personal data replaced (<c>[EMAIL]</c>, <c>[PHONE]</c>…)
+    /// where the pack redacts it, as <see cref="Check"/> does. For a channel that stores a message before its turn runs.
+    /// </summary>
+    string RedactForStorage(PersonaPack pack, string text);
 }
 
 /// <summary>Flags a conversation can carry.</summary>

@@ -31,6 +31,8 @@ public sealed partial class JudgedInputSafety(
 
     public string SharedCrisisReplyFor(string locale) => rails.SharedCrisisReplyFor(locale);
 
+    public string RedactForStorage(PersonaPack pack, string text) => rails.RedactForStorage(pack, text);
+
     public async ValueTask<InputVerdict> CheckAsync(PersonaPack pack, string text, string locale, CancellationToken cancellationToken)
     {
         var verdict = rails.Check(pack, text, locale);

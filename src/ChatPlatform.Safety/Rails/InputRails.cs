@@ -48,11 +48,13 @@ public sealed class InputRails(SafetyRules rules) : IInputSafety
             Rules.Scope.Match(message.Normalized) is LexiconMatch.Strong or LexiconMatch.Weak);
     }
 
+    public string RedactForStorage(PersonaPack pack, string text) =>
+        pack.Safety.RedactPii || pack.Safety.Rails.Contains(SafetyRails.Pii) ? Rules.Pii.Redact(text) : text;
+
     public InputVerdict Check(PersonaPack pack, string text, string locale)
     {
         var policy = pack.Safety;
-        var redact = policy.RedactPii || policy.Rails.Contains(SafetyRails.Pii);
-        var outgoing = redact ? Rules.Pii.Redact(text) : text;
+        var outgoing = RedactForStorage(pack, text);
         var message = Rules.Analyze(text);
 
         // The crisis rail is mandatory for every pack (the pack loader refuses to turn it off).

@@ -117,6 +117,22 @@ public sealed class DirectLineTests(DirectLineFixture fixture) : IClassFixture<D
     }
 
     [Fact]
+    public async Task PostActivity_MessageWithPersonalData_StoredRedactedEchoedAsWritten()
+    {
+        var session = await StartAsync();
+        const string text = "Can you look over my statement? Write to me at lin.wei@example.edu.";
+        using var posted = await SendAsync(HttpMethod.Post, $"/v3/directline/conversations/{session.ConversationId}/activities", session.Token, Message(text, "client-pii"));
+        var id = (string)(await posted.Content.ReadFromJsonAsync<JsonObject>(Ct))!["id"]!;
+
+        var (activities, _) = await WaitForReplyAsync(session, id);
+        Assert.Equal(text, (string?)activities.Single(a => (string?)a["id"] == id)["text"]);
+        var store = fixture.Factory.Services.GetRequiredService<IConversationStore>();
+        var history = await store.GetHistoryAsync(DirectLineApi.ChannelId, session.ConversationId, 10, Ct);
+        Assert.Equal("Can you look over my statement? Write to me at [EMAIL].", history.First(m => m.Role == "user").Text);
+        Assert.DoesNotContain(history, m => m.Text.Contains("lin.wei", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task PostActivity_QuestionAnsweredByPackDocument_FinalMessageListsSources()
     {
         var session = await StartAsync();

@@ -470,7 +470,7 @@ public static partial class PackLoader
             }
             if (railItems is not null && !railItems.Any(r => r.Value == SafetyRails.Crisis))
                 root.Source.Report(root.KeyLine("rails"), $"rails must include '{SafetyRails.Crisis}': anyone talking to a persona may be in crisis");
-            if (railItems is not null && domain == "health" && !railItems.Any(r => r.Value == SafetyRails.MedicalEmergency))
+            if (railItems is not null && domain == PersonaPack.HealthDomain && !railItems.Any(r => r.Value == SafetyRails.MedicalEmergency))
                 root.Source.Report(root.KeyLine("rails"), $"rails must include '{SafetyRails.MedicalEmergency}' for a health persona");
 
             var disclaimer = ReadPerLocale(root, "disclaimer", locales, required: true);

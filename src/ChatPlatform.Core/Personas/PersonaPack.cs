@@ -9,7 +9,11 @@ public sealed record PersonaPack
 {
     public required string Id { get; init; }
     public required string Name { get; init; }
+    /// <summary>The pack's field (<c>health</c>, <c>education</c>, <c>counselling</c>…); <see cref="HealthDomain"/> gets the medical rails and disclaimer checks.</summary>
     public required string Domain { get; init; }
+
+    /// <summary>The domain whose packs must run the medical emergency rail and end replies with their disclaimer.</summary>
+    public const string HealthDomain = "health";
     public required string Version { get; init; }
     public string Description { get; init; } = "";
 

@@ -217,7 +217,7 @@ public sealed partial class InferenceEngine : IDisposable
                 var tokens = sequence.Request.PromptTokens as LLamaToken[] ?? [.. sequence.Request.PromptTokens];
                 var window = _options.ContextSize;
                 if (tokens.Length >= window)
-                    throw new ChatRejectedException(new ChatError(ChatErrorKind.TooLarge, "context_overflow",
+                    throw new ChatRejectedException(new ChatError(ChatErrorKind.TooLarge, ChatOrchestrator.ContextOverflowCode,
                         $"The conversation needs {tokens.Length} tokens but the model's window is {window}."));
                 sequence.Start(lane, tokens, sequence.Request.SharedPrefixLength, _model.Weights);
                 if (lane.Cache.Enabled) _metrics?.RecordPromptCache(hit: sequence.CachedPromptTokens > 0);

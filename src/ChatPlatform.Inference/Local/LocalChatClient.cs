@@ -113,7 +113,7 @@ public sealed partial class LocalChatClient(
 
             var first = messages.Count > 0 && messages[0].Role == ChatRole.System ? 1 : 0;
             if (messages.Count - first <= 1)
-                throw new ChatRejectedException(new ChatError(ChatErrorKind.TooLarge, "context_overflow",
+                throw new ChatRejectedException(new ChatError(ChatErrorKind.TooLarge, ChatOrchestrator.ContextOverflowCode,
                     $"The message needs {tokens.Length} tokens with the persona's instructions, but only {budget} fit the model's window of {modelOptions.ContextSize} tokens next to the reply. Please send a shorter message."));
             messages.RemoveAt(first);
             dropped++;

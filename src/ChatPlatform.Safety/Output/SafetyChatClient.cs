@@ -74,7 +74,7 @@ public sealed class SafetyChatClient(
             yield return Text(rest, last?.ModelId);
         }
 
-        if (pack is not null && pack.Domain == "health" && pack.Safety.Rails.Contains(SafetyRails.Output) && pack.DisclaimerFor(locale) is { } disclaimer)
+        if (pack is not null && pack.Domain == PersonaPack.HealthDomain && pack.Safety.Rails.Contains(SafetyRails.Output) && pack.DisclaimerFor(locale) is { } disclaimer)
             yield return Text("\n\n" + disclaimer, last?.ModelId);
         yield return new ChatResponseUpdate { Role = ChatRole.Assistant, FinishReason = finish ?? ChatFinishReason.Stop, ModelId = last?.ModelId };
     }

@@ -148,20 +148,22 @@ public sealed class ChatOrchestrator(
 
         var flags = await store.GetFlagsAsync(turn.Channel, turn.ConversationId, cancellationToken);
         var text = turn.Text;
+        IReadOnlyList<string>? verdicts = null;
         if (inputSafety is not null)
         {
             var verdict = await inputSafety.CheckAsync(pack, turn.Text, locale, cancellationToken);
             text = verdict.Text;
             RecordRailHits(verdict, turn.Text);
+            verdicts = VerdictsOf(verdict, turn.Text);
             if (verdict.AnswersItself)
-                return ChatStart.Accepted(await AnswerFromRailAsync(turn, pack, locale, verdict, flags, cancellationToken));
+                return ChatStart.Accepted(await AnswerFromRailAsync(turn, pack, locale, verdict, verdicts, flags, cancellationToken));
         }
 
         var lookup = knowledge is null ? KnowledgeLookup.Empty : await LookupAsync(knowledge, pack, text, locale, cancellationToken);
         if (lookup.Curated is { } curated)
-            return ChatStart.Accepted(await AnswerFixedAsync(turn, pack, locale, text, curated.Answer, CuratedFinishReason, flags, cancellationToken));
+            return ChatStart.Accepted(await AnswerFixedAsync(turn, pack, locale, text, verdicts, curated.Answer, CuratedFinishReason, flags, cancellationToken));
         if (lookup.Passages.Count == 0 && pack.Knowledge.RequireGrounding && pack.NotFoundFor(locale) is { } notFound)
-            return ChatStart.Accepted(await AnswerFixedAsync(turn, pack, locale, text, notFound, NotFoundFinishReason, flags, cancellationToken));
+            return ChatStart.Accepted(await AnswerFixedAsync(turn, pack, locale, text, verdicts, notFound, NotFoundFinishReason, flags, cancellationToken));
         var supportive = flags.Contains(ConversationFlags.Crisis) && inputSafety is not null;
         var history = await HistoryAsync(turn, cancellationToken);
         var chatOptions = PersonaChatOptions.Create(pack, run?.Adapters, run?.Seed);
@@ -210,7 +212,7 @@ public sealed class ChatOrchestrator(
         var userMessage = new StoredMessage(ChatRole.User.Value, text, DateTimeOffset.UtcNow);
         try
         {
-            await StoreUserMessageAsync(turn, userMessage, cancellationToken);
+            await StoreUserMessageAsync(turn, userMessage, verdicts, cancellationToken);
         }
         catch
         {
@@ -227,11 +229,12 @@ public sealed class ChatOrchestrator(
     /// stored and sent as one piece; a conversation that went through the crisis protocol keeps its reminder.
     /// </summary>
     private async Task<IAsyncEnumerable<ChatEvent>> AnswerFixedAsync(
-        ChatTurn turn, PersonaPack pack, string locale, string text, string reply, string finishReason, IReadOnlySet<string> flags, CancellationToken cancellationToken)
+        ChatTurn turn, PersonaPack pack, string locale, string text, IReadOnlyList<string>? verdicts, string reply, string finishReason, IReadOnlySet<string> flags,
+        CancellationToken cancellationToken)
     {
         if (flags.Contains(ConversationFlags.Crisis) && inputSafety is not null)
             reply += "\n\n" + inputSafety.CrisisReminderFor(pack, locale);
-        await StoreUserMessageAsync(turn, new StoredMessage(ChatRole.User.Value, text, DateTimeOffset.UtcNow), cancellationToken);
+        await StoreUserMessageAsync(turn, new StoredMessage(ChatRole.User.Value, text, DateTimeOffset.UtcNow), verdicts, cancellationToken);
         var sequence = await store.AppendAsync(turn.Channel, turn.ConversationId, new StoredMessage(ChatRole.Assistant.Value, reply, DateTimeOffset.UtcNow),
             new MessageDetails(FinishReason: finishReason), cancellationToken);
         return Fixed(turn, pack, locale, reply, finishReason, sequence);
@@ -242,13 +245,13 @@ public sealed class ChatOrchestrator(
     /// conversation and record the event, all before the reply is shown; no model is called.
     /// </summary>
     private async Task<IAsyncEnumerable<ChatEvent>> AnswerFromRailAsync(
-        ChatTurn turn, PersonaPack pack, string locale, InputVerdict verdict, IReadOnlySet<string> flags, CancellationToken cancellationToken)
+        ChatTurn turn, PersonaPack pack, string locale, InputVerdict verdict, IReadOnlyList<string> verdicts, IReadOnlySet<string> flags, CancellationToken cancellationToken)
     {
         var reply = verdict.Reply ?? "";
         if (verdict.Action != InputAction.Crisis && flags.Contains(ConversationFlags.Crisis))
             reply += "\n\n" + inputSafety!.CrisisReminderFor(pack, locale);
 
-        await StoreUserMessageAsync(turn, new StoredMessage(ChatRole.User.Value, verdict.Text, DateTimeOffset.UtcNow), cancellationToken);
+        await StoreUserMessageAsync(turn, new StoredMessage(ChatRole.User.Value, verdict.Text, DateTimeOffset.UtcNow), verdicts, cancellationToken);
         if (verdict.Action == InputAction.Crisis)
             await store.AddFlagAsync(turn.Channel, turn.ConversationId, ConversationFlags.Crisis, cancellationToken);
         var sequence = await store.AppendAsync(turn.Channel, turn.ConversationId, new StoredMessage(ChatRole.Assistant.Value, reply, DateTimeOffset.UtcNow),
@@ -299,11 +302,36 @@ public sealed class ChatOrchestrator(
         yield return new ChatCompleted(turn.ConversationId, pack.Id, locale, reply, finishReason, null, 0) { Sequence = sequence };
     }
 
-    /// <summary>Stores the user's message unless the channel stored it when it arrived.</summary>
-    private async Task StoreUserMessageAsync(ChatTurn turn, StoredMessage message, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stores the user's message with what the rails did to it, unless the channel stored it when it arrived (then it
+    /// was stored redacted, before any rail decided).
+    /// </summary>
+    private async Task StoreUserMessageAsync(ChatTurn turn, StoredMessage message, IReadOnlyList<string>? verdicts, CancellationToken cancellationToken)
     {
         if (turn.StoredSequence is null)
-            await store.AppendAsync(turn.Channel, turn.ConversationId, message, null, cancellationToken);
+            await store.AppendAsync(turn.Channel, turn.ConversationId, message,
+                verdicts is { Count: > 0 } ? new MessageDetails(SafetyVerdicts: verdicts) : null, cancellationToken);
+    }
+
+    /// <summary>
+    /// What the input rails did to a message, as stored beside it and shown in the console's transcripts:
+    /// <c>pii:redacted</c>, and the rail that answered with what it did (<c>crisis:engaged</c>, <c>injection:refused</c>,
+    /// <c>medical_emergency:referred</c>, <c>scope:redirected</c>).
+    /// </summary>
+    internal static IReadOnlyList<string> VerdictsOf(InputVerdict verdict, string original)
+    {
+        var verdicts = new List<string>(2);
+        if (!string.Equals(verdict.Text, original, StringComparison.Ordinal))
+            verdicts.Add($"{SafetyRails.Pii}:redacted");
+        if (verdict.AnswersItself)
+            verdicts.Add($"{verdict.Rail ?? ActionName(verdict.Action)}:" + verdict.Action switch
+            {
+                InputAction.Crisis => "engaged",
+                InputAction.MedicalEmergency => "referred",
+                InputAction.Refuse => "refused",
+                _ => "redirected",
+            });
+        return verdicts;
     }
 
     /// <summary>

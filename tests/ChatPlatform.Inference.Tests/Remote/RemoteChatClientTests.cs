@@ -17,11 +17,11 @@ public sealed class RemoteChatClientTests
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
-    private static RemoteChatClient Client(TestHttpServer server, Action<RemoteOptions>? configure = null, HttpClient? http = null)
+    private static RemoteChatClient Client(TestHttpServer server, Action<RemoteOptions>? configure = null)
     {
         var options = new RemoteOptions { BaseUrl = new Uri(server.BaseUri, "v1").ToString(), Model = "qwen2.5", TimeoutSeconds = 30, MaxRetries = 2 };
         configure?.Invoke(options);
-        return new RemoteChatClient(http ?? new HttpClient(), options, NullLogger<RemoteChatClient>.Instance);
+        return new RemoteChatClient(options, NullLogger<RemoteChatClient>.Instance);
     }
 
     private static async Task<List<ChatResponseUpdate>> CollectAsync(IAsyncEnumerable<ChatResponseUpdate> updates)
@@ -120,7 +120,7 @@ public sealed class RemoteChatClientTests
         {
             BaseUrl = $"http://ops:pa55-word@127.0.0.1:{server.BaseUri.Port}/v1?api_key=key-0123&region=eu", Model = "m", TimeoutSeconds = 30, MaxRetries = 0,
         };
-        using var client = new RemoteChatClient(new HttpClient(), options, log);
+        using var client = new RemoteChatClient(options, log);
 
         var error = await Assert.ThrowsAsync<ChatRejectedException>(() => CollectAsync(client.GetStreamingResponseAsync(Messages, null, Token)));
 
@@ -145,7 +145,7 @@ public sealed class RemoteChatClientTests
         var baseUri = server.BaseUri;
         await server.DisposeAsync();
         var options = new RemoteOptions { BaseUrl = baseUri + "v1", Model = "m", TimeoutSeconds = 2, MaxRetries = 1 };
-        using var client = new RemoteChatClient(new HttpClient(), options, NullLogger<RemoteChatClient>.Instance);
+        using var client = new RemoteChatClient(options, NullLogger<RemoteChatClient>.Instance);
 
         var error = await Assert.ThrowsAsync<ChatRejectedException>(() => CollectAsync(client.GetStreamingResponseAsync(Messages, null, Token)));
 
@@ -279,7 +279,11 @@ public sealed class RemoteChatClientTests
         Assert.Equal("整段回答", response.Text);
         Assert.Equal(ChatFinishReason.Length, response.FinishReason);
         Assert.Equal(3, response.Usage?.OutputTokenCount);
-        Assert.False(JsonDocument.Parse(Assert.Single(server.Requests).Body).RootElement.GetProperty("stream").GetBoolean());
+        // Not streamed: the SDK leaves "stream" out rather than sending false.
+        var body = JsonDocument.Parse(Assert.Single(server.Requests).Body).RootElement;
+        Assert.False(body.TryGetProperty("stream", out var stream) && stream.GetBoolean());
+        Assert.Equal(3, body.GetProperty("max_tokens").GetInt32());
+        Assert.False(body.TryGetProperty("max_completion_tokens", out _));
     }
 
     [Fact]

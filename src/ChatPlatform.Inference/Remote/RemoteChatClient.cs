@@ -256,8 +256,22 @@ public sealed partial class RemoteChatClient : IChatClient
                 (_options.UsePersonaAsModel
                     ? "that the server serves a model or LoRA module named after each persona (ChatPlatform:Remote:UsePersonaAsModel is on)."
                     : "ChatPlatform:Remote:Model."));
+        if (status == (int)HttpStatusCode.BadRequest && IsContextOverflow(detail))
+            return new ChatRejectedException(new ChatError(ChatErrorKind.TooLarge, ChatOrchestrator.ContextOverflowCode,
+                    "The conversation does not fit the model's context window. Please send a shorter message."),
+                detail: $"The inference server {_shownEndpoint} found the prompt longer than the model's context (HTTP 400){said}.");
         return Rejected("upstream_rejected", $"The inference server {_shownEndpoint} rejected the request (HTTP {status}){said}.");
     }
+
+    /// <summary>
+    /// Whether a 400's message says the prompt does not fit the context window, as llama.cpp's server ("exceeds the
+    /// available context size") and vLLM ("maximum context length") put it. The orchestrator then sends fewer
+    /// knowledge passages, as it does for the local core.
+    /// </summary>
+    internal static bool IsContextOverflow(string detail) =>
+        detail.Contains("context size", StringComparison.OrdinalIgnoreCase)
+        || detail.Contains("context length", StringComparison.OrdinalIgnoreCase)
+        || detail.Contains("context window", StringComparison.OrdinalIgnoreCase);
 
     private static string BodyText(PipelineResponse response)
     {

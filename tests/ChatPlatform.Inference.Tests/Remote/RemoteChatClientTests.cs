@@ -268,6 +268,34 @@ public sealed class RemoteChatClientTests
         Assert.Single(server.Requests);
     }
 
+    [Theory]
+    [InlineData("the request exceeds the available context size, try increasing it")]
+    [InlineData("This model's maximum context length is 4096 tokens. However, you requested 5000 tokens.")]
+    public async Task GetStreamingResponseAsync_PromptLongerThanContext_ContextOverflowForTheOrchestratorAndNoRetry(string reason)
+    {
+        await using var server = await TestHttpServer.StartAsync((context, _) => OpenAiResponses.WriteErrorAsync(context, 400, reason), Token);
+        using var client = Client(server);
+
+        var error = await Assert.ThrowsAsync<ChatRejectedException>(() => CollectAsync(client.GetStreamingResponseAsync(Messages, null, Token)));
+
+        Assert.Equal(ChatErrorKind.TooLarge, error.Error.Kind);
+        Assert.Equal(ChatOrchestrator.ContextOverflowCode, error.Error.Code);
+        Assert.DoesNotContain(reason, error.Error.Message, StringComparison.Ordinal);
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+        Assert.Single(server.Requests);
+    }
+
+    [Fact]
+    public async Task GetStreamingResponseAsync_NoApiKey_SendsNoAuthorizationHeader()
+    {
+        await using var server = await TestHttpServer.StartAsync((context, _) => OpenAiResponses.WriteReplyAsync(context, "ok"), Token);
+        using var client = Client(server);
+
+        await CollectAsync(client.GetStreamingResponseAsync(Messages, null, Token));
+
+        Assert.Null(Assert.Single(server.Requests).Header("Authorization"));
+    }
+
     [Fact]
     public async Task GetResponseAsync_NonStreaming_ReturnsMessageFinishReasonAndUsage()
     {

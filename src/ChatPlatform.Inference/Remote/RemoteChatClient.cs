@@ -142,7 +142,17 @@ public sealed partial class RemoteChatClient : IChatClient
                     throw Rejection(e, model, streaming: true) ?? throw new InvalidOperationException("Unclassified remote failure.", e);
                 }
                 if (update is null) yield break;
-                if (update.Contents.Count == 0 && update.FinishReason is null) continue;
+                if (update.Contents.Count == 0 && update.FinishReason is null)
+                {
+                    if (ErrorEvent(update) is { } said)
+                    {
+                        if (started) throw MidReply(new RemoteInferenceException($"The inference server {_shownEndpoint} failed mid-reply: {said}"), stalled: false);
+                        var failed = Rejected("upstream_error", $"The inference server {_shownEndpoint} failed: {said}");
+                        LogFailed(_shownEndpoint, model, failed.Error.Code, failed.Message);
+                        throw failed;
+                    }
+                    continue;
+                }
                 started = true;
                 yield return update;
             }
@@ -199,6 +209,19 @@ public sealed partial class RemoteChatClient : IChatClient
             };
         }
         return sent;
+    }
+
+    /// <summary>
+    /// The server's message when a streamed event is an error (<c>{"error": …}</c>, as llama.cpp's server sends when a
+    /// reply fails under way) rather than a chunk. The SDK keeps such a field but does not act on it: this is read back
+    /// from the event as it arrived.
+    /// </summary>
+    private static string? ErrorEvent(ChatResponseUpdate update)
+    {
+        if (update.RawRepresentation is not StreamingChatCompletionUpdate raw) return null;
+        var json = ModelReaderWriter.Write(raw).ToString();
+        using var document = JsonDocument.Parse(json);
+        return document.RootElement.TryGetProperty("error", out _) ? ErrorText(json) : null;
     }
 
     /// <summary>
@@ -305,6 +328,7 @@ public sealed partial class RemoteChatClient : IChatClient
         {
             JsonException or FormatException => new RemoteInferenceException(
                 $"The inference server {_shownEndpoint} failed mid-reply: a streamed chunk is not an OpenAI chat completion chunk ({e.Message})", e),
+            RemoteInferenceException remote => remote,
             ClientResultException { Status: > 0 } status => new RemoteInferenceException(
                 $"The inference server {_shownEndpoint} failed mid-reply (HTTP {status.Status}).", e),
             _ => new RemoteInferenceException($"The connection to the inference server {_shownEndpoint} broke mid-reply: {e.Message}", e),

@@ -239,6 +239,38 @@ public sealed class RemoteChatClientTests
     }
 
     [Fact]
+    public async Task GetStreamingResponseAsync_ErrorEventMidReply_FailsAfterTheTextSoFar()
+    {
+        await using var server = await TestHttpServer.StartAsync((context, _) => OpenAiResponses.WriteEventsAsync(context,
+            [OpenAiResponses.Chunk("partial"), "{\"error\":{\"code\":500,\"message\":\"slot crashed\",\"type\":\"server_error\"}}"]), Token);
+        using var client = Client(server);
+        var received = new List<string>();
+
+        var error = await Assert.ThrowsAsync<RemoteInferenceException>(async () =>
+        {
+            await foreach (var update in client.GetStreamingResponseAsync(Messages, null, Token))
+                received.Add(update.Text);
+        });
+
+        Assert.Equal(["partial"], received);
+        Assert.Contains("slot crashed", error.Message, StringComparison.Ordinal);
+        Assert.Single(server.Requests);
+    }
+
+    [Fact]
+    public async Task GetStreamingResponseAsync_ErrorEventFirst_UpstreamErrorWithItsMessage()
+    {
+        await using var server = await TestHttpServer.StartAsync((context, _) => OpenAiResponses.WriteEventsAsync(context,
+            ["{\"error\":{\"message\":\"model failed to load\"}}"]), Token);
+        using var client = Client(server);
+
+        var error = await Assert.ThrowsAsync<ChatRejectedException>(() => CollectAsync(client.GetStreamingResponseAsync(Messages, null, Token)));
+
+        Assert.Equal("upstream_error", error.Error.Code);
+        Assert.Contains("model failed to load", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task GetStreamingResponseAsync_MalformedChunk_ClearErrorAndNoRetry()
     {
         await using var server = await TestHttpServer.StartAsync((context, _) => OpenAiResponses.WriteEventsAsync(context, ["{\"choices\": [ {\"delta\": "]), Token);

@@ -78,13 +78,18 @@ public sealed partial class RemoteChatClient : IChatClient
             Transport = new HttpClientPipelineTransport(http),
             // Retries belong to the HttpClient's pipeline, which knows the platform's rules; the SDK's own would repeat them.
             RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
-            // Bounds the wait for the first answer (attempts included) and for each read of the body.
-            NetworkTimeout = _timeout,
+            // The SDK's timeout spans all attempts, so it is the longest they can take together; each attempt has the
+            // pipeline's own timeout, and each streamed piece after the first this client's.
+            NetworkTimeout = AttemptsBudget(options),
         };
         if (string.IsNullOrEmpty(options.ApiKey))
             sdkOptions.AddPolicy(NoCredentialPolicy.Instance, PipelinePosition.BeforeTransport);
         _openAi = new OpenAIClient(new ApiKeyCredential(string.IsNullOrEmpty(options.ApiKey) ? "-" : options.ApiKey), sdkOptions);
     }
+
+    /// <summary>Every attempt timing out and every retry waiting as long as allowed.</summary>
+    internal static TimeSpan AttemptsBudget(RemoteOptions options) =>
+        TimeSpan.FromSeconds(options.TimeoutSeconds) * (options.MaxRetries + 1) + RemoteHttp.MaxRetryWait * options.MaxRetries;
 
     /// <summary>The chat completions URL: <c>BaseUrl/chat/completions</c>; a bare host gets <c>/v1</c> first.</summary>
     public static Uri CompletionsUri(string? baseUrl)

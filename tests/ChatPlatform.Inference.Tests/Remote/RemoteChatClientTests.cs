@@ -195,6 +195,25 @@ public sealed class RemoteChatClientTests
     }
 
     [Fact]
+    public async Task GetStreamingResponseAsync_SlowFailureThenSlowReply_EachAttemptHasItsOwnTimeout()
+    {
+        var calls = 0;
+        await using var server = await TestHttpServer.StartAsync(async (context, _) =>
+        {
+            var call = Interlocked.Increment(ref calls);
+            await Task.Delay(700, context.RequestAborted);
+            if (call == 1) await OpenAiResponses.WriteErrorAsync(context, 500, "slow failure");
+            else await OpenAiResponses.WriteReplyAsync(context, "in time");
+        }, Token);
+        using var client = Client(server, o => (o.TimeoutSeconds, o.MaxRetries) = (1, 1));
+
+        var updates = await CollectAsync(client.GetStreamingResponseAsync(Messages, null, Token));
+
+        Assert.Equal("in time", string.Concat(updates.Select(u => u.Text)));
+        Assert.Equal(2, server.Requests.Count);
+    }
+
+    [Fact]
     public async Task GetStreamingResponseAsync_ServerStallsMidReply_EndsWithTimeoutAfterTheTextSoFar()
     {
         await using var server = await TestHttpServer.StartAsync(async (context, _) =>

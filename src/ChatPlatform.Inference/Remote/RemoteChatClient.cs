@@ -13,7 +13,6 @@ using OpenAI;
 using OpenAI.Chat;
 using Polly.Timeout;
 using ChatMessage = Microsoft.Extensions.AI.ChatMessage;
-using ChatFinishReason = Microsoft.Extensions.AI.ChatFinishReason;
 
 namespace ChatPlatform.Inference.Remote;
 

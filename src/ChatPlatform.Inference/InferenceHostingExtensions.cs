@@ -51,7 +51,7 @@ public static class InferenceHostingExtensions
         if (judge.IsRemote)
         {
             const string httpName = "chatplatform.safety-judge";
-            builder.Services.AddHttpClient(httpName, http => http.Timeout = Timeout.InfiniteTimeSpan);
+            builder.Services.AddRemoteHttpClient(httpName, judge.Remote);
             builder.Services.AddKeyedSingleton<IChatClient>(serviceKey, (sp, _) => new RemoteChatClient(
                 sp.GetRequiredService<IHttpClientFactory>().CreateClient(httpName), judge.Remote,
                 sp.GetRequiredService<ILogger<RemoteChatClient>>()));
@@ -73,17 +73,14 @@ public static class InferenceHostingExtensions
         return builder;
     }
 
-    /// <summary>Registers <see cref="RemoteChatClient"/> over a pooled <see cref="HttpClient"/> from <see cref="IHttpClientFactory"/>.</summary>
+    /// <summary>Registers <see cref="RemoteChatClient"/> over a pooled <see cref="HttpClient"/> from <see cref="IHttpClientFactory"/> with the resilience pipeline of <see cref="RemoteHttp"/>.</summary>
     /// <param name="pipeline">Adds middlewares (such as the output rails), outermost first: a remote model's replies are checked like local ones.</param>
     public static IHostApplicationBuilder AddRemoteInference(this IHostApplicationBuilder builder, RemoteOptions remote, Action<ChatClientBuilder>? pipeline = null)
     {
-        builder.Services.AddHttpClient(RemoteChatClient.HttpClientName, http => http.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
-            {
-                // The client lives as long as the host, so connections are renewed to follow DNS changes.
-                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-                ConnectTimeout = TimeSpan.FromSeconds(remote.TimeoutSeconds),
-            });
+        builder.Services.AddRemoteHttpClient(RemoteChatClient.HttpClientName, remote);
+        // The readiness probe asks once and answers for itself: no retries, its own short timeout.
+        builder.Services.AddHttpClient(RemoteChatClient.ProbeHttpClientName, http => http.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => RemoteHttp.PrimaryHandler(remote));
         var chat = builder.Services.AddChatClient(sp => new RemoteChatClient(
                 sp.GetRequiredService<IHttpClientFactory>().CreateClient(RemoteChatClient.HttpClientName), remote,
                 sp.GetRequiredService<ILogger<RemoteChatClient>>()));

@@ -110,7 +110,7 @@ internal static class ChatCommand
 
         public static Backend Remote(RemoteOptions options, ILoggerFactory loggers)
         {
-            var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+            var http = RemoteHttp.CreateClient(options, loggers.CreateLogger<RemoteChatClient>());
             return new Backend(new RemoteChatClient(http, options, loggers.CreateLogger<RemoteChatClient>()), http);
         }
 

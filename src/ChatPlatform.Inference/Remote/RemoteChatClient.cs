@@ -1,57 +1,94 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using System.Collections.Concurrent;
 using System.Net;
-using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
-using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Configuration;
 using ChatPlatform.Core.Privacy;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
+using OpenAI;
+using OpenAI.Chat;
+using Polly.Timeout;
+using ChatMessage = Microsoft.Extensions.AI.ChatMessage;
 
 namespace ChatPlatform.Inference.Remote;
 
 /// <summary>
 /// <see cref="IChatClient"/> over an OpenAI-compatible <c>/chat/completions</c> endpoint: llama.cpp's server, vLLM
 /// (with one LoRA module per persona when <see cref="RemoteOptions.UsePersonaAsModel"/> is set) or another
-/// ChatPlatform node. Connection failures, HTTP 5xx and 429 are retried with backoff until the reply starts, never
-/// after. Failures before the reply starts are <see cref="ChatRejectedException"/>s (busy for 429/503, otherwise
-/// <see cref="ChatErrorKind.Upstream"/>): their <see cref="ChatRejectedException.Error"/> carries only a code and a plain
-/// sentence for the user, while the exception's message and the log name the server (credentials masked), the HTTP
-/// status and the server's own message. A failure mid-reply is a <see cref="RemoteInferenceException"/>, and a server
-/// that stops sending mid-reply ends it with an <see cref="OperationCanceledException"/> caused by a <see cref="TimeoutException"/>.
+/// ChatPlatform node. Requests go through the <c>OpenAI</c> SDK and <c>Microsoft.Extensions.AI.OpenAI</c>'s
+/// <see cref="IChatClient"/>; retries and attempt timeouts are the <see cref="HttpClient"/>'s resilience pipeline
+/// (<see cref="RemoteHttp"/>), so they end once a reply starts. This class picks the model and turns failures into the
+/// platform's own: before the reply starts a <see cref="ChatRejectedException"/> (busy for 429/503, otherwise
+/// <see cref="ChatErrorKind.Upstream"/> with an <c>upstream_*</c> code and a plain sentence for the user, while the
+/// exception's message and the log name the server, credentials masked, the HTTP status and the server's own message);
+/// after it a <see cref="RemoteInferenceException"/>, or an <see cref="OperationCanceledException"/> caused by a
+/// <see cref="TimeoutException"/> when the server stops sending.
 /// </summary>
 public sealed partial class RemoteChatClient : IChatClient
 {
-    /// <summary>Name of the <see cref="HttpClient"/> the host registers for this client.</summary>
+    /// <summary>Name of the <see cref="HttpClient"/> (with the resilience pipeline) the host registers for this client.</summary>
     public const string HttpClientName = "ChatPlatform.Remote";
 
-    /// <summary>A server asking to wait longer than this is not retried; the caller is told it is busy.</summary>
-    internal static readonly TimeSpan MaxRetryWait = TimeSpan.FromSeconds(10);
+    /// <summary>Name of the plain <see cref="HttpClient"/> the readiness probe uses: one try, no retries.</summary>
+    public const string ProbeHttpClientName = "ChatPlatform.Remote.Probe";
 
     private static readonly TimeSpan DefaultBusyRetryAfter = TimeSpan.FromSeconds(2);
 
-    private readonly HttpClient _http;
     private readonly RemoteOptions _options;
     private readonly ILogger<RemoteChatClient> _logger;
-    private readonly Uri _endpoint;
+    private readonly OpenAIClient _openAi;
+    private readonly ConcurrentDictionary<string, IChatClient> _models = new(StringComparer.Ordinal);
+    private readonly HttpClient? _ownedHttp;
     private readonly string _shownEndpoint;
     private readonly TimeSpan _timeout;
     private readonly ChatClientMetadata _metadata;
 
+    /// <summary>A client over <paramref name="http"/>, which should carry <see cref="RemoteHttp"/>'s pipeline (see <see cref="RemoteHttp.AddRemoteHttpClient"/>).</summary>
     public RemoteChatClient(HttpClient http, RemoteOptions options, ILogger<RemoteChatClient> logger)
+        : this(http, options, logger, ownsHttp: false)
+    {
+    }
+
+    /// <summary>A client with its own <see cref="HttpClient"/> from <see cref="RemoteHttp.CreateClient"/>, disposed with it.</summary>
+    public RemoteChatClient(RemoteOptions options, ILogger<RemoteChatClient> logger)
+        : this(RemoteHttp.CreateClient(options, logger), options, logger, ownsHttp: true)
+    {
+    }
+
+    private RemoteChatClient(HttpClient http, RemoteOptions options, ILogger<RemoteChatClient> logger, bool ownsHttp)
     {
         ArgumentNullException.ThrowIfNull(http);
         ArgumentNullException.ThrowIfNull(options);
-        _http = http;
         _options = options;
         _logger = logger;
-        _endpoint = CompletionsUri(options.BaseUrl);
-        _shownEndpoint = UrlMasking.Apply(_endpoint);
+        _ownedHttp = ownsHttp ? http : null;
+        var completions = CompletionsUri(options.BaseUrl);
+        _shownEndpoint = UrlMasking.Apply(completions);
         _timeout = TimeSpan.FromSeconds(options.TimeoutSeconds);
-        _metadata = new ChatClientMetadata("chatplatform-remote", new Uri(_endpoint.GetLeftPart(UriPartial.Scheme) + _endpoint.Authority), options.Model);
+        _metadata = new ChatClientMetadata("chatplatform-remote", new Uri(completions.GetLeftPart(UriPartial.Authority)), options.Model);
+
+        var sdkOptions = new OpenAIClientOptions
+        {
+            Endpoint = ApiRoot(completions),
+            Transport = new HttpClientPipelineTransport(http),
+            // Retries belong to the HttpClient's pipeline, which knows the platform's rules; the SDK's own would repeat them.
+            RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+            // The SDK's timeout spans all attempts, so it is the longest they can take together; each attempt has the
+            // pipeline's own timeout, and each streamed piece after the first this client's.
+            NetworkTimeout = AttemptsBudget(options),
+        };
+        if (string.IsNullOrEmpty(options.ApiKey))
+            sdkOptions.AddPolicy(NoCredentialPolicy.Instance, PipelinePosition.BeforeTransport);
+        _openAi = new OpenAIClient(new ApiKeyCredential(string.IsNullOrEmpty(options.ApiKey) ? "-" : options.ApiKey), sdkOptions);
     }
+
+    /// <summary>Every attempt timing out and every retry waiting as long as allowed.</summary>
+    internal static TimeSpan AttemptsBudget(RemoteOptions options) =>
+        TimeSpan.FromSeconds(options.TimeoutSeconds) * (options.MaxRetries + 1) + RemoteHttp.MaxRetryWait * options.MaxRetries;
 
     /// <summary>The chat completions URL: <c>BaseUrl/chat/completions</c>; a bare host gets <c>/v1</c> first.</summary>
     public static Uri CompletionsUri(string? baseUrl)
@@ -63,56 +100,71 @@ public sealed partial class RemoteChatClient : IChatClient
         return new UriBuilder(uri) { Path = path + "/chat/completions" }.Uri;
     }
 
+    /// <summary>The API root the SDK appends <c>/chat/completions</c> (and <c>/models</c>) to.</summary>
+    internal static Uri ApiRoot(Uri completions)
+    {
+        var path = completions.AbsolutePath;
+        return new UriBuilder(completions) { Path = path[..^"/chat/completions".Length] }.Uri;
+    }
+
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var (body, model) = CreateBody(messages, options, stream: false);
-        return await RetryAsync(model, async attemptToken =>
+        var (client, model) = ClientFor(options);
+        try
         {
-            using var response = await SendAsync(body, model, attemptToken);
-            string text;
-            try
-            {
-                text = await response.Content.ReadAsStringAsync(attemptToken);
-            }
-            catch (HttpRequestException e)
-            {
-                throw new AttemptFailure(transient: true, Unreachable(e.Message));
-            }
-            catch (IOException e)
-            {
-                throw new AttemptFailure(transient: true, Unreachable(e.Message));
-            }
-            return ParseCompletion(text);
-        }, cancellationToken);
+            return await client.GetResponseAsync(messages, ToSent(options), cancellationToken);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && Rejection(e, model, streaming: false) is { } rejected)
+        {
+            throw rejected;
+        }
     }
 
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var (body, model) = CreateBody(messages, options, stream: true);
-
-        // Until the first piece of the reply arrives, any transient failure is retried from scratch.
-        var stream = await RetryAsync(model, async attemptToken =>
+        var (client, model) = ClientFor(options);
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var updates = client.GetStreamingResponseAsync(messages, ToSent(options), idle.Token).GetAsyncEnumerator(idle.Token);
+        try
         {
-            var opened = new ReplyStream(this, await SendAsync(body, model, attemptToken), cancellationToken);
-            try
+            var started = false;
+            while (true)
             {
-                var first = await opened.ReadAsync(beforeOutput: true);
-                return (opened, first);
+                // Before the reply starts, the pipeline's attempt timeout and the SDK's network timeout apply; after it,
+                // each next piece must come within the timeout too.
+                if (started) idle.CancelAfter(_timeout);
+                ChatResponseUpdate? update;
+                try
+                {
+                    update = await updates.MoveNextAsync() ? updates.Current : null;
+                }
+                catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+                {
+                    if (started) throw MidReply(e, stalled: idle.IsCancellationRequested);
+                    throw Rejection(e, model, streaming: true) ?? throw new InvalidOperationException("Unclassified remote failure.", e);
+                }
+                if (update is null) yield break;
+                if (update.Contents.Count == 0 && update.FinishReason is null)
+                {
+                    if (ErrorEvent(update) is { } said)
+                    {
+                        if (started) throw MidReply(new RemoteInferenceException($"The inference server {_shownEndpoint} failed mid-reply: {said}"), stalled: false);
+                        var failed = Rejected("upstream_error", $"The inference server {_shownEndpoint} failed: {said}");
+                        LogFailed(_shownEndpoint, model, failed.Error.Code, failed.Message);
+                        throw failed;
+                    }
+                    continue;
+                }
+                started = true;
+                yield return update;
             }
-            catch
-            {
-                await opened.DisposeAsync();
-                throw;
-            }
-        }, cancellationToken);
-
-        await using var reply = stream.opened;
-        if (stream.first is null) yield break;
-        yield return stream.first;
-        while (await reply.ReadAsync(beforeOutput: false) is { } update)
-            yield return update;
+        }
+        finally
+        {
+            await updates.DisposeAsync();
+        }
     }
 
     public object? GetService(Type serviceType, object? serviceKey = null) =>
@@ -123,151 +175,170 @@ public sealed partial class RemoteChatClient : IChatClient
 
     public void Dispose()
     {
-        // The HttpClient belongs to IHttpClientFactory (or the caller).
+        foreach (var client in _models.Values) client.Dispose();
+        // A shared HttpClient belongs to IHttpClientFactory (or the caller).
+        _ownedHttp?.Dispose();
     }
 
-    private (JsonObject Body, string Model) CreateBody(IEnumerable<ChatMessage> messages, ChatOptions? options, bool stream)
+    /// <summary>The persona's model when <see cref="RemoteOptions.UsePersonaAsModel"/> applies, else the configured one; one SDK client per model.</summary>
+    private (IChatClient Client, string Model) ClientFor(ChatOptions? options)
     {
         var persona = options?.AdditionalProperties?.TryGetValue(PersonaChatOptions.PersonaKey, out var p) == true ? p as string : null;
         var model = _options.UsePersonaAsModel && !string.IsNullOrEmpty(persona) ? persona : _options.Model ?? "";
-
-        var list = new JsonArray();
-        foreach (var message in messages)
-            list.Add(new JsonObject { ["role"] = message.Role.Value, ["content"] = message.Text });
-
-        var body = new JsonObject { ["model"] = model, ["messages"] = list, ["stream"] = stream };
-        if (stream) body["stream_options"] = new JsonObject { ["include_usage"] = true };
-        if (options?.Temperature is { } temperature) body["temperature"] = temperature;
-        if (options?.TopP is { } topP) body["top_p"] = topP;
-        if (options?.MaxOutputTokens is { } maxTokens) body["max_tokens"] = maxTokens;
-        if (options?.Seed is { } seed) body["seed"] = seed;
-        if (options?.StopSequences is { Count: > 0 } stops) body["stop"] = new JsonArray([.. stops.Select(s => JsonValue.Create(s))]);
-        return (body, model);
-    }
-
-    /// <summary>Sends one attempt and returns a successful response; anything else becomes an <see cref="AttemptFailure"/>.</summary>
-    private async Task<HttpResponseMessage> SendAsync(JsonObject body, string model, CancellationToken attemptToken)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, _endpoint)
-        {
-            Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"),
-        };
-        if (!string.IsNullOrEmpty(_options.ApiKey))
-            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", _options.ApiKey);
-        request.Headers.Accept.ParseAdd(body["stream"]?.GetValue<bool>() == true ? "text/event-stream" : "application/json");
-
-        HttpResponseMessage response;
-        try
-        {
-            response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, attemptToken);
-        }
-        catch (HttpRequestException e)
-        {
-            throw new AttemptFailure(transient: true, Unreachable(e.Message));
-        }
-        if (response.IsSuccessStatusCode) return response;
-
-        using (response)
-        {
-            string text;
-            try
-            {
-                text = await response.Content.ReadAsStringAsync(attemptToken);
-            }
-            catch (HttpRequestException)
-            {
-                text = "";
-            }
-            catch (IOException)
-            {
-                text = "";
-            }
-            throw StatusFailure(response, ErrorText(text), model);
-        }
-    }
-
-    private AttemptFailure StatusFailure(HttpResponseMessage response, string detail, string model)
-    {
-        var status = (int)response.StatusCode;
-        var said = detail.Length > 0 ? $": {detail}" : "";
-        if (response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable)
-        {
-            var retryAfter = RetryAfter(response);
-            var busy = ChatRejectedException.Busy(BusyMessage, retryAfter ?? DefaultBusyRetryAfter,
-                $"The inference server {_shownEndpoint} is busy (HTTP {status}{said}).");
-            return new AttemptFailure(transient: true, busy, retryAfter);
-        }
-        if (status >= 500)
-            return new AttemptFailure(transient: true, Rejected("upstream_error", $"The inference server {_shownEndpoint} failed (HTTP {status}){said}."));
-        if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
-            return new AttemptFailure(transient: false, Rejected("upstream_auth",
-                $"The inference server {_shownEndpoint} refused the credentials (HTTP {status}){said}. Check ChatPlatform:Remote:ApiKey."));
-        if (response.StatusCode == HttpStatusCode.NotFound)
-            return new AttemptFailure(transient: false, Rejected("upstream_not_found",
-                $"The inference server {_shownEndpoint} answered HTTP 404 for model '{model}'{said}. Check ChatPlatform:Remote:BaseUrl (usually ending in /v1) and " +
-                (_options.UsePersonaAsModel
-                    ? "that the server serves a model or LoRA module named after each persona (ChatPlatform:Remote:UsePersonaAsModel is on)."
-                    : "ChatPlatform:Remote:Model.")));
-        return new AttemptFailure(transient: false, Rejected("upstream_rejected",
-            $"The inference server {_shownEndpoint} rejected the request (HTTP {status}){said}."));
+        return (_models.GetOrAdd(model, m => _openAi.GetChatClient(m).AsIChatClient()), model);
     }
 
     /// <summary>
-    /// Runs attempts, each under its own timeout, until one succeeds. Transient failures are retried with
-    /// exponential backoff (or the server's <c>Retry-After</c>, when short) up to <see cref="RemoteOptions.MaxRetries"/> times.
+    /// What goes to the server: the sampling settings, without the platform's own properties. The reply limit goes as
+    /// <c>max_tokens</c>, which llama.cpp's server, vLLM and older OpenAI-compatible servers all read, rather than the
+    /// SDK's <c>max_completion_tokens</c>.
     /// </summary>
-    private async Task<T> RetryAsync<T>(string model, Func<CancellationToken, Task<T>> attempt, CancellationToken cancellationToken)
+    private static ChatOptions? ToSent(ChatOptions? options)
     {
-        for (var number = 0; ; number++)
+        if (options is null) return null;
+        var sent = options.Clone();
+        sent.AdditionalProperties = null;
+        sent.ModelId = null;
+        if (sent.MaxOutputTokens is { } maxTokens)
         {
-            AttemptFailure failure;
-            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            sent.MaxOutputTokens = null;
+            var inner = sent.RawRepresentationFactory;
+            sent.RawRepresentationFactory = client =>
             {
-                timeout.CancelAfter(_timeout);
-                try
-                {
-                    return await attempt(timeout.Token);
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    var timedOut = Rejected("upstream_timeout",
-                        $"The inference server {_shownEndpoint} did not answer within {_options.TimeoutSeconds} s (ChatPlatform:Remote:TimeoutSeconds).");
-                    LogFailed(_shownEndpoint, model, timedOut.Error.Code, timedOut.Message);
-                    throw timedOut;
-                }
-                catch (AttemptFailure f)
-                {
-                    failure = f;
-                }
-            }
+                var raw = inner?.Invoke(client) as ChatCompletionOptions ?? new ChatCompletionOptions();
+#pragma warning disable SCME0001 // JsonPatch: the supported way to send a field the SDK names differently.
+                raw.Patch.Set("$.max_tokens"u8, maxTokens);
+#pragma warning restore SCME0001
+                return raw;
+            };
+        }
+        return sent;
+    }
 
-            var wait = failure.RetryAfter ?? Backoff(number);
-            if (!failure.Transient || number >= _options.MaxRetries || wait > MaxRetryWait)
+    /// <summary>
+    /// The server's message when a streamed event is an error (<c>{"error": …}</c>, as llama.cpp's server sends when a
+    /// reply fails under way) rather than a chunk. The SDK keeps such a field but does not act on it: this is read back
+    /// from the event as it arrived.
+    /// </summary>
+    private static string? ErrorEvent(ChatResponseUpdate update)
+    {
+        if (update.RawRepresentation is not StreamingChatCompletionUpdate raw) return null;
+        var json = ModelReaderWriter.Write(raw).ToString();
+        using var document = JsonDocument.Parse(json);
+        return document.RootElement.TryGetProperty("error", out _) ? ErrorText(json) : null;
+    }
+
+    /// <summary>
+    /// The platform's refusal for a failure before the reply started, logged; null for a failure this client does not
+    /// explain (it then propagates as it is).
+    /// </summary>
+    private ChatRejectedException? Rejection(Exception e, string model, bool streaming)
+    {
+        var rejection = Classify(e, model, streaming);
+        if (rejection is not null) LogFailed(_shownEndpoint, model, rejection.Error.Code, rejection.Message);
+        return rejection;
+    }
+
+    private ChatRejectedException? Classify(Exception e, string model, bool streaming)
+    {
+        if (e is ClientResultException { Status: > 0 } status && status.GetRawResponse() is { } response)
+            return StatusFailure(response, model);
+        for (var inner = e; inner is not null; inner = inner.InnerException)
+        {
+            switch (inner)
             {
-                LogFailed(_shownEndpoint, model, failure.Rejection.Error.Code, failure.Rejection.Message);
-                throw failure.Rejection;
+                case TimeoutRejectedException or OperationCanceledException or TimeoutException:
+                    return Rejected("upstream_timeout",
+                        $"The inference server {_shownEndpoint} did not answer within {_options.TimeoutSeconds} s (ChatPlatform:Remote:TimeoutSeconds).");
+                case HttpRequestException or IOException:
+                    return Unreachable(inner.Message);
+                case JsonException json:
+                    return Invalid(streaming ? $"a streamed chunk is not valid JSON ({json.Message})" : $"invalid JSON ({json.Message})");
             }
-            LogRetry(_shownEndpoint, model, failure.Rejection.Error.Code, wait.TotalMilliseconds, number + 1, _options.MaxRetries);
-            await Task.Delay(wait, cancellationToken);
+        }
+        return e is FormatException or InvalidOperationException or KeyNotFoundException or ArgumentException
+            ? Invalid(e.Message)
+            : null;
+    }
+
+    private ChatRejectedException StatusFailure(PipelineResponse response, string model)
+    {
+        var status = response.Status;
+        var detail = ErrorText(BodyText(response));
+        var said = detail.Length > 0 ? $": {detail}" : "";
+        if (status is (int)HttpStatusCode.TooManyRequests or (int)HttpStatusCode.ServiceUnavailable)
+        {
+            var retryAfter = RetryAfter(response);
+            return ChatRejectedException.Busy(BusyMessage, retryAfter ?? DefaultBusyRetryAfter,
+                $"The inference server {_shownEndpoint} is busy (HTTP {status}{said}).");
+        }
+        if (status >= 500)
+            return Rejected("upstream_error", $"The inference server {_shownEndpoint} failed (HTTP {status}){said}.");
+        if (status is (int)HttpStatusCode.Unauthorized or (int)HttpStatusCode.Forbidden)
+            return Rejected("upstream_auth",
+                $"The inference server {_shownEndpoint} refused the credentials (HTTP {status}){said}. Check ChatPlatform:Remote:ApiKey.");
+        if (status == (int)HttpStatusCode.NotFound)
+            return Rejected("upstream_not_found",
+                $"The inference server {_shownEndpoint} answered HTTP 404 for model '{model}'{said}. Check ChatPlatform:Remote:BaseUrl (usually ending in /v1) and " +
+                (_options.UsePersonaAsModel
+                    ? "that the server serves a model or LoRA module named after each persona (ChatPlatform:Remote:UsePersonaAsModel is on)."
+                    : "ChatPlatform:Remote:Model."));
+        if (status == (int)HttpStatusCode.BadRequest && IsContextOverflow(detail))
+            return new ChatRejectedException(new ChatError(ChatErrorKind.TooLarge, ChatOrchestrator.ContextOverflowCode,
+                    "The conversation does not fit the model's context window. Please send a shorter message."),
+                detail: $"The inference server {_shownEndpoint} found the prompt longer than the model's context (HTTP 400){said}.");
+        return Rejected("upstream_rejected", $"The inference server {_shownEndpoint} rejected the request (HTTP {status}){said}.");
+    }
+
+    /// <summary>
+    /// Whether a 400's message says the prompt does not fit the context window, as llama.cpp's server ("exceeds the
+    /// available context size") and vLLM ("maximum context length") put it. The orchestrator then sends fewer
+    /// knowledge passages, as it does for the local core.
+    /// </summary>
+    internal static bool IsContextOverflow(string detail) =>
+        detail.Contains("context size", StringComparison.OrdinalIgnoreCase)
+        || detail.Contains("context length", StringComparison.OrdinalIgnoreCase)
+        || detail.Contains("context window", StringComparison.OrdinalIgnoreCase);
+
+    private static string BodyText(PipelineResponse response)
+    {
+        try
+        {
+            return response.Content.ToString();
+        }
+        catch (InvalidOperationException)
+        {
+            // The body was not buffered (a streamed error): the status alone has to do.
+            return "";
         }
     }
 
-    /// <summary>Logs a failure that ends a reply already under way, and returns it to be thrown.</summary>
-    private RemoteInferenceException MidReply(RemoteInferenceException failure)
+    private static TimeSpan? RetryAfter(PipelineResponse response)
     {
-        LogFailedMidReply(_shownEndpoint, failure.Message);
-        return failure;
+        if (!response.Headers.TryGetValue("Retry-After", out var value) || string.IsNullOrWhiteSpace(value)) return null;
+        return System.Net.Http.Headers.RetryConditionHeaderValue.TryParse(value, out var header) ? RemoteHttp.RetryAfter(header) : null;
     }
 
-    private static TimeSpan Backoff(int number) =>
-        TimeSpan.FromMilliseconds(200 * Math.Pow(2, number) * (1 + Random.Shared.NextDouble() * 0.25));
-
-    private static TimeSpan? RetryAfter(HttpResponseMessage response)
+    /// <summary>A failure after the reply started: the text so far stands, and the caller is told how it ended.</summary>
+    private Exception MidReply(Exception e, bool stalled)
     {
-        var header = response.Headers.RetryAfter;
-        if (header?.Delta is { } delta) return delta;
-        if (header?.Date is { } date) return date > DateTimeOffset.UtcNow ? date - DateTimeOffset.UtcNow : TimeSpan.Zero;
-        return null;
+        if (stalled || e is OperationCanceledException || e.InnerException is TimeoutException)
+        {
+            var message = $"The inference server {_shownEndpoint} sent nothing for {_options.TimeoutSeconds} s mid-reply (ChatPlatform:Remote:TimeoutSeconds).";
+            LogFailedMidReply(_shownEndpoint, message);
+            return new OperationCanceledException(message, new TimeoutException());
+        }
+        var failure = e switch
+        {
+            JsonException or FormatException => new RemoteInferenceException(
+                $"The inference server {_shownEndpoint} failed mid-reply: a streamed chunk is not an OpenAI chat completion chunk ({e.Message})", e),
+            RemoteInferenceException remote => remote,
+            ClientResultException { Status: > 0 } status => new RemoteInferenceException(
+                $"The inference server {_shownEndpoint} failed mid-reply (HTTP {status.Status}).", e),
+            _ => new RemoteInferenceException($"The connection to the inference server {_shownEndpoint} broke mid-reply: {e.Message}", e),
+        };
+        LogFailedMidReply(_shownEndpoint, failure.Message);
+        return failure;
     }
 
     private ChatRejectedException Unreachable(string reason) =>
@@ -325,200 +396,27 @@ public sealed partial class RemoteChatClient : IChatClient
         return oneLine.Length > 200 ? oneLine[..200] + "…" : oneLine;
     }
 
-    private ChatResponse ParseCompletion(string text)
-    {
-        try
-        {
-            using var json = JsonDocument.Parse(text);
-            var root = json.RootElement;
-            if (root.ValueKind != JsonValueKind.Object) throw new AttemptFailure(false, Invalid("the body is not a JSON object"));
-            if (root.TryGetProperty("error", out _)) throw new AttemptFailure(false, Rejected("upstream_error", $"The inference server {_shownEndpoint} failed: {ErrorText(text)}"));
-            if (!root.TryGetProperty("choices", out var choices) || choices.ValueKind != JsonValueKind.Array || choices.GetArrayLength() == 0)
-                throw new AttemptFailure(false, Invalid("it has no 'choices'"));
-            var choice = choices[0];
-            if (!choice.TryGetProperty("message", out var message) || message.ValueKind != JsonValueKind.Object)
-                throw new AttemptFailure(false, Invalid("choices[0] has no 'message'"));
-            var content = message.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString()! : "";
-            return new ChatResponse(new ChatMessage(ChatRole.Assistant, content))
-            {
-                ResponseId = StringProperty(root, "id"),
-                ModelId = StringProperty(root, "model"),
-                CreatedAt = Created(root),
-                FinishReason = FinishReason(choice),
-                Usage = Usage(root),
-            };
-        }
-        catch (JsonException e)
-        {
-            throw new AttemptFailure(false, Invalid($"invalid JSON ({e.Message})"));
-        }
-    }
-
-    /// <summary>Turns one SSE chunk into an update; null for chunks that carry nothing (a role-only delta).</summary>
-    private ChatResponseUpdate? ParseChunk(string data)
-    {
-        using var json = JsonDocument.Parse(data);
-        var root = json.RootElement;
-        if (root.ValueKind != JsonValueKind.Object) throw new FormatException("a chunk is not a JSON object");
-        if (root.TryGetProperty("error", out _)) throw new RemoteInferenceException($"The inference server {_shownEndpoint} failed mid-reply: {ErrorText(data)}");
-
-        var update = new ChatResponseUpdate
-        {
-            Role = ChatRole.Assistant,
-            ResponseId = StringProperty(root, "id"),
-            ModelId = StringProperty(root, "model"),
-            CreatedAt = Created(root),
-        };
-        var hasChoices = root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array;
-        if (hasChoices && choices.GetArrayLength() > 0)
-        {
-            var choice = choices[0];
-            if (choice.TryGetProperty("delta", out var delta) && delta.ValueKind == JsonValueKind.Object
-                && delta.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String
-                && content.GetString() is { Length: > 0 } text)
-                update.Contents.Add(new TextContent(text));
-            update.FinishReason = FinishReason(choice);
-        }
-        if (Usage(root) is { } usage)
-            update.Contents.Add(new UsageContent(usage));
-        else if (!hasChoices)
-            throw new FormatException("a chunk has neither 'choices' nor 'usage'");
-        return update.Contents.Count > 0 || update.FinishReason is not null ? update : null;
-    }
-
-    private static string? StringProperty(JsonElement root, string name) =>
-        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-
-    private static DateTimeOffset? Created(JsonElement root) =>
-        root.TryGetProperty("created", out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var seconds)
-            ? DateTimeOffset.FromUnixTimeSeconds(seconds)
-            : null;
-
-    private static ChatFinishReason? FinishReason(JsonElement choice) =>
-        choice.TryGetProperty("finish_reason", out var value) && value.ValueKind == JsonValueKind.String
-            ? value.GetString() switch
-            {
-                "stop" => ChatFinishReason.Stop,
-                "length" => ChatFinishReason.Length,
-                "content_filter" => ChatFinishReason.ContentFilter,
-                "tool_calls" => ChatFinishReason.ToolCalls,
-                { } other => new ChatFinishReason(other),
-                null => null,
-            }
-            : null;
-
-    private static UsageDetails? Usage(JsonElement root)
-    {
-        if (!root.TryGetProperty("usage", out var usage) || usage.ValueKind != JsonValueKind.Object) return null;
-        long? Count(string name) => usage.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var n) ? n : null;
-        return new UsageDetails
-        {
-            InputTokenCount = Count("prompt_tokens"),
-            OutputTokenCount = Count("completion_tokens"),
-            TotalTokenCount = Count("total_tokens"),
-        };
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Inference server {Endpoint} (model {Model}) failed with {Code}; retrying in {DelayMs:0} ms (retry {Retry} of {MaxRetries})")]
-    private partial void LogRetry(string endpoint, string model, string code, double delayMs, int retry, int maxRetries);
-
     [LoggerMessage(Level = LogLevel.Error, Message = "Inference server {Endpoint} (model {Model}) failed with {Code}: {Detail}")]
     private partial void LogFailed(string endpoint, string model, string code, string detail);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Inference server {Endpoint} failed mid-reply: {Detail}")]
     private partial void LogFailedMidReply(string endpoint, string detail);
 
-    /// <summary>One failed attempt: whether another may help, and what the caller is told when none is left.</summary>
-    private sealed class AttemptFailure(bool transient, ChatRejectedException rejection, TimeSpan? retryAfter = null) : Exception(rejection.Message)
+    /// <summary>Sends no <c>Authorization</c> header when no key is configured (the SDK always has a credential).</summary>
+    private sealed class NoCredentialPolicy : PipelinePolicy
     {
-        public bool Transient { get; } = transient;
-        public ChatRejectedException Rejection { get; } = rejection;
-        public TimeSpan? RetryAfter { get; } = retryAfter;
-    }
+        public static readonly NoCredentialPolicy Instance = new();
 
-    /// <summary>The server-sent events of one streamed reply, each read within the idle timeout.</summary>
-    private sealed class ReplyStream : IAsyncDisposable
-    {
-        private readonly RemoteChatClient _client;
-        private readonly HttpResponseMessage _response;
-        private readonly CancellationToken _cancellationToken;
-        private readonly CancellationTokenSource _idle;
-        private IAsyncEnumerator<SseItem<string>>? _events;
-        private bool _done;
-
-        public ReplyStream(RemoteChatClient client, HttpResponseMessage response, CancellationToken cancellationToken)
+        public override void Process(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
         {
-            _client = client;
-            _response = response;
-            _cancellationToken = cancellationToken;
-            _idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            message.Request.Headers.Remove("Authorization");
+            ProcessNext(message, pipeline, currentIndex);
         }
 
-        /// <summary>
-        /// The next update with content, or null at the end. Before any output, failures are
-        /// <see cref="AttemptFailure"/>s (so the attempt can be retried); after it, they end the reply.
-        /// </summary>
-        public async Task<ChatResponseUpdate?> ReadAsync(bool beforeOutput)
+        public override ValueTask ProcessAsync(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
         {
-            while (!_done)
-            {
-                _idle.CancelAfter(_client._timeout);
-                string data;
-                try
-                {
-                    _events ??= SseParser.Create(await _response.Content.ReadAsStreamAsync(_idle.Token)).EnumerateAsync(_idle.Token).GetAsyncEnumerator(_idle.Token);
-                    if (!await _events.MoveNextAsync())
-                    {
-                        _done = true;
-                        break;
-                    }
-                    data = _events.Current.Data;
-                }
-                catch (OperationCanceledException) when (!_cancellationToken.IsCancellationRequested)
-                {
-                    if (beforeOutput) throw;
-                    var stalled = $"The inference server {_client._shownEndpoint} sent nothing for {_client._options.TimeoutSeconds} s mid-reply (ChatPlatform:Remote:TimeoutSeconds).";
-                    _client.LogFailedMidReply(_client._shownEndpoint, stalled);
-                    throw new OperationCanceledException(stalled, new TimeoutException());
-                }
-                catch (Exception e) when (e is HttpRequestException or IOException)
-                {
-                    if (beforeOutput) throw new AttemptFailure(transient: true, _client.Unreachable(e.Message));
-                    throw _client.MidReply(new RemoteInferenceException($"The connection to the inference server {_client._shownEndpoint} broke mid-reply: {e.Message}", e));
-                }
-
-                if (data.Trim() == "[DONE]")
-                {
-                    _done = true;
-                    break;
-                }
-                try
-                {
-                    if (_client.ParseChunk(data) is { } update) return update;
-                }
-                catch (Exception e) when (e is JsonException or FormatException)
-                {
-                    var what = e is JsonException ? $"a streamed chunk is not valid JSON ({e.Message})" : e.Message;
-                    if (beforeOutput) throw new AttemptFailure(transient: false, _client.Invalid(what));
-                    throw _client.MidReply(new RemoteInferenceException(_client.Invalid(what).Message, e));
-                }
-                catch (RemoteInferenceException e) when (!beforeOutput)
-                {
-                    throw _client.MidReply(e);
-                }
-                catch (RemoteInferenceException e) when (beforeOutput)
-                {
-                    throw new AttemptFailure(transient: false, Rejected("upstream_error", e.Message));
-                }
-            }
-            return null;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (_events is not null) await _events.DisposeAsync();
-            _idle.Dispose();
-            _response.Dispose();
+            message.Request.Headers.Remove("Authorization");
+            return ProcessNextAsync(message, pipeline, currentIndex);
         }
     }
 }

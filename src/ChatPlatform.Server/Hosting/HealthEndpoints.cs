@@ -89,7 +89,7 @@ public static class HealthEndpoints
                 using var request = new HttpRequestMessage(HttpMethod.Get, models);
                 if (!string.IsNullOrEmpty(options.Remote.ApiKey))
                     request.Headers.Authorization = new("Bearer", options.Remote.ApiKey);
-                using var response = await clients.CreateClient(RemoteChatClient.HttpClientName).SendAsync(request, timeout.Token);
+                using var response = await clients.CreateClient(RemoteChatClient.ProbeHttpClientName).SendAsync(request, timeout.Token);
                 return (int)response.StatusCode < 500
                     ? HealthCheckResult.Healthy()
                     : HealthCheckResult.Unhealthy($"the inference server answered HTTP {(int)response.StatusCode}");

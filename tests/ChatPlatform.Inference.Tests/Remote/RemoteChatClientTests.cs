@@ -17,11 +17,11 @@ public sealed class RemoteChatClientTests
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
-    private static RemoteChatClient Client(TestHttpServer server, Action<RemoteOptions>? configure = null, HttpClient? http = null)
+    private static RemoteChatClient Client(TestHttpServer server, Action<RemoteOptions>? configure = null)
     {
         var options = new RemoteOptions { BaseUrl = new Uri(server.BaseUri, "v1").ToString(), Model = "qwen2.5", TimeoutSeconds = 30, MaxRetries = 2 };
         configure?.Invoke(options);
-        return new RemoteChatClient(http ?? new HttpClient(), options, NullLogger<RemoteChatClient>.Instance);
+        return new RemoteChatClient(options, NullLogger<RemoteChatClient>.Instance);
     }
 
     private static async Task<List<ChatResponseUpdate>> CollectAsync(IAsyncEnumerable<ChatResponseUpdate> updates)
@@ -120,7 +120,7 @@ public sealed class RemoteChatClientTests
         {
             BaseUrl = $"http://ops:pa55-word@127.0.0.1:{server.BaseUri.Port}/v1?api_key=key-0123&region=eu", Model = "m", TimeoutSeconds = 30, MaxRetries = 0,
         };
-        using var client = new RemoteChatClient(new HttpClient(), options, log);
+        using var client = new RemoteChatClient(options, log);
 
         var error = await Assert.ThrowsAsync<ChatRejectedException>(() => CollectAsync(client.GetStreamingResponseAsync(Messages, null, Token)));
 
@@ -145,7 +145,7 @@ public sealed class RemoteChatClientTests
         var baseUri = server.BaseUri;
         await server.DisposeAsync();
         var options = new RemoteOptions { BaseUrl = baseUri + "v1", Model = "m", TimeoutSeconds = 2, MaxRetries = 1 };
-        using var client = new RemoteChatClient(new HttpClient(), options, NullLogger<RemoteChatClient>.Instance);
+        using var client = new RemoteChatClient(options, NullLogger<RemoteChatClient>.Instance);
 
         var error = await Assert.ThrowsAsync<ChatRejectedException>(() => CollectAsync(client.GetStreamingResponseAsync(Messages, null, Token)));
 
@@ -195,6 +195,25 @@ public sealed class RemoteChatClientTests
     }
 
     [Fact]
+    public async Task GetStreamingResponseAsync_SlowFailureThenSlowReply_EachAttemptHasItsOwnTimeout()
+    {
+        var calls = 0;
+        await using var server = await TestHttpServer.StartAsync(async (context, _) =>
+        {
+            var call = Interlocked.Increment(ref calls);
+            await Task.Delay(700, context.RequestAborted);
+            if (call == 1) await OpenAiResponses.WriteErrorAsync(context, 500, "slow failure");
+            else await OpenAiResponses.WriteReplyAsync(context, "in time");
+        }, Token);
+        using var client = Client(server, o => (o.TimeoutSeconds, o.MaxRetries) = (1, 1));
+
+        var updates = await CollectAsync(client.GetStreamingResponseAsync(Messages, null, Token));
+
+        Assert.Equal("in time", string.Concat(updates.Select(u => u.Text)));
+        Assert.Equal(2, server.Requests.Count);
+    }
+
+    [Fact]
     public async Task GetStreamingResponseAsync_ServerStallsMidReply_EndsWithTimeoutAfterTheTextSoFar()
     {
         await using var server = await TestHttpServer.StartAsync(async (context, _) =>
@@ -239,6 +258,38 @@ public sealed class RemoteChatClientTests
     }
 
     [Fact]
+    public async Task GetStreamingResponseAsync_ErrorEventMidReply_FailsAfterTheTextSoFar()
+    {
+        await using var server = await TestHttpServer.StartAsync((context, _) => OpenAiResponses.WriteEventsAsync(context,
+            [OpenAiResponses.Chunk("partial"), "{\"error\":{\"code\":500,\"message\":\"slot crashed\",\"type\":\"server_error\"}}"]), Token);
+        using var client = Client(server);
+        var received = new List<string>();
+
+        var error = await Assert.ThrowsAsync<RemoteInferenceException>(async () =>
+        {
+            await foreach (var update in client.GetStreamingResponseAsync(Messages, null, Token))
+                received.Add(update.Text);
+        });
+
+        Assert.Equal(["partial"], received);
+        Assert.Contains("slot crashed", error.Message, StringComparison.Ordinal);
+        Assert.Single(server.Requests);
+    }
+
+    [Fact]
+    public async Task GetStreamingResponseAsync_ErrorEventFirst_UpstreamErrorWithItsMessage()
+    {
+        await using var server = await TestHttpServer.StartAsync((context, _) => OpenAiResponses.WriteEventsAsync(context,
+            ["{\"error\":{\"message\":\"model failed to load\"}}"]), Token);
+        using var client = Client(server);
+
+        var error = await Assert.ThrowsAsync<ChatRejectedException>(() => CollectAsync(client.GetStreamingResponseAsync(Messages, null, Token)));
+
+        Assert.Equal("upstream_error", error.Error.Code);
+        Assert.Contains("model failed to load", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task GetStreamingResponseAsync_MalformedChunk_ClearErrorAndNoRetry()
     {
         await using var server = await TestHttpServer.StartAsync((context, _) => OpenAiResponses.WriteEventsAsync(context, ["{\"choices\": [ {\"delta\": "]), Token);
@@ -268,6 +319,34 @@ public sealed class RemoteChatClientTests
         Assert.Single(server.Requests);
     }
 
+    [Theory]
+    [InlineData("the request exceeds the available context size, try increasing it")]
+    [InlineData("This model's maximum context length is 4096 tokens. However, you requested 5000 tokens.")]
+    public async Task GetStreamingResponseAsync_PromptLongerThanContext_ContextOverflowForTheOrchestratorAndNoRetry(string reason)
+    {
+        await using var server = await TestHttpServer.StartAsync((context, _) => OpenAiResponses.WriteErrorAsync(context, 400, reason), Token);
+        using var client = Client(server);
+
+        var error = await Assert.ThrowsAsync<ChatRejectedException>(() => CollectAsync(client.GetStreamingResponseAsync(Messages, null, Token)));
+
+        Assert.Equal(ChatErrorKind.TooLarge, error.Error.Kind);
+        Assert.Equal(ChatOrchestrator.ContextOverflowCode, error.Error.Code);
+        Assert.DoesNotContain(reason, error.Error.Message, StringComparison.Ordinal);
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+        Assert.Single(server.Requests);
+    }
+
+    [Fact]
+    public async Task GetStreamingResponseAsync_NoApiKey_SendsNoAuthorizationHeader()
+    {
+        await using var server = await TestHttpServer.StartAsync((context, _) => OpenAiResponses.WriteReplyAsync(context, "ok"), Token);
+        using var client = Client(server);
+
+        await CollectAsync(client.GetStreamingResponseAsync(Messages, null, Token));
+
+        Assert.Null(Assert.Single(server.Requests).Header("Authorization"));
+    }
+
     [Fact]
     public async Task GetResponseAsync_NonStreaming_ReturnsMessageFinishReasonAndUsage()
     {
@@ -279,7 +358,11 @@ public sealed class RemoteChatClientTests
         Assert.Equal("整段回答", response.Text);
         Assert.Equal(ChatFinishReason.Length, response.FinishReason);
         Assert.Equal(3, response.Usage?.OutputTokenCount);
-        Assert.False(JsonDocument.Parse(Assert.Single(server.Requests).Body).RootElement.GetProperty("stream").GetBoolean());
+        // Not streamed: the SDK leaves "stream" out rather than sending false.
+        var body = JsonDocument.Parse(Assert.Single(server.Requests).Body).RootElement;
+        Assert.False(body.TryGetProperty("stream", out var stream) && stream.GetBoolean());
+        Assert.Equal(3, body.GetProperty("max_tokens").GetInt32());
+        Assert.False(body.TryGetProperty("max_completion_tokens", out _));
     }
 
     [Fact]

@@ -200,12 +200,14 @@ public sealed class RemoteChatClientTests
         var calls = 0;
         await using var server = await TestHttpServer.StartAsync(async (context, _) =>
         {
+            // Each attempt takes two thirds of the timeout: both together would not fit one timeout, each fits its own
+            // with a second to spare for a busy machine.
             var call = Interlocked.Increment(ref calls);
-            await Task.Delay(700, context.RequestAborted);
+            await Task.Delay(2000, context.RequestAborted);
             if (call == 1) await OpenAiResponses.WriteErrorAsync(context, 500, "slow failure");
             else await OpenAiResponses.WriteReplyAsync(context, "in time");
         }, Token);
-        using var client = Client(server, o => (o.TimeoutSeconds, o.MaxRetries) = (1, 1));
+        using var client = Client(server, o => (o.TimeoutSeconds, o.MaxRetries) = (3, 1));
 
         var updates = await CollectAsync(client.GetStreamingResponseAsync(Messages, null, Token));
 

@@ -49,6 +49,11 @@ internal static class ModelCommands
                 bar.Done();
                 throw new CliException(e.Message);
             }
+            catch (OperationCanceledException)
+            {
+                bar.Done();
+                throw;
+            }
             catch (IOException e)
             {
                 bar.Done();

@@ -182,6 +182,11 @@ internal static class ModelCommands
             {
                 throw new CliException(e.Message);
             }
+            catch (OperationCanceledException)
+            {
+                progress.Done();
+                throw;
+            }
             progress.Done();
             var info = GgufFile.Read(path).Info;
             console.Out.WriteLine($"wrote {path} ({info.Kind}, {info.Architecture}, {FormatCount(info.ParameterCount)} parameters, {info.Quantization}, {FormatBytes(info.FileLength)})");

@@ -6,15 +6,77 @@ using ChatPlatform.Inference.Models;
 
 namespace ChatPlatform.Cli.Commands;
 
-/// <summary><c>chatplatform model fixture|inspect|pull</c>.</summary>
+/// <summary><c>chatplatform model fixture|inspect|pull|quantize</c>.</summary>
 internal static class ModelCommands
 {
-    public static Command Create(CliConsole console) => new("model", "GGUF models: generate fixtures, inspect files, pull from a model hub.")
+    public static Command Create(CliConsole console) => new("model", "GGUF models: generate fixtures, inspect files, pull from a model hub, quantise.")
     {
         Fixture(console),
         Inspect(console),
         Pull(console),
+        Quantize(console),
     };
+
+    private static Command Quantize(CliConsole console)
+    {
+        var input = new Argument<string>("IN") { Description = "GGUF model to quantise (F32, F16 or BF16 weights)." };
+        var output = new Argument<string>("OUT") { Description = "File to write; replaced only once the new file has been checked." };
+        var type = new Option<string>("--type") { Description = $"Target type: {ModelQuantizer.TypeNames}.", Required = true };
+        var threads = new Option<int>("--threads") { Description = "Threads for the quantiser. Default: all.", DefaultValueFactory = _ => 0 };
+        var requantize = new Option<bool>("--allow-requantize") { Description = "Accept an already quantised input (it is dequantised first; quality is lost twice)." };
+
+        var command = new Command("quantize", "Quantise a GGUF model with llama.cpp's own quantiser, check the result as `model inspect` reads it, then keep it.")
+        {
+            input, output, type, threads, requantize,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var source = parse.GetValue(input)!;
+            var target = parse.GetValue(output)!;
+            var typeName = parse.GetValue(type)!;
+            var quantizationType = ModelQuantizer.FindType(typeName)
+                ?? throw new CliException($"--type {typeName}: unknown quantisation type; valid types: {ModelQuantizer.TypeNames}.");
+
+            var bar = new ProgressBar(console.Error, enabled: true);
+            var progress = new QuantizationProgressBar(console.Error, source, bar);
+            QuantizationResult result;
+            try
+            {
+                result = await ModelQuantizer.QuantizeAsync(source, target, quantizationType, parse.GetValue(threads), parse.GetValue(requantize), progress, cancellationToken);
+            }
+            catch (ModelQuantizationException e)
+            {
+                bar.Done();
+                throw new CliException(e.Message);
+            }
+            catch (OperationCanceledException)
+            {
+                bar.Done();
+                throw;
+            }
+            catch (IOException e)
+            {
+                bar.Done();
+                throw new CliException($"{target}: cannot write the output ({e.Message}).");
+            }
+            catch (UnauthorizedAccessException e)
+            {
+                bar.Done();
+                throw new CliException($"{target}: cannot write the output ({e.Message}).");
+            }
+
+            bar.Done();
+            var (before, after) = (result.Input, result.Output);
+            var ratio = after.FileLength > 0 ? (before.FileLength / (double)after.FileLength).ToString("0.0", CultureInfo.InvariantCulture) : "?";
+            await console.Out.WriteLineAsync(
+                $"wrote {result.Path} ({after.Quantization}, tensors {after.TensorTypeMix}, {FormatBytes(after.FileLength)}; " +
+                $"input {before.Quantization}, {FormatBytes(before.FileLength)}, {ratio}x smaller; {result.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s)");
+            await console.Out.WriteLineAsync(
+                $"checked: {after.Architecture}, {FormatCount(after.ParameterCount)} parameters in {after.TensorCount} tensors, vocabulary {after.VocabularySize?.ToString(CultureInfo.InvariantCulture) ?? "-"}, file type {after.Quantization}");
+            return 0;
+        });
+        return command;
+    }
 
     private static Command Pull(CliConsole console)
     {
@@ -119,6 +181,11 @@ internal static class ModelCommands
             catch (ArgumentException e)
             {
                 throw new CliException(e.Message);
+            }
+            catch (OperationCanceledException)
+            {
+                progress.Done();
+                throw;
             }
             progress.Done();
             var info = GgufFile.Read(path).Info;
@@ -228,6 +295,25 @@ internal sealed class ProgressBar(TextWriter writer, bool enabled) : IProgress<d
     public void Done()
     {
         if (enabled && _shown >= 0) writer.WriteLine();
+    }
+}
+
+/// <summary>Quantisation progress as a bar with the tensor being written, e.g. <c>[###......]  12%  [ 35/291] blk.2.attn_q.weight …</c>.</summary>
+internal sealed class QuantizationProgressBar(TextWriter writer, string source, ProgressBar bar) : IProgress<QuantizationProgress>
+{
+    private const int DetailWidth = 90;
+
+    // Reported synchronously: the start once the input has been checked, then each tensor on llama.cpp's thread.
+    public void Report(QuantizationProgress value)
+    {
+        if (value.TensorIndex == 0)
+        {
+            writer.WriteLine($"quantising {source} with llama.cpp: {value.Message}");
+            return;
+        }
+
+        var detail = $"  [{value.TensorIndex}/{value.TensorCount}] {value.Message}";
+        bar.Report(value.TensorIndex / (double)value.TensorCount, detail.Length > DetailWidth ? detail[..(DetailWidth - 1)] + "…" : detail);
     }
 }
 

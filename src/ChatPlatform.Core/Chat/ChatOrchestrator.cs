@@ -153,8 +153,10 @@ public sealed class ChatOrchestrator(
         {
             var verdict = await inputSafety.CheckAsync(pack, turn.Text, locale, cancellationToken);
             text = verdict.Text;
-            RecordRailHits(verdict, turn.Text);
-            verdicts = VerdictsOf(verdict, turn.Text);
+            var hits = RailHits(verdict, turn.Text);
+            foreach (var (rail, action) in hits)
+                metrics?.RecordRailHit(rail, action is { } a ? ActionName(a) : "redact");
+            verdicts = [.. hits.Select(h => $"{h.Rail}:{VerdictName(h.Action)}")];
             if (verdict.AnswersItself)
                 return ChatStart.Accepted(await AnswerFromRailAsync(turn, pack, locale, verdict, verdicts, flags, cancellationToken));
         }
@@ -275,14 +277,18 @@ public sealed class ChatOrchestrator(
         return lookup;
     }
 
-    /// <summary>Counts the input rails that acted: the one that answered by itself, and PII redaction.</summary>
-    private void RecordRailHits(InputVerdict verdict, string original)
+    /// <summary>
+    /// The input rails that acted on a message: PII redaction (no action), and the rail that answered by itself with its
+    /// action. Counted in the metrics and stored beside the message as its safety verdicts.
+    /// </summary>
+    private static List<(string Rail, InputAction? Action)> RailHits(InputVerdict verdict, string original)
     {
-        if (metrics is null) return;
-        if (verdict.AnswersItself)
-            metrics.RecordRailHit(verdict.Rail ?? verdict.Action.ToString(), ActionName(verdict.Action));
+        var hits = new List<(string Rail, InputAction? Action)>(2);
         if (!string.Equals(verdict.Text, original, StringComparison.Ordinal))
-            metrics.RecordRailHit(SafetyRails.Pii, "redact");
+            hits.Add((SafetyRails.Pii, null));
+        if (verdict.AnswersItself)
+            hits.Add((verdict.Rail ?? ActionName(verdict.Action), verdict.Action));
+        return hits;
     }
 
     private static string ActionName(InputAction action) => action switch
@@ -314,25 +320,17 @@ public sealed class ChatOrchestrator(
     }
 
     /// <summary>
-    /// What the input rails did to a message, as stored beside it and shown in the console's transcripts:
-    /// <c>pii:redacted</c>, and the rail that answered with what it did (<c>crisis:engaged</c>, <c>injection:refused</c>,
-    /// <c>medical_emergency:referred</c>, <c>scope:redirected</c>).
+    /// What a rail did, as the console's transcripts show it: <c>pii:redacted</c>, <c>crisis:engaged</c>,
+    /// <c>injection:refused</c>, <c>medical_emergency:referred</c>, <c>scope:redirected</c>.
     /// </summary>
-    internal static IReadOnlyList<string> VerdictsOf(InputVerdict verdict, string original)
+    private static string VerdictName(InputAction? action) => action switch
     {
-        var verdicts = new List<string>(2);
-        if (!string.Equals(verdict.Text, original, StringComparison.Ordinal))
-            verdicts.Add($"{SafetyRails.Pii}:redacted");
-        if (verdict.AnswersItself)
-            verdicts.Add($"{verdict.Rail ?? ActionName(verdict.Action)}:" + verdict.Action switch
-            {
-                InputAction.Crisis => "engaged",
-                InputAction.MedicalEmergency => "referred",
-                InputAction.Refuse => "refused",
-                _ => "redirected",
-            });
-        return verdicts;
-    }
+        null => "redacted",
+        InputAction.Crisis => "engaged",
+        InputAction.MedicalEmergency => "referred",
+        InputAction.Refuse => "refused",
+        _ => "redirected",
+    };
 
     /// <summary>
     /// The stored messages the model sees before the new one. When the channel stored the new message already, later

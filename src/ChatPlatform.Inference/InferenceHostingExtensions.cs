@@ -17,6 +17,8 @@ public static class InferenceHostingExtensions
     /// <param name="pipeline">Adds middlewares (such as the output rails), outermost first.</param>
     public static IHostApplicationBuilder AddInference(this IHostApplicationBuilder builder, ChatPlatformOptions options, Action<ChatClientBuilder>? pipeline = null)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        builder.Services.AddEmbeddings(options);
         if (options.Model.IsRemote)
             return builder.AddRemoteInference(options.Remote, pipeline);
 
@@ -40,6 +42,22 @@ public static class InferenceHostingExtensions
         // engine, the orchestrator and the channels log what operators need, without message text.
         pipeline?.Invoke(chat);
         return builder;
+    }
+
+    /// <summary>
+    /// Registers the knowledge search's <see cref="IEmbeddingGenerator{TInput, TEmbedding}"/> when
+    /// <c>ChatPlatform:Knowledge:EmbeddingModelPath</c> is set. When that is the local chat model's own file, the
+    /// generator runs on the already loaded <see cref="LocalModel"/> rather than loading the weights a second time.
+    /// </summary>
+    private static void AddEmbeddings(this IServiceCollection services, ChatPlatformOptions options)
+    {
+        var path = options.Knowledge.EmbeddingModelPath;
+        if (string.IsNullOrWhiteSpace(path)) return;
+        var threads = options.Model.Threads;
+        var sharesChatModel = !options.Model.IsRemote && LlamaEmbeddingGenerator.IsSameFile(path, ModelLocator.PathOf(options));
+        services.AddSingleton<IEmbeddingGenerator<string, Embedding<float>>>(sp => sharesChatModel
+            ? new LlamaEmbeddingGenerator(sp.GetRequiredService<LocalModel>(), threads)
+            : new LlamaEmbeddingGenerator(path, threads));
     }
 
     /// <summary>

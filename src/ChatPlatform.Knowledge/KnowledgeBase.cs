@@ -64,12 +64,9 @@ public sealed partial class KnowledgeBase : IKnowledgeRetriever, IDisposable
         _refresh = refreshInterval ?? TimeSpan.FromSeconds(5);
         _time = time ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        EmbeddingModel = embedder switch
-        {
-            null => null,
-            LlamaEmbeddingGenerator llama => llama.ModelId,
-            _ => embedder.GetService<EmbeddingGeneratorMetadata>()?.DefaultModelId ?? embedder.GetType().Name,
-        };
+        EmbeddingModel = embedder is null
+            ? null
+            : embedder.GetService<EmbeddingGeneratorMetadata>()?.DefaultModelId ?? embedder.GetType().Name;
     }
 
     /// <summary>The embedding model in use, or null for lexical search only.</summary>

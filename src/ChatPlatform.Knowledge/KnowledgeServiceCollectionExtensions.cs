@@ -15,14 +15,14 @@ public static partial class KnowledgeServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the knowledge base (documents and curated answers in the store, this node's index under the data
-    /// directory) as the orchestrator's <see cref="IKnowledgeRetriever"/>, with the embedding model when one is configured.
+    /// directory) as the orchestrator's <see cref="IKnowledgeRetriever"/>. Passages are embedded with the registered
+    /// <see cref="IEmbeddingGenerator{TInput, TEmbedding}"/> when there is one (the inference core registers it when an
+    /// embedding model is configured); without one, search is lexical only.
     /// </summary>
     public static IServiceCollection AddKnowledge(this IServiceCollection services, ChatPlatformOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         services.AddSingleton(_ => new KnowledgeIndex(options.KnowledgeIndexPath));
-        if (!string.IsNullOrWhiteSpace(options.Knowledge.EmbeddingModelPath))
-            services.AddSingleton<IEmbeddingGenerator<string, Embedding<float>>>(_ => new LlamaEmbeddingGenerator(options.Knowledge.EmbeddingModelPath, options.Model.Threads));
         services.AddSingleton(sp => new KnowledgeBase(
             sp.GetRequiredService<IDbContextFactory<ChatDbContext>>(),
             sp.GetRequiredService<KnowledgeIndex>(),

@@ -1,4 +1,5 @@
 using ChatPlatform.Core.Personas;
+using ChatPlatform.Inference.Local;
 using ChatPlatform.Knowledge.Search;
 using ChatPlatform.Testing;
 using Microsoft.Extensions.AI;
@@ -12,19 +13,6 @@ namespace ChatPlatform.Knowledge.Tests;
 /// </summary>
 public sealed class DenseRetrievalTests
 {
-    [Fact]
-    public async Task LlamaEmbeddingGenerator_TinyModel_UnitVectorsOfModelWidth()
-    {
-        using var embedder = new LlamaEmbeddingGenerator(TestModels.TinyPath, threads: 2);
-
-        var vectors = await embedder.GenerateAsync(["hello world", "你好"], cancellationToken: TestContext.Current.CancellationToken);
-
-        Assert.Equal(2, vectors.Count);
-        Assert.All(vectors, v => Assert.Equal(embedder.Dimensions, v.Vector.Length));
-        Assert.All(vectors, v => Assert.Equal(1.0, Math.Sqrt(v.Vector.ToArray().Sum(x => (double)x * x)), 3));
-        Assert.NotEqual(vectors[0].Vector.ToArray(), vectors[1].Vector.ToArray());
-    }
-
     [Fact]
     public async Task RankAsync_TinyEmbeddingModel_VectorsStoredAndLexicalHitStillFound()
     {

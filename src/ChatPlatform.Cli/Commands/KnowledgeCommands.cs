@@ -5,6 +5,7 @@ using System.Text.Json;
 using ChatPlatform.Core.Configuration;
 using ChatPlatform.Core.Personas;
 using ChatPlatform.Data;
+using ChatPlatform.Inference.Local;
 using ChatPlatform.Knowledge;
 using ChatPlatform.Knowledge.Evaluation;
 using ChatPlatform.Knowledge.Ingestion;

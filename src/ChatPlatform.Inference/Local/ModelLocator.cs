@@ -15,10 +15,10 @@ public static partial class ModelLocator
 
     public static string Resolve(ChatPlatformOptions options, ILogger logger)
     {
+        var path = PathOf(options);
         if (!string.IsNullOrWhiteSpace(options.Model.Path))
-            return Path.GetFullPath(options.Model.Path);
+            return path;
 
-        var path = Path.Combine(Path.GetFullPath(options.DataDirectory), "models", DemoFileName);
         if (!File.Exists(path))
         {
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
@@ -28,6 +28,15 @@ public static partial class ModelLocator
         }
         LogDemoModel(logger, path);
         return path;
+    }
+
+    /// <summary>The file <see cref="Resolve"/> loads, without writing the demo model.</summary>
+    public static string PathOf(ChatPlatformOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return !string.IsNullOrWhiteSpace(options.Model.Path)
+            ? Path.GetFullPath(options.Model.Path)
+            : Path.Combine(Path.GetFullPath(options.DataDirectory), "models", DemoFileName);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message =

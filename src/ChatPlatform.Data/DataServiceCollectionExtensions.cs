@@ -42,6 +42,9 @@ public static class DataServiceCollectionExtensions
         services.AddSingleton<Admin.AdminAccounts>();
         // Slack event ids and Bot Framework activity ids, so a message is answered once whichever node a retry reaches.
         services.AddSingleton<Channels.DeliveryLog>();
+        services.AddSingleton<IDeliveryLog>(sp => sp.GetRequiredService<Channels.DeliveryLog>());
+        // Ratings given on a channel (reactions in Teams), beside the channel conversation's transcript.
+        services.AddSingleton<IChannelFeedbackStore, Feedback.ChannelFeedbackStore>();
         // One holder per process: jobs that must not run on every node at once take a lease in the store first.
         services.AddSingleton(sp => new Nodes.JobLeases(sp.GetRequiredService<IDbContextFactory<ChatDbContext>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddHostedService<RetentionService>();
@@ -55,6 +58,7 @@ public static class DataServiceCollectionExtensions
             services.AddSingleton(sp => new Notifications.PostgresNotifications(options.Database.ConnectionString!,
                 sp.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>(), sp.GetRequiredService<ILogger<Notifications.PostgresNotifications>>()));
             services.AddHostedService(sp => sp.GetRequiredService<Notifications.PostgresNotifications>());
+            services.AddSingleton<ChatPlatform.Core.Nodes.INodeNotifications>(sp => sp.GetRequiredService<Notifications.PostgresNotifications>());
         }
         services.AddSingleton<IApiKeyStore, EfApiKeyStore>();
         services.AddSingleton<ApiKeys>();

@@ -5,7 +5,6 @@ using ChatPlatform.Channels.Http;
 using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Knowledge;
 using ChatPlatform.Core.Personas;
-using ChatPlatform.Data.Channels;
 using Microsoft.Bot.Builder;
 using Microsoft.Bot.Schema;
 using Microsoft.Extensions.Logging;
@@ -23,8 +22,9 @@ public sealed partial class PersonaBot(
     ChatOrchestrator orchestrator,
     IPersonaCatalog personas,
     BotDirectory directory,
+    IChannelFeedbackStore feedback,
     BotUserRateLimiter rateLimiter,
-    DeliveryLog deliveries,
+    IDeliveryLog deliveries,
     BotFrameworkOptions options,
     TimeProvider time,
     ILogger<PersonaBot> logger) : ActivityHandler
@@ -181,8 +181,8 @@ public sealed partial class PersonaBot(
         {
             var comment = "reaction:" + (reaction.Type ?? "unknown");
             var stored = added
-                ? await directory.AddFeedbackAsync(channel, conversation, messageId, Rating(reaction.Type), comment, cancellationToken)
-                : await directory.RemoveFeedbackAsync(channel, conversation, messageId, comment, cancellationToken) > 0;
+                ? await feedback.AddFeedbackAsync(channel, conversation, messageId, Rating(reaction.Type), comment, cancellationToken)
+                : await feedback.RemoveFeedbackAsync(channel, conversation, messageId, comment, cancellationToken) > 0;
             if (!stored)
                 LogReactionIgnored(logger, activity.ChannelId);
         }
@@ -270,7 +270,7 @@ public sealed partial class PersonaBot(
         var ids = activityIds.OfType<string>().Where(i => i.Length > 0).ToList();
         if (ids.Count == 0)
             return;
-        if (await directory.LatestReplyIdAsync(channel, conversation, cancellationToken) is not { } messageId)
+        if (await feedback.LatestReplyIdAsync(channel, conversation, cancellationToken) is not { } messageId)
             return;
         if (_storedReplyByActivity.Count >= MaxRemembered)
             _storedReplyByActivity.Clear();

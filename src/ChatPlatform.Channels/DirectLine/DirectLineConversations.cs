@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Personas;
 using ChatPlatform.Core.Safety;
-using ChatPlatform.Data.Notifications;
+using ChatPlatform.Core.Nodes;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -20,7 +20,7 @@ namespace ChatPlatform.Channels.DirectLine;
 /// </summary>
 public sealed partial class DirectLineConversations(
     IPersonaCatalog personas, IConversationStore store, TimeProvider time, DirectLineOptions options, ILogger<DirectLineConversations> logger,
-    PostgresNotifications? notifications = null, IInputSafety? inputSafety = null)
+    INodeNotifications? notifications = null, IInputSafety? inputSafety = null)
     : BackgroundService, ChatPlatform.Core.Privacy.IConversationForgetter
 {
     public static readonly TimeSpan IdleLimit = TimeSpan.FromHours(2);
@@ -142,7 +142,7 @@ public sealed partial class DirectLineConversations(
         if (notifications is null) return;
         try
         {
-            await notifications.NotifyAsync(DirectLineRelay.Channel, _relay.Notice(conversation.Id, position, activity, kept), CancellationToken.None);
+            await notifications.NotifyAsync(DirectLineRelay.Channel, _relay.Notice(conversation.Id, position, activity, kept, notifications.MaxPayloadBytes), CancellationToken.None);
         }
         catch (Exception e) when (e is System.Data.Common.DbException or IOException or InvalidOperationException or TimeoutException)
         {
@@ -190,7 +190,7 @@ public sealed partial class DirectLineConversations(
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
-        notifications?.Subscribe(new PostgresNotifications.Subscription(DirectLineRelay.Channel, ReceiveAsync, SyncActiveAsync));
+        notifications?.Subscribe(new NoticeSubscription(DirectLineRelay.Channel, ReceiveAsync, SyncActiveAsync));
         return base.StartAsync(cancellationToken);
     }
 

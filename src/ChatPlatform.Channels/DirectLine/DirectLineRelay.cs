@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using ChatPlatform.Data.Notifications;
 
 namespace ChatPlatform.Channels.DirectLine;
 
@@ -27,10 +26,11 @@ public sealed class DirectLineRelay
         [property: JsonPropertyName("k")] bool Kept,
         [property: JsonPropertyName("a")] DirectLineActivity? Activity);
 
-    public string Notice(string conversationId, ActivityPosition? position, DirectLineActivity activity, bool kept)
+    /// <summary>The notice of one activity; without the activity when it would not fit <paramref name="maxPayloadBytes"/>.</summary>
+    public string Notice(string conversationId, ActivityPosition? position, DirectLineActivity activity, bool kept, int maxPayloadBytes)
     {
         var payload = JsonSerializer.Serialize(new Wire(_node, conversationId, position?.ToString(), kept, activity), DirectLineJson.Options);
-        if (Encoding.UTF8.GetByteCount(payload) <= PostgresNotifications.MaxPayloadBytes) return payload;
+        if (Encoding.UTF8.GetByteCount(payload) <= maxPayloadBytes) return payload;
         return JsonSerializer.Serialize(new Wire(_node, conversationId, position?.ToString(), kept, null), DirectLineJson.Options);
     }
 

@@ -65,7 +65,7 @@ public static class SlackEventsApi
                         return Problem(StatusCodes.Status503ServiceUnavailable, "busy", "This node has too many Slack messages waiting; the event was not taken. Slack retries it.");
                     }
                 }
-                catch (Exception error) when (error is DbException or Microsoft.EntityFrameworkCore.DbUpdateException)
+                catch (Exception error) when (IsStoreFailure(error))
                 {
                     // Without the store the event cannot be checked for a repeat: Slack retries a 5xx, by then it may be back.
                     http.Response.Headers.RetryAfter = RetrySeconds;
@@ -76,6 +76,15 @@ public static class SlackEventsApi
                 // Other callbacks (app_rate_limited, ...) need only an acknowledgement.
                 return TypedResults.Ok();
         }
+    }
+
+    /// <summary>A database error, also when the store wraps it in its own exception (as EF Core's DbUpdateException does).</summary>
+    private static bool IsStoreFailure(Exception error)
+    {
+        for (var e = error; e is not null; e = e.InnerException)
+            if (e is DbException)
+                return true;
+        return false;
     }
 
     /// <summary>Seconds Slack is asked to wait before delivering an event this node could not take in.</summary>

@@ -9,7 +9,6 @@ using ChatPlatform.Channels.Http;
 using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Knowledge;
 using ChatPlatform.Core.Personas;
-using ChatPlatform.Data.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -21,14 +20,14 @@ public sealed record SlackMessage(string Team, string Channel, string ThreadTs, 
 /// <summary>
 /// Answers Slack events in the background: each message runs through the <see cref="ChatOrchestrator"/> and the
 /// reply is posted in the message's thread. Retried deliveries (same <c>event_id</c>) are answered once, on whichever
-/// node they arrive: the ids are recorded in the store's <see cref="DeliveryLog"/>.
+/// node they arrive: the ids are recorded in the store's <see cref="IDeliveryLog"/>.
 /// </summary>
 public sealed partial class SlackResponder(
     SlackOptions options,
     ChatOrchestrator orchestrator,
     IPersonaCatalog personas,
     IHttpClientFactory httpClients,
-    DeliveryLog deliveries,
+    IDeliveryLog deliveries,
     ILogger<SlackResponder> logger,
     IChannelBindingLookup? bindings = null) : BackgroundService
 {

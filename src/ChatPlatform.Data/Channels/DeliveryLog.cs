@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using ChatPlatform.Core.Chat;
 using Microsoft.EntityFrameworkCore;
 
 namespace ChatPlatform.Data.Channels;
@@ -10,7 +11,7 @@ namespace ChatPlatform.Data.Channels;
 /// load balancer, and the message must still be answered once. Rows older than <see cref="KeepFor"/> are purged
 /// by the retention job.
 /// </summary>
-public sealed class DeliveryLog(IDbContextFactory<ChatDbContext> contexts, TimeProvider time)
+public sealed class DeliveryLog(IDbContextFactory<ChatDbContext> contexts, TimeProvider time) : IDeliveryLog
 {
     /// <summary>How long an id is remembered: channels retry within minutes, so a day leaves a wide margin.</summary>
     public static readonly TimeSpan KeepFor = TimeSpan.FromDays(1);

@@ -1,3 +1,4 @@
+using ChatPlatform.Core.Nodes;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -8,28 +9,27 @@ namespace ChatPlatform.Data.Notifications;
 /// Short notices between the nodes that share one PostgreSQL database, over PostgreSQL's own <c>LISTEN</c>/<c>NOTIFY</c>
 /// (no extra server). One connection per node listens on every channel a subscriber named; sending borrows a pooled
 /// connection. Notices are not stored: one sent while a node is not listening never reaches it, so subscribers read
-/// the store when listening resumes (<see cref="Subscription.OnResumed"/>) and poll it while <see cref="IsListening"/>
+/// the store when listening resumes (<see cref="NoticeSubscription.OnResumed"/>) and poll it while <see cref="IsListening"/>
 /// is false.
 /// </summary>
 public sealed partial class PostgresNotifications(string connectionString, IHostApplicationLifetime lifetime, ILogger<PostgresNotifications> logger)
-    : BackgroundService
+    : BackgroundService, INodeNotifications
 {
     /// <summary>PostgreSQL refuses payloads of 8000 bytes or more; a larger notice must name what to read instead.</summary>
     public const int MaxPayloadBytes = 7900;
 
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(2);
-    private readonly List<Subscription> _subscriptions = [];
+    private readonly List<NoticeSubscription> _subscriptions = [];
     private readonly NpgsqlDataSource _senders = NpgsqlDataSource.Create(connectionString);
     private volatile bool _listening;
-
-    /// <summary>What one subscriber does with the notices of its channel, and after listening (re)started.</summary>
-    public sealed record Subscription(string Channel, Func<string, CancellationToken, Task> OnNotice, Func<CancellationToken, Task> OnResumed);
 
     /// <summary>True while notices arrive as they are sent; false before the first connection and after a lost one.</summary>
     public bool IsListening => _listening;
 
+    int INodeNotifications.MaxPayloadBytes => MaxPayloadBytes;
+
     /// <summary>Adds a subscriber; only while the host starts.</summary>
-    public void Subscribe(Subscription subscription)
+    public void Subscribe(NoticeSubscription subscription)
     {
         ArgumentNullException.ThrowIfNull(subscription);
         lock (_subscriptions)
@@ -61,7 +61,7 @@ public sealed partial class PostgresNotifications(string connectionString, IHost
                 return;
             }
         }
-        Subscription[] subscriptions;
+        NoticeSubscription[] subscriptions;
         lock (_subscriptions)
             subscriptions = [.. _subscriptions];
         if (subscriptions.Length == 0) return;
@@ -98,7 +98,7 @@ public sealed partial class PostgresNotifications(string connectionString, IHost
         }
     }
 
-    private async Task ListenAsync(string listener, Subscription[] subscriptions, CancellationToken stoppingToken)
+    private async Task ListenAsync(string listener, NoticeSubscription[] subscriptions, CancellationToken stoppingToken)
     {
         await using var connection = new NpgsqlConnection(listener);
         await connection.OpenAsync(stoppingToken);
@@ -130,7 +130,7 @@ public sealed partial class PostgresNotifications(string connectionString, IHost
         }
     }
 
-    private async Task DispatchAsync(System.Threading.Channels.ChannelReader<(string Channel, string Payload)> reader, Subscription[] subscriptions, CancellationToken cancellationToken)
+    private async Task DispatchAsync(System.Threading.Channels.ChannelReader<(string Channel, string Payload)> reader, NoticeSubscription[] subscriptions, CancellationToken cancellationToken)
     {
         try
         {

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
-using ChatPlatform.Channels.DirectLine;
+using ChatPlatform.Cli.LoadTesting;
 using ChatPlatform.Core.Configuration;
 using ChatPlatform.Data;
 using Microsoft.Data.Sqlite;
@@ -109,7 +109,7 @@ internal static class LoadTestCommand
         await using var db = await new ChatDbContextFactory(options).CreateDbContextAsync(cancellationToken);
         var ids = report.AcceptedByConversation.Keys.ToList();
         var rows = await db.Messages
-            .Join(db.Conversations.Where(c => c.Channel == DirectLineApi.ChannelId && ids.Contains(c.ExternalId)), m => m.ConversationId, c => c.Id, (m, c) => new { c.ExternalId, m.Role })
+            .Join(db.Conversations.Where(c => c.Channel == DirectLineLoadTest.StoreChannel && ids.Contains(c.ExternalId)), m => m.ConversationId, c => c.Id, (m, c) => new { c.ExternalId, m.Role })
             .GroupBy(r => new { r.ExternalId, r.Role })
             .Select(g => new { g.Key.ExternalId, g.Key.Role, Count = g.Count() })
             .ToListAsync(cancellationToken);

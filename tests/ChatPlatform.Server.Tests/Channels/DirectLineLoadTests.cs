@@ -1,5 +1,6 @@
 using System.Net;
 using ChatPlatform.Channels.DirectLine;
+using ChatPlatform.Cli.LoadTesting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Data.Sqlite;
@@ -17,6 +18,14 @@ public sealed class DirectLineLoadTests : IAsyncDisposable
     private readonly ServerFactory _factory = new();
 
     public ValueTask DisposeAsync() => _factory.DisposeAsync();
+
+    [Fact]
+    public void LoadTest_ChannelAndReplyMarks_AreTheServersOwn()
+    {
+        Assert.Equal(DirectLineApi.ChannelId, DirectLineLoadTest.StoreChannel);
+        Assert.Equal(DirectLineBot.BusyKey, DirectLineLoadTest.BusyKey);
+        Assert.Equal(DirectLineBot.ErrorKey, DirectLineLoadTest.ErrorKey);
+    }
 
     [Fact]
     public async Task LoadTest_TenConversations_EveryMessageAnsweredOrBusyNo5xxNoLostRows()

@@ -8,7 +8,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace ChatPlatform.Channels.DirectLine;
+namespace ChatPlatform.Cli.LoadTesting;
 
 /// <summary>
 /// What a Direct Line load run does: how many conversations, for how long, against which servers. With several
@@ -88,6 +88,15 @@ public sealed record DirectLineLoadReport(
 /// </summary>
 public sealed class DirectLineLoadTest(HttpClient http)
 {
+    /// <summary>The channel the server stores Direct Line conversations under (the Direct Line API's <c>ChannelId</c>).</summary>
+    public const string StoreChannel = "directline";
+
+    /// <summary>The <c>channelData</c> key that marks the server's busy answer (the Direct Line bot's <c>BusyKey</c>).</summary>
+    public const string BusyKey = "chatplatform:busy";
+
+    /// <summary>The <c>channelData</c> key that marks the server's error reply (the Direct Line bot's <c>ErrorKey</c>).</summary>
+    public const string ErrorKey = "chatplatform:error";
+
     private readonly ConcurrentBag<double> _token = [], _start = [], _post = [], _echo = [], _busy = [], _reply = [];
     private readonly ConcurrentDictionary<string, int> _status = new();
     private readonly ConcurrentDictionary<string, int> _repliesByConversation = new(StringComparer.Ordinal);
@@ -206,14 +215,14 @@ public sealed class DirectLineLoadTest(HttpClient http)
                     continue;
                 }
                 var data = answer.Task.Result["channelData"] as JsonObject;
-                if (data?[DirectLineBot.BusyKey] is not null)
+                if (data?[BusyKey] is not null)
                 {
                     Interlocked.Increment(ref _busyAnswers);
                     _busyByConversation.AddOrUpdate(conversationId, 1, (_, n) => n + 1);
                     _busy.Add(watch.Elapsed.TotalMilliseconds);
                     await Task.Delay(TimeSpan.FromSeconds((int?)data["retryAfterSeconds"] ?? 1), cancellationToken);
                 }
-                else if (data?[DirectLineBot.ErrorKey] is not null)
+                else if (data?[ErrorKey] is not null)
                 {
                     Interlocked.Increment(ref _errors);
                 }

@@ -1,3 +1,4 @@
+using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Configuration;
 using ChatPlatform.Inference.Local;
 using ChatPlatform.Inference.Remote;
@@ -30,6 +31,7 @@ public static class InferenceHostingExtensions
             var path = ModelLocator.Resolve(options, logger);
             return LocalModel.Load(path, options.Model.EffectiveThreads);
         });
+        services.AddSingleton<ILoadedModel>(sp => new LoadedLocalModel(sp.GetRequiredService<LocalModel>()));
         services.AddSingleton(sp => new InferenceEngine(
             sp.GetRequiredService<LocalModel>(), options.Model, sp.GetRequiredService<ILogger<InferenceEngine>>(),
             sp.GetService<ChatPlatform.Core.Metrics.ChatPlatformMetrics>()));
@@ -95,6 +97,8 @@ public static class InferenceHostingExtensions
     /// <param name="pipeline">Adds middlewares (such as the output rails), outermost first: a remote model's replies are checked like local ones.</param>
     public static IHostApplicationBuilder AddRemoteInference(this IHostApplicationBuilder builder, RemoteOptions remote, Action<ChatClientBuilder>? pipeline = null)
     {
+        // No model runs here: token counts are estimates and adapters are not checked against a model.
+        builder.Services.AddSingleton<ILoadedModel>(NoLoadedModel.Instance);
         builder.Services.AddRemoteHttpClient(RemoteChatClient.HttpClientName, remote);
         // The readiness probe asks once and answers for itself: no retries, its own short timeout.
         builder.Services.AddHttpClient(RemoteChatClient.ProbeHttpClientName, http => http.Timeout = Timeout.InfiniteTimeSpan)

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
+using ChatPlatform.Core.Chat;
 using ChatPlatform.Inference.Gguf;
-using ChatPlatform.Inference.Local;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace ChatPlatform.Admin.Personas;
 
@@ -13,11 +12,11 @@ public sealed record AdapterUploadResult(string? Path, string? Sha256, string? P
 /// for the loaded base model's architecture. Accepted files are kept with the persona's uploads, so versions that
 /// name them can be written out.
 /// </summary>
-public sealed class AdapterUploads(PersonaVersions versions, IServiceProvider services)
+public sealed class AdapterUploads(PersonaVersions versions, ILoadedModel? model = null)
 {
     public const long MaxBytes = PersonaArchive.MaxAdapterBytes;
 
-    private readonly LocalModel? _model = services.GetService<LocalModel>();
+    private readonly ILoadedModel _model = model ?? NoLoadedModel.Instance;
 
     public async Task<AdapterUploadResult> SaveAsync(string personaId, string fileName, Stream content, CancellationToken cancellationToken)
     {
@@ -54,8 +53,8 @@ public sealed class AdapterUploads(PersonaVersions versions, IServiceProvider se
             }
             if (info.Adapter is null)
                 return new AdapterUploadResult(null, null, $"{name} is a {info.Kind}, not a LoRA adapter.");
-            if (_model is not null && !string.Equals(info.Architecture, _model.Architecture, StringComparison.OrdinalIgnoreCase))
-                return new AdapterUploadResult(null, null, $"{name} is for the '{info.Architecture}' architecture; the loaded model is '{_model.Architecture}'.");
+            if (_model.Architecture is { } architecture && !string.Equals(info.Architecture, architecture, StringComparison.OrdinalIgnoreCase))
+                return new AdapterUploadResult(null, null, $"{name} is for the '{info.Architecture}' architecture; the loaded model is '{architecture}'.");
             string sha;
             await using (var file = File.OpenRead(staging))
                 sha = Convert.ToHexStringLower(await SHA256.HashDataAsync(file, cancellationToken));

@@ -1,6 +1,4 @@
-using System.Text;
-using ChatPlatform.Inference.Local;
-using Microsoft.Extensions.DependencyInjection;
+using ChatPlatform.Core.Chat;
 
 namespace ChatPlatform.Admin.Personas;
 
@@ -11,15 +9,15 @@ public sealed record TokenCount(int Tokens, bool Exact);
 /// Counts tokens with the loaded model's tokenizer when the local backend runs; with a remote backend there is no
 /// tokenizer here, so it estimates (about four characters per token for Latin text, one per CJK character).
 /// </summary>
-public sealed class TokenCounter(IServiceProvider services)
+public sealed class TokenCounter(ILoadedModel? model = null)
 {
-    private readonly LocalModel? _model = services.GetService<LocalModel>();
+    private readonly ILoadedModel _model = model ?? NoLoadedModel.Instance;
 
     public TokenCount Count(string? text)
     {
-        if (string.IsNullOrEmpty(text)) return new TokenCount(0, _model is not null);
-        if (_model is not null)
-            return new TokenCount(_model.Weights.Tokenize(text, false, false, Encoding.UTF8).Length, true);
+        if (string.IsNullOrEmpty(text)) return new TokenCount(0, _model.IsLoaded);
+        if (_model.CountTokens(text) is { } tokens)
+            return new TokenCount(tokens, true);
         return new TokenCount(Estimate(text), false);
     }
 

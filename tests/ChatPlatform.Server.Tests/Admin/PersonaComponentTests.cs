@@ -1,6 +1,7 @@
 using Bunit;
 using ChatPlatform.Admin.Components.Personas;
 using ChatPlatform.Admin.Personas;
+using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Knowledge;
 using ChatPlatform.Core.Personas;
 using ChatPlatform.Inference.Local;
@@ -25,10 +26,22 @@ public sealed class PersonaComponentTests : MudComponentTests
     }
 
     [Fact]
+    public void LocaleTextField_RemoteBackend_ShowsLabelledEstimate()
+    {
+        Context.Services.AddSingleton<ILoadedModel>(NoLoadedModel.Instance);
+        Context.Services.AddSingleton<TokenCounter>();
+
+        var field = Context.Render<LocaleTextField>(p => p
+            .Add(c => c.Label, "Greeting (en)").Add(c => c.TestId, "greeting-en").Add(c => c.Value, "你好, twelve"));
+
+        Assert.Equal("about 4 tokens (estimate: no local model loaded)", field.Find("[data-testid=greeting-en-tokens]").TextContent.Trim());
+    }
+
+    [Fact]
     public void LocaleTextField_LocalModelLoaded_CountsWithItsTokenizer()
     {
         using var model = LocalModel.Load(TestModels.TinyPath, 1);
-        Context.Services.AddSingleton(model);
+        Context.Services.AddSingleton<ILoadedModel>(new LoadedLocalModel(model));
         Context.Services.AddSingleton<TokenCounter>();
         const string text = "How do I choose a graduate programme?";
         var expected = model.Weights.Tokenize(text, false, false, System.Text.Encoding.UTF8).Length;

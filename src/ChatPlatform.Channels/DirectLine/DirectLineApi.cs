@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using ChatPlatform.Channels.Http;
@@ -10,7 +8,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.AspNetCore.WebUtilities;
 
 namespace ChatPlatform.Channels.DirectLine;
 
@@ -19,7 +16,7 @@ namespace ChatPlatform.Channels.DirectLine;
 /// watermark, the WebSocket stream) so the official Web Chat bundle talks to the personas with no Azure in
 /// between, plus <c>POST /api/widget/token</c>, which hands the embeddable widget a token without any secret.
 /// </summary>
-public static class DirectLineApi
+public static partial class DirectLineApi
 {
     public const string ChannelId = "directline";
     public const string Prefix = "/v3/directline";
@@ -39,9 +36,6 @@ public static class DirectLineApi
         app.MapPost("/api/widget/token", WidgetToken).RequireCors(CorsPolicy).RequireRateLimiting(PerIpRateLimiting.Policy);
         return app;
     }
-
-    /// <summary>Who is calling: a site's backend with a secret, or a client with a token for one conversation.</summary>
-    private sealed record Caller(bool WithSecret, DirectLineGrant? Grant);
 
     internal static async Task<IResult> GenerateToken(HttpContext http, DirectLineServices dl, CancellationToken cancellationToken)
     {
@@ -213,23 +207,6 @@ public static class DirectLineApi
         string ConversationId, string Token, [property: System.Text.Json.Serialization.JsonPropertyName("expires_in")] int ExpiresIn,
         string UserId, string Persona, string PersonaName, string Locale, string Domain);
 
-    private static (DirectLineGrant? Grant, IResult? Refused) NewGrant(DirectLineServices dl, string? persona, string? userId, string? locale)
-    {
-        persona = string.IsNullOrWhiteSpace(persona)
-            ? (dl.Options.Persona is { Length: > 0 } configured ? configured : dl.Personas.OfferedOn(ChannelNames.Web) is [var first, ..] ? first.Id : "")
-            : persona;
-        // A pack that does not offer itself on the web is unknown here, like a missing one.
-        var pack = dl.Personas.FindOn(persona, ChannelNames.Web);
-        if (pack is null)
-            return (null, Error(StatusCodes.Status404NotFound, "unknown_persona", $"Unknown persona '{persona}'. Available: {dl.Personas.AvailableOn(ChannelNames.Web)}."));
-        if (userId is { } id && (id.Length > 64 || id.Any(char.IsControl)))
-            return (null, Error(StatusCodes.Status400BadRequest, "BadArgument", "user.id must be 1 to 64 printable characters."));
-        return (new DirectLineGrant(NewId(), string.IsNullOrWhiteSpace(userId) ? "dl_" + NewId()[..16] : userId, pack.Id,
-            locale is { Length: > 0 and <= 35 } ? locale : null, 0), null);
-    }
-
-    private static string NewId() => WebEncoders.Base64UrlEncode(RandomNumberGenerator.GetBytes(18));
-
     private static async Task<(DirectLineStartRequest? Request, IResult? Bad)> ReadStartAsync(HttpContext http, CancellationToken cancellationToken)
     {
         if (http.Request.ContentLength is null or 0 && http.Request.Headers.TransferEncoding.Count == 0)
@@ -247,53 +224,6 @@ public static class DirectLineApi
             return (null, Error(StatusCodes.Status413PayloadTooLarge, "MessageSizeTooBig", "The body is larger than 16 KiB."));
         }
     }
-
-    /// <summary>
-    /// Checks the bearer secret or token; a token must name <paramref name="conversationId"/> when one is given.
-    /// Only the WebSocket stream, which browsers cannot give headers, takes a token in <c>?t=</c>, as Direct Line does;
-    /// credentials in other URLs would end up in access logs, and a secret never goes in a URL.
-    /// </summary>
-    private static (Caller? Caller, IResult? Failure) Authorize(HttpContext http, DirectLineServices dl, string? conversationId, bool streamUrl = false)
-    {
-        var fromQuery = streamUrl && BearerOf(http) is null;
-        var bearer = fromQuery ? (string?)http.Request.Query["t"] : BearerOf(http);
-        if (string.IsNullOrEmpty(bearer))
-            return (null, Error(StatusCodes.Status401Unauthorized, "Unauthorized", "Missing credentials: send 'Authorization: Bearer <token or secret>'."));
-        if (dl.IsSecret(bearer))
-            return fromQuery
-                ? (null, Error(StatusCodes.Status401Unauthorized, "Unauthorized", "A secret is accepted only in the Authorization header, never in the URL."))
-                : (new Caller(true, null), null);
-        switch (dl.Tokens.Check(bearer, out var grant))
-        {
-            case TokenCheck.Invalid:
-                return (null, Error(StatusCodes.Status401Unauthorized, "Unauthorized", "The token is not valid: it is malformed or was not issued by this server."));
-            case TokenCheck.Expired:
-                return (null, Error(StatusCodes.Status403Forbidden, "TokenExpired", "The token has expired: refresh it before it expires, or get a new one."));
-        }
-        if (dl.Personas.FindOn(grant!.Persona, ChannelNames.Web) is null)
-            return (null, Error(StatusCodes.Status404NotFound, "unknown_persona", $"The token's persona '{grant.Persona}' is no longer offered."));
-        if (conversationId is not null && !string.Equals(conversationId, grant.ConversationId, StringComparison.Ordinal))
-            return (null, Error(StatusCodes.Status403Forbidden, "Forbidden", "The token is for another conversation."));
-        return (new Caller(false, grant), null);
-    }
-
-    /// <summary>Authorises the caller for the conversation and returns it (rebuilt from the store when needed).</summary>
-    private static async Task<(DirectLineConversation? Conversation, string? Token, IResult? Failure)> OpenAsync(
-        HttpContext http, DirectLineServices dl, string conversationId, CancellationToken cancellationToken, bool streamUrl = false)
-    {
-        var (caller, failure) = Authorize(http, dl, conversationId, streamUrl);
-        if (failure is not null) return (null, null, failure);
-        if (caller!.Grant is { } grant)
-            return (await dl.Conversations.GetOrCreateAsync(grant, cancellationToken), BearerOf(http) ?? http.Request.Query["t"], null);
-
-        // A secret may reach any conversation this node holds; it gets a token for that conversation.
-        var conversation = dl.Conversations.Find(conversationId);
-        if (conversation is null)
-            return (null, null, Error(StatusCodes.Status404NotFound, "NotFound", $"Conversation '{conversationId}' is not known here (it ended or never started)."));
-        return (conversation, dl.Tokens.Issue(conversation.Id, conversation.UserId, conversation.Persona, conversation.Locale), null);
-    }
-
-    private static string? BearerOf(HttpContext http) => ChatHttp.BearerToken(http.Request);
 
     /// <summary>The client fields the echo needs and nothing else: the transcript in memory keeps no client payloads.</summary>
     internal static System.Text.Json.Nodes.JsonObject KeptChannelData(System.Text.Json.Nodes.JsonObject? channelData)
@@ -317,64 +247,4 @@ public static class DirectLineApi
 
     internal static JsonHttpResult<DirectLineError> Error(int status, string code, string message) =>
         TypedResults.Json(new DirectLineError(code, message), DirectLineJson.Options, statusCode: status);
-}
-
-/// <summary>What the Direct Line handlers share, in one injectable piece.</summary>
-public sealed class DirectLineServices(
-    DirectLineOptions options,
-    DirectLineTokens tokens,
-    DirectLineConversations conversations,
-    DirectLineBot bot,
-    IPersonaCatalog personas,
-    TimeProvider time)
-{
-    private readonly byte[][] _secretHashes = options.Secrets.Select(s => SHA256.HashData(Encoding.UTF8.GetBytes(s))).ToArray();
-
-    public DirectLineOptions Options => options;
-    public DirectLineTokens Tokens => tokens;
-    public DirectLineConversations Conversations => conversations;
-    public DirectLineBot Bot => bot;
-    public IPersonaCatalog Personas => personas;
-    public TimeProvider Time => time;
-
-    public bool IsSecret(string candidate)
-    {
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(candidate));
-        var match = false;
-        foreach (var secret in _secretHashes)
-            match |= CryptographicOperations.FixedTimeEquals(hash, secret);
-        return match;
-    }
-}
-
-/// <summary>Reads at most a given number of bytes from a request body, then fails with <see cref="InvalidDataException"/>.</summary>
-internal sealed class LimitedStream(Stream inner, long limit) : Stream
-{
-    private long _read;
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => _read; set => throw new NotSupportedException(); }
-
-    public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, count));
-
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-        Count(await inner.ReadAsync(buffer, cancellationToken));
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    private int Count(int n)
-    {
-        _read += n;
-        if (_read > limit) throw new InvalidDataException($"The body is larger than {limit.ToString(CultureInfo.InvariantCulture)} bytes.");
-        return n;
-    }
-
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

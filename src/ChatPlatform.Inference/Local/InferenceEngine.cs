@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text;
 using System.Threading.Channels;
 using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Configuration;
@@ -7,9 +6,7 @@ using ChatPlatform.Core.Metrics;
 using ChatPlatform.Core.Personas;
 using LLama;
 using LLama.Batched;
-using LLama.Common;
 using LLama.Native;
-using LLama.Sampling;
 using Microsoft.Extensions.Logging;
 
 namespace ChatPlatform.Inference.Local;
@@ -28,7 +25,7 @@ public sealed partial class InferenceEngine : IDisposable
     private readonly ModelOptions _options;
     private readonly ILogger _logger;
     private readonly ChatPlatformMetrics? _metrics;
-    private readonly ConcurrentQueue<Sequence> _pending = new();
+    private readonly ConcurrentQueue<InferenceSequence> _pending = new();
     private readonly ConcurrentQueue<(Action Run, Action Cancel)> _between = new();
     private readonly SemaphoreSlim _wake = new(0);
     private readonly CancellationTokenSource _stopping = new();
@@ -72,7 +69,7 @@ public sealed partial class InferenceEngine : IDisposable
                 "All conversation slots are in use and the wait queue is full. Please try again shortly.", TimeSpan.FromSeconds(5));
         }
 
-        var sequence = new Sequence(request, cancellationToken);
+        var sequence = new InferenceSequence(request, cancellationToken);
         sequence.CancelRegistration = cancellationToken.Register(static s => ((SemaphoreSlim)s!).Release(), _wake);
         _pending.Enqueue(sequence);
         _wake.Release();
@@ -104,7 +101,7 @@ public sealed partial class InferenceEngine : IDisposable
 
     private async Task LoopAsync()
     {
-        var active = new List<Sequence>();
+        var active = new List<InferenceSequence>();
         var stop = _stopping.Token;
         while (!stop.IsCancellationRequested)
         {
@@ -204,7 +201,7 @@ public sealed partial class InferenceEngine : IDisposable
             (cancel ? item.Cancel : item.Run)();
     }
 
-    private void Admit(List<Sequence> active)
+    private void Admit(List<InferenceSequence> active)
     {
         if (Volatile.Read(ref _admissionHolds) > 0) return;
         while (active.Count < _options.MaxConcurrentConversations && _pending.TryDequeue(out var sequence))
@@ -229,7 +226,7 @@ public sealed partial class InferenceEngine : IDisposable
         }
     }
 
-    private void Step(Sequence sequence, ref StepClock clock)
+    private void Step(InferenceSequence sequence, ref StepClock clock)
     {
         if (sequence.Finished || sequence.Conversation is not { RequiresSampling: true } conversation) return;
         try
@@ -273,7 +270,7 @@ public sealed partial class InferenceEngine : IDisposable
     }
 
     /// <summary>Removes finished and cancelled sequences and frees their slots.</summary>
-    private void Reap(List<Sequence> active)
+    private void Reap(List<InferenceSequence> active)
     {
         for (var i = active.Count - 1; i >= 0; i--)
         {
@@ -294,31 +291,7 @@ public sealed partial class InferenceEngine : IDisposable
         var lane = _lanes.Find(l => l.Key == key);
         if (lane is null)
         {
-            var parameters = new ModelParams(_model.Path)
-            {
-                ContextSize = (uint)(_options.ContextSize * _options.MaxConcurrentConversations + _options.PromptCacheTokens),
-                SeqMax = (uint)Math.Min(256, _options.MaxConcurrentConversations + MaxCacheEntries + 2),
-                KVUnified = true,
-                Threads = _options.EffectiveThreads,
-                BatchThreads = _options.EffectiveThreads,
-                BatchSize = 512,
-                GpuLayerCount = 0,
-            };
-            var executor = new BatchedExecutor(_model.Weights, parameters);
-            try
-            {
-                if (adapters.Count > 0)
-                {
-                    var set = adapters.Select(a => (_model.GetAdapter(a.Path), a.Scale)).ToArray();
-                    executor.Context.NativeHandle.SetLoraAdapters(set);
-                }
-            }
-            catch
-            {
-                executor.Dispose();
-                throw;
-            }
-            lane = new InferenceLane(key, executor, new PromptCache(_options.PromptCacheTokens, MaxCacheEntries));
+            lane = InferenceLane.Open(key, _model, _options, adapters, MaxCacheEntries);
             _lanes.Add(lane);
             LogLaneCreated(adapters.Count, _lanes.Count);
         }
@@ -326,7 +299,7 @@ public sealed partial class InferenceEngine : IDisposable
         return lane;
     }
 
-    private void TrimIdleLanes(List<Sequence> active)
+    private void TrimIdleLanes(List<InferenceSequence> active)
     {
         if (_lanes.Count <= MaxIdleLanes) return;
         var idle = _lanes.Where(l => !active.Any(s => s.Lane == l)).OrderBy(l => l.LastUsed).ToList();
@@ -350,83 +323,6 @@ public sealed partial class InferenceEngine : IDisposable
         _lanes.Clear();
         _stopping.Dispose();
         _wake.Dispose();
-    }
-
-    private sealed class Sequence(GenerationRequest request, CancellationToken cancellationToken)
-    {
-        public GenerationRequest Request { get; } = request;
-        public CancellationToken CancellationToken { get; } = cancellationToken;
-        public CancellationTokenRegistration CancelRegistration { get; set; }
-        public Channel<GenerationEvent> Output { get; } = Channel.CreateUnbounded<GenerationEvent>(new() { SingleReader = true, SingleWriter = true });
-        public StopSequenceFilter Filter { get; } = new(request.Stops);
-        public InferenceLane? Lane { get; private set; }
-        public Conversation? Conversation { get; private set; }
-        public DefaultSamplingPipeline? Sampler { get; private set; }
-        public StreamingTokenDecoder? Decoder { get; private set; }
-        public int PromptTokens { get; private set; }
-        public int CachedPromptTokens { get; private set; }
-        public int OutputTokens { get; set; }
-        public bool Finished { get; private set; }
-        public int PrefixLength { get; private set; }
-        public bool PrefixOffered { get; set; }
-        public LLamaToken[]? PromptTokenArray { get; private set; }
-
-        /// <summary>Every token in the conversation's KV cache, in order.</summary>
-        public List<LLamaToken> Tokens { get; } = [];
-
-        public void Start(InferenceLane lane, LLamaToken[] tokens, int prefixLength, LLamaWeights weights)
-        {
-            Lane = lane;
-            PromptTokens = tokens.Length;
-            PromptTokenArray = tokens;
-            PrefixLength = prefixLength;
-            Tokens.AddRange(tokens);
-            var s = Request.Sampling;
-            Sampler = new DefaultSamplingPipeline
-            {
-                Temperature = s.Temperature,
-                TopP = s.TopP,
-                TopK = s.TopK,
-                RepeatPenalty = s.RepeatPenalty,
-                Seed = s.Seed,
-                PreventEOS = s.IgnoreEndOfTurn,
-            };
-            Decoder = new StreamingTokenDecoder(Encoding.UTF8, weights);
-            (Conversation, CachedPromptTokens) = lane.Cache.Start(lane.Executor, tokens);
-        }
-
-        public void Finish(string reason)
-        {
-            if (Finished) return;
-            var rest = Filter.Flush();
-            if (rest.Length > 0) Output.Writer.TryWrite(new GenerationText(rest));
-            Output.Writer.TryWrite(new GenerationFinished(reason, PromptTokens, OutputTokens, CachedPromptTokens));
-            Output.Writer.TryComplete();
-            Finished = true;
-            // A finished conversation is kept so its next turn continues without re-reading the history.
-            if (Conversation is { } conversation && Lane is { } lane)
-            {
-                Conversation = null;
-                if (conversation.RequiresInference) lane.Retire(conversation);
-                else lane.Cache.Add(conversation, [.. Tokens], Request.Owner);
-            }
-        }
-
-        public void Fail(Exception error)
-        {
-            if (Finished) return;
-            Output.Writer.TryComplete(error);
-            Finished = true;
-        }
-
-        public void Release()
-        {
-            CancelRegistration.Dispose();
-            if (Conversation is { } conversation) Lane!.Retire(conversation);
-            Conversation = null;
-            Sampler?.Dispose();
-            Sampler = null;
-        }
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The inference loop failed; active replies were ended")]

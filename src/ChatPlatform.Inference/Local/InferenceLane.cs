@@ -1,4 +1,7 @@
+using ChatPlatform.Core.Configuration;
+using ChatPlatform.Core.Personas;
 using LLama.Batched;
+using LLama.Common;
 
 namespace ChatPlatform.Inference.Local;
 
@@ -14,6 +17,39 @@ internal sealed class InferenceLane(string key, BatchedExecutor executor, Prompt
     public BatchedExecutor Executor { get; } = executor;
     public PromptCache Cache { get; } = cache;
     public long LastUsed { get; set; }
+
+    /// <summary>
+    /// A new lane on <paramref name="model"/>'s weights: one context sized for every conversation the engine admits
+    /// plus the cached prompts, with <paramref name="adapters"/> applied to it.
+    /// </summary>
+    public static InferenceLane Open(string key, LocalModel model, ModelOptions options, IReadOnlyList<AdapterRef> adapters, int maxCacheEntries)
+    {
+        var parameters = new ModelParams(model.Path)
+        {
+            ContextSize = (uint)(options.ContextSize * options.MaxConcurrentConversations + options.PromptCacheTokens),
+            SeqMax = (uint)Math.Min(256, options.MaxConcurrentConversations + maxCacheEntries + 2),
+            KVUnified = true,
+            Threads = options.EffectiveThreads,
+            BatchThreads = options.EffectiveThreads,
+            BatchSize = 512,
+            GpuLayerCount = 0,
+        };
+        var executor = new BatchedExecutor(model.Weights, parameters);
+        try
+        {
+            if (adapters.Count > 0)
+            {
+                var set = adapters.Select(a => (model.GetAdapter(a.Path), a.Scale)).ToArray();
+                executor.Context.NativeHandle.SetLoraAdapters(set);
+            }
+        }
+        catch
+        {
+            executor.Dispose();
+            throw;
+        }
+        return new InferenceLane(key, executor, new PromptCache(options.PromptCacheTokens, maxCacheEntries));
+    }
 
     /// <summary>
     /// Frees a conversation's KV cells and sequence id. One with a token still queued for decoding is freed after

@@ -115,31 +115,19 @@ public sealed partial class PersonaBot(
             }
 
             var stream = IsTeamsOneToOne(((ITurnContext)turnContext).Activity) ? new ReplyStream(turnContext, options, time, started) : null;
-            var reply = new StringBuilder();
-            await foreach (var e in start.Events!.WithCancellation(cancellationToken))
+            var reply = await ChatReply.ReadAsync(start.Events!, async streamed =>
             {
-                switch (e)
+                if (stream is not null && stream.WantsUpdate())
                 {
-                    case ChatDelta delta:
-                        reply.Append(delta.Text);
-                        if (stream is not null && stream.WantsUpdate())
-                        {
-                            await StopAsync(typingStop, typing);
-                            await stream.UpdateAsync(reply.ToString(), cancellationToken);
-                        }
-                        break;
-                    case ChatCompleted completed:
-                        // The sources go only into the final message; Teams replaces the streamed text with it.
-                        reply.Clear().Append(completed.Text).Append(CitationFooter.Format(completed.Citations, CitationMarkup.Markdown));
-                        break;
-                    case ChatFailed failed:
-                        reply.Append(reply.Length > 0 ? "\n\n" : "").Append(failed.Error.Message);
-                        break;
+                    await StopAsync(typingStop, typing);
+                    await stream.UpdateAsync(streamed.ToString(), cancellationToken);
                 }
-            }
+            }, cancellationToken);
 
             await StopAsync(typingStop, typing);
-            var final = reply.Length > 0 ? reply.ToString() : "…";
+            // The sources go only into the final message; Teams replaces the streamed text with it.
+            var message = reply.Message(CitationMarkup.Markdown);
+            var final = message.Length > 0 ? message : "…";
             var ids = stream is not null
                 ? await stream.FinishAsync(final, cancellationToken)
                 : [(await turnContext.SendActivityAsync(final, cancellationToken: cancellationToken))?.Id];

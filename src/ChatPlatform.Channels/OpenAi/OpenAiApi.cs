@@ -130,16 +130,10 @@ public static class OpenAiApi
             return TypedResults.Empty;
         }
 
-        ChatCompleted? completed = null;
-        ChatFailed? failed = null;
-        await foreach (var e in start.Events!.WithCancellation(cancellationToken))
+        var reply = await ChatReply.ReadAsync(start.Events!, cancellationToken: cancellationToken);
+        if (reply.Completed is not { } completed)
         {
-            if (e is ChatCompleted c) completed = c;
-            else if (e is ChatFailed f) failed = f;
-        }
-        if (completed is null)
-        {
-            var problem = failed?.Error ?? new ChatError(ChatErrorKind.Upstream, "reply_interrupted", "The reply was interrupted. Please try again.");
+            var problem = reply.Failed?.Error ?? new ChatError(ChatErrorKind.Upstream, "reply_interrupted", "The reply was interrupted. Please try again.");
             return Error(ChatHttp.StatusCode(problem.Kind), problem.Message, "server_error", problem.Code);
         }
 

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Threading.Channels;
@@ -134,14 +133,8 @@ public sealed partial class SlackResponder(
             return;
         }
 
-        var reply = new StringBuilder();
-        await foreach (var e in start.Events!.WithCancellation(cancellationToken))
-        {
-            if (e is ChatCompleted completed) reply.Clear().Append(completed.Text).Append(CitationFooter.Format(completed.Citations, CitationMarkup.Slack));
-            else if (e is ChatFailed failed) reply.Append(reply.Length > 0 ? "\n\n" : "").Append(failed.Error.Message);
-            else if (e is ChatDelta delta) reply.Append(delta.Text);
-        }
-        await PostAsync(message, reply.Length > 0 ? reply.ToString() : "…", cancellationToken);
+        var reply = (await ChatReply.ReadAsync(start.Events!, cancellationToken: cancellationToken)).Message(CitationMarkup.Slack);
+        await PostAsync(message, reply.Length > 0 ? reply : "…", cancellationToken);
     }
 
     private async Task PostAsync(SlackMessage message, string text, CancellationToken cancellationToken)

@@ -1,12 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using ChatPlatform.Core.Chat;
-using ChatPlatform.Core.Configuration;
 using ChatPlatform.Core.Knowledge;
 using ChatPlatform.Core.Personas;
 using ChatPlatform.Core.Safety;
 using Microsoft.Extensions.AI;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace ChatPlatform.Admin.Personas;
 
@@ -26,10 +24,8 @@ public sealed record EvalOutcome(string Id, string Locale, bool Passed, string R
 /// trials never mix with real conversations. Knowledge comes from the persona's documents, as for real turns. The
 /// playground and the eval runner both use it.
 /// </summary>
-public sealed class PersonaProbe(IChatClient chatClient, ChatPlatformOptions options, IServiceProvider services)
+public sealed class PersonaProbe(ChatPipeline pipeline)
 {
-    private readonly IInputSafety? _inputSafety = services.GetService<IInputSafety>();
-    private readonly IKnowledgeRetriever? _knowledge = services.GetService<IKnowledgeRetriever>();
     private readonly InMemoryConversationStore _store = new();
 
     /// <summary>Sends <paramref name="text"/> in a trial conversation, calling <paramref name="onDelta"/> as text arrives.</summary>
@@ -37,7 +33,7 @@ public sealed class PersonaProbe(IChatClient chatClient, ChatPlatformOptions opt
     {
         ArgumentNullException.ThrowIfNull(pack);
         var events = new CapturingSink();
-        var orchestrator = new ChatOrchestrator(new PersonaCatalog([pack]), chatClient, _store, options, _inputSafety, events, _knowledge);
+        var orchestrator = pipeline.CreateTrial(pack, _store, events);
         var stopwatch = Stopwatch.StartNew();
         var start = await orchestrator.StartAsync(new ChatTurn(pack.Id, conversationId, text, locale, "admin", null), cancellationToken: cancellationToken);
         if (start.Error is { } error)

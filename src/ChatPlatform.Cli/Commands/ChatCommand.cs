@@ -2,13 +2,7 @@ using System.CommandLine;
 using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Configuration;
 using ChatPlatform.Core.Personas;
-using ChatPlatform.Core.Safety;
 using ChatPlatform.Inference.Local;
-using ChatPlatform.Inference.Remote;
-using ChatPlatform.Safety.Output;
-using ChatPlatform.Safety.Rails;
-using Microsoft.Extensions.AI;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Logging;
 
 namespace ChatPlatform.Cli.Commands;
@@ -60,12 +54,9 @@ internal static class ChatCommand
 
             using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning));
             var remote = options.Model.IsRemote && parse.GetValue(model) is null && adapters is null;
-            using var backend = remote ? Backend.Remote(options.Remote, loggers) : Backend.Local(options, loggers);
             // The terminal goes through the same input and output rails as every other channel.
-            var rules = LoadSafetyRules(options.SafetyDirectory);
-            var events = new InMemorySafetyEventSink();
-            using var safeClient = new SafetyChatClient(backend.Client, OutputRails.Load(rules, options.SafetyDirectory), catalog, events);
-            var orchestrator = new ChatOrchestrator(catalog, safeClient, new InMemoryConversationStore(), options, new InputRails(rules), events);
+            using var pipeline = CliPipeline.Create(options, catalog, remote, loggers);
+            var orchestrator = pipeline.Orchestrator;
             var run = new ChatRunOptions(adapters, parse.GetValue(seed));
             var conversation = Guid.NewGuid().ToString("N");
             var chosenLocale = parse.GetValue(locale);
@@ -85,52 +76,6 @@ internal static class ChatCommand
             }
         });
         return command;
-    }
-
-    /// <summary>The chat client and whatever it needs kept alive until the chat ends.</summary>
-    private sealed class Backend(IChatClient client, params IDisposable[] owned) : IDisposable
-    {
-        public IChatClient Client { get; } = client;
-
-        public static Backend Local(ChatPlatformOptions options, ILoggerFactory loggers)
-        {
-            var path = ModelLocator.Resolve(options, loggers.CreateLogger("chatplatform"));
-            LocalModel local;
-            try
-            {
-                local = LocalModel.Load(path, options.Model.EffectiveThreads);
-            }
-            catch (ModelLoadException e)
-            {
-                throw new CliException(e.Message);
-            }
-            var engine = new InferenceEngine(local, options.Model, NullLogger<InferenceEngine>.Instance);
-            return new Backend(new LocalChatClient(local, engine, options.Model, NullLogger<LocalChatClient>.Instance), engine, local);
-        }
-
-        public static Backend Remote(RemoteOptions options, ILoggerFactory loggers)
-        {
-            var http = RemoteHttp.CreateClient(options, loggers.CreateLogger<RemoteChatClient>());
-            return new Backend(new RemoteChatClient(http, options, loggers.CreateLogger<RemoteChatClient>()), http);
-        }
-
-        public void Dispose()
-        {
-            Client.Dispose();
-            foreach (var item in owned) item.Dispose();
-        }
-    }
-
-    private static SafetyRules LoadSafetyRules(string directory)
-    {
-        try
-        {
-            return SafetyRules.Load(directory);
-        }
-        catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException or InvalidDataException or FormatException)
-        {
-            throw new CliException(e.Message);
-        }
     }
 
     private static async Task<int> TurnAsync(CliConsole console, ChatOrchestrator orchestrator, ChatTurn turn, ChatRunOptions run, CancellationToken cancellationToken)

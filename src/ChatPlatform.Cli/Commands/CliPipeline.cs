@@ -1,0 +1,110 @@
+using ChatPlatform.Core.Chat;
+using ChatPlatform.Core.Configuration;
+using ChatPlatform.Core.Personas;
+using ChatPlatform.Core.Safety;
+using ChatPlatform.Inference.Local;
+using ChatPlatform.Inference.Remote;
+using ChatPlatform.Safety;
+using ChatPlatform.Safety.Output;
+using ChatPlatform.Safety.Rails;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ChatPlatform.Cli.Commands;
+
+/// <summary>
+/// The chat pipeline of a command that serves turns in the terminal (<c>chat</c>, <c>packs eval</c>): the model, and
+/// the input and output rails of the safety folder assembled as the server assembles them
+/// (<see cref="ChatPipelineExtensions.AddChatPipeline"/>). Conversations stay in memory; safety events are kept for
+/// the command.
+/// </summary>
+internal sealed class CliPipeline : IDisposable
+{
+    private readonly Backend _backend;
+    private readonly ServiceProvider _services;
+
+    private CliPipeline(Backend backend, ServiceProvider services)
+    {
+        _backend = backend;
+        _services = services;
+    }
+
+    public ChatPipeline Pipeline => _services.GetRequiredService<ChatPipeline>();
+
+    public ChatOrchestrator Orchestrator => _services.GetRequiredService<ChatOrchestrator>();
+
+    /// <summary>
+    /// Loads the safety folder and the model: the local one, or the remote server when <paramref name="remote"/>.
+    /// </summary>
+    public static CliPipeline Create(ChatPlatformOptions options, IPersonaCatalog catalog, bool remote, ILoggerFactory loggers)
+    {
+        var rules = LoadSafetyRules(options.SafetyDirectory);
+        var outputRails = OutputRails.Load(rules, options.SafetyDirectory);
+        var backend = remote ? Backend.Remote(options.Remote, loggers) : Backend.Local(options, loggers);
+        var services = new ServiceCollection()
+            .AddSingleton(options)
+            .AddSingleton(catalog)
+            .AddSingleton(outputRails)
+            .AddSingleton<IInputSafety>(new InputRails(rules))
+            .AddSingleton<ISafetyEventSink>(new InMemorySafetyEventSink())
+            .AddSingleton<IConversationStore>(new InMemoryConversationStore());
+        services.AddChatClient(_ => backend.Client).UseChatPipeline();
+        services.AddChatPipeline();
+        return new CliPipeline(backend, services.BuildServiceProvider());
+    }
+
+    public void Dispose()
+    {
+        // The pipeline's middlewares first; they pass the dispose on to the model's client, which shares nothing it owns.
+        _services.Dispose();
+        _backend.Dispose();
+    }
+
+    private static SafetyRules LoadSafetyRules(string directory)
+    {
+        try
+        {
+            return SafetyRules.Load(directory);
+        }
+        catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException or InvalidDataException or FormatException)
+        {
+            throw new CliException(e.Message);
+        }
+    }
+
+    /// <summary>The chat client and whatever it needs kept alive until the command ends.</summary>
+    private sealed class Backend(IChatClient client, params IDisposable[] owned) : IDisposable
+    {
+        public IChatClient Client { get; } = client;
+
+        public static Backend Local(ChatPlatformOptions options, ILoggerFactory loggers)
+        {
+            var path = ModelLocator.Resolve(options, loggers.CreateLogger("chatplatform"));
+            LocalModel local;
+            try
+            {
+                local = LocalModel.Load(path, options.Model.EffectiveThreads);
+            }
+            catch (ModelLoadException e)
+            {
+                throw new CliException(e.Message);
+            }
+            var engine = new InferenceEngine(local, options.Model, NullLogger<InferenceEngine>.Instance);
+            return new Backend(new LocalChatClient(local, engine, options.Model, NullLogger<LocalChatClient>.Instance), engine, local);
+        }
+
+        public static Backend Remote(RemoteOptions options, ILoggerFactory loggers)
+        {
+            var http = RemoteHttp.CreateClient(options, loggers.CreateLogger<RemoteChatClient>());
+            return new Backend(new RemoteChatClient(http, options, loggers.CreateLogger<RemoteChatClient>()), http);
+        }
+
+        public void Dispose()
+        {
+            Client.Dispose();
+            foreach (var item in owned) item.Dispose();
+        }
+    }
+}

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using ChatPlatform.Data.Personas;
 using ChatPlatform.Inference.Gguf;
 using ChatPlatform.Inference.Local;
 using Microsoft.Extensions.DependencyInjection;

@@ -39,7 +39,8 @@ public static partial class ChatPlatformHosting
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.Configure<JsonOptions>(o => o.SerializerOptions.Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping);
 
-        builder.Services.AddSingleton<IPersonaCatalog>(sp =>
+        // One catalog: the channels read it, activating a persona version swaps a pack in it.
+        builder.Services.AddSingleton<IWritablePersonaCatalog>(sp =>
         {
             var catalog = PersonaCatalog.Load(options.PersonasDirectory);
             var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("ChatPlatform.Personas");
@@ -54,6 +55,7 @@ public static partial class ChatPlatformHosting
             LogPacksLoaded(logger, catalog.All.Count, ids, directory);
             return catalog;
         });
+        builder.Services.AddSingleton<IPersonaCatalog>(sp => sp.GetRequiredService<IWritablePersonaCatalog>());
         builder.Services.AddSingleton(builder.Configuration.GetSection(ChatPlatform.Data.Safety.SafetyReviewOptions.SectionName)
             .Get<ChatPlatform.Data.Safety.SafetyReviewOptions>() ?? new ChatPlatform.Data.Safety.SafetyReviewOptions());
         builder.Services.AddChatData(options);

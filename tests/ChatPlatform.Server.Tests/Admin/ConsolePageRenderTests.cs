@@ -1,12 +1,13 @@
 using Bunit;
-using ChatPlatform.Admin.Components.Pages;
 using ChatPlatform.Admin.Components.Pages.Knowledge;
 using ChatPlatform.Admin.Components.Pages.Personas;
+using ChatPlatform.Admin.Components.Pages;
 using ChatPlatform.Admin.Knowledge;
 using ChatPlatform.Admin.Personas;
 using ChatPlatform.Core.Personas;
 using ChatPlatform.Core.Safety;
 using ChatPlatform.Data.Admin;
+using ChatPlatform.Data.Personas;
 using ChatPlatform.Knowledge;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;

@@ -2,6 +2,7 @@ using ChatPlatform.Admin.Personas;
 using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Personas;
 using ChatPlatform.Core.Safety;
+using ChatPlatform.Data.Personas;
 using ChatPlatform.Data;
 using ChatPlatform.Safety;
 using ChatPlatform.Server.Tests.Channels.BotFramework;

@@ -25,8 +25,9 @@ internal static class ChatCommand
         var personas = new Option<string?>("--personas") { Description = "Persona packs folder. Default: ChatPlatform:PersonasDirectory or ./personas." };
         var threads = new Option<int?>("--threads") { Description = "CPU threads. Default: one per core." };
         var safetyDir = new Option<string?>("--safety-dir") { Description = "The safety folder. Default: ChatPlatform:SafetyDirectory or ./safety." };
+        var dataDir = new Option<string?>("--data-dir") { Description = "Data folder whose store holds the persona versions activated in the console. Default: ChatPlatform:DataDirectory." };
 
-        var command = new Command("chat", "Chat with a persona in the terminal.") { persona, model, adapter, adapterScale, locale, message, seed, personas, threads, safetyDir };
+        var command = new Command("chat", "Chat with a persona in the terminal.") { persona, model, adapter, adapterScale, locale, message, seed, personas, threads, safetyDir, dataDir };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var options = CliSettings.Load();
@@ -34,6 +35,7 @@ internal static class ChatCommand
             if (parse.GetValue(personas) is { } dir) options.PersonasDirectory = dir;
             if (parse.GetValue(threads) is { } t) options.Model.Threads = t;
             if (parse.GetValue(safetyDir) is { } safetyPath) options.SafetyDirectory = safetyPath;
+            if (parse.GetValue(dataDir) is { } data) options.DataDirectory = data;
             options.Model.MaxConcurrentConversations = 1;
             CliSettings.ThrowIfInvalid(options);
 
@@ -46,11 +48,9 @@ internal static class ChatCommand
                 adapters = [new AdapterRef(Path.GetFullPath(adapterPath), scale, null)];
             }
 
-            var catalog = PersonaCatalog.Load(options.PersonasDirectory);
-            var id = parse.GetValue(persona)!;
-            var pack = catalog.Find(id) ?? throw new CliException(
-                $"Unknown persona '{id}'. Available: {string.Join(", ", catalog.All.Select(p => p.Id))}." +
-                (catalog.Problems.Count > 0 ? $" ({catalog.Problems.Count} pack problem(s); run 'chatplatform packs validate {options.PersonasDirectory}')" : ""));
+            // Persona versions activated in the admin console are served here too.
+            var catalog = await CliPipeline.LoadCatalogAsync(options, console, cancellationToken);
+            var pack = CliPipeline.FindPack(catalog, parse.GetValue(persona)!, options);
 
             using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning));
             var remote = options.Model.IsRemote && parse.GetValue(model) is null && adapters is null;

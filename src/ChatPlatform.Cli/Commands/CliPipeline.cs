@@ -2,6 +2,7 @@ using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Configuration;
 using ChatPlatform.Core.Personas;
 using ChatPlatform.Core.Safety;
+using ChatPlatform.Data.Personas;
 using ChatPlatform.Inference.Local;
 using ChatPlatform.Inference.Remote;
 using ChatPlatform.Safety;
@@ -54,6 +55,30 @@ internal sealed class CliPipeline : IDisposable
         services.AddChatPipeline();
         return new CliPipeline(backend, services.BuildServiceProvider());
     }
+
+    /// <summary>
+    /// The packs folder's packs with the versions activated in the admin console in their place, as a server on the
+    /// same store serves them (<see cref="PersonaVersions.RestoreAsync"/>). A SQLite store that does not exist yet
+    /// holds no versions, and none is made for it.
+    /// </summary>
+    public static async Task<PersonaCatalog> LoadCatalogAsync(ChatPlatformOptions options, CliConsole console, CancellationToken cancellationToken)
+    {
+        var catalog = PersonaCatalog.Load(options.PersonasDirectory);
+        if (CliSettings.IsMissingSqlite(options)) return catalog;
+        var contexts = await CliSettings.MigrateAsync(options, cancellationToken);
+        using var versions = new PersonaVersions(contexts, catalog, options, TimeProvider.System);
+        var restored = await versions.RestoreAsync(cancellationToken);
+        if (restored.NotLoaded.Count > 0)
+            await console.Error.WriteLineAsync($"The active version of {string.Join(", ", restored.NotLoaded)} does not load here " +
+                "(a file it names, such as an adapter, is missing); the packs folder's copy is used.");
+        return catalog;
+    }
+
+    /// <summary>The pack with this id, or a one-line error listing the ones there are.</summary>
+    public static PersonaPack FindPack(PersonaCatalog catalog, string id, ChatPlatformOptions options) =>
+        catalog.Find(id) ?? throw new CliException(
+            $"Unknown persona '{id}'. Available: {string.Join(", ", catalog.All.Select(p => p.Id))}." +
+            (catalog.Problems.Count > 0 ? $" ({catalog.Problems.Count} pack problem(s); run 'chatplatform packs validate {options.PersonasDirectory}')" : ""));
 
     public void Dispose()
     {

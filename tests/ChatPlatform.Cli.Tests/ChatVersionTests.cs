@@ -1,7 +1,3 @@
-using ChatPlatform.Core.Configuration;
-using ChatPlatform.Core.Personas;
-using ChatPlatform.Data;
-using ChatPlatform.Data.Personas;
 using ChatPlatform.Testing;
 using Microsoft.Data.Sqlite;
 using Xunit;
@@ -20,8 +16,6 @@ public sealed class ChatVersionTests : IDisposable
     private readonly TempPack _pack = TempPack.CopyOf("gradchat");
     private readonly string _data = Directory.CreateTempSubdirectory("chatplatform-cli-versions-").FullName;
 
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     public void Dispose()
     {
         SqliteConnection.ClearAllPools();
@@ -29,23 +23,12 @@ public sealed class ChatVersionTests : IDisposable
         Directory.Delete(_data, recursive: true);
     }
 
-    /// <summary>Records the packs folder as a server start does, then edits the greeting in a draft and activates it as the console does.</summary>
-    private async Task ActivateInTheConsoleAsync()
+    /// <summary>Activates a version of gradchat with another English greeting.</summary>
+    private Task ActivateInTheConsoleAsync() => ConsoleActivation.ActivateAsync(_pack.PersonasDirectory, _data, "gradchat", files =>
     {
-        var options = new ChatPlatformOptions { DataDirectory = _data, PersonasDirectory = _pack.PersonasDirectory };
-        var contexts = new ChatDbContextFactory(options);
-        await ChatDatabase.MigrateAsync(contexts, Ct);
-        var catalog = PersonaCatalog.Load(_pack.PersonasDirectory);
-        await new PersonaVersionSync(contexts).SyncAsync(catalog.All, "packs-folder", Ct);
-        using var versions = new PersonaVersions(contexts, catalog, options, TimeProvider.System);
-        var draft = await versions.GetOrCreateDraftAsync("gradchat", "tester", Ct);
-        var files = PackFiles.Parse(draft.Content);
         Assert.Contains(FolderGreeting, files["persona.yaml"], StringComparison.Ordinal);
         files["persona.yaml"] = files["persona.yaml"].Replace(FolderGreeting, ActivatedGreeting, StringComparison.Ordinal);
-        await versions.SaveDraftAsync("gradchat", files, "tester", Ct);
-        Assert.True((await versions.ActivateDraftAsync("gradchat", "tester", Ct)).Succeeded);
-        SqliteConnection.ClearAllPools();
-    }
+    });
 
     /// <summary>The greeting line an interactive chat opens with (an empty line ends it at once).</summary>
     private async Task<string> GreetingAsync()

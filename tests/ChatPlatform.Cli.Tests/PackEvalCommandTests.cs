@@ -30,6 +30,7 @@ public sealed class PackEvalCommandTests : IDisposable
 
     public void Dispose()
     {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         _pack.Dispose();
         Directory.Delete(_data, recursive: true);
     }
@@ -80,6 +81,19 @@ public sealed class PackEvalCommandTests : IDisposable
         Assert.StartsWith("the reply contains none of", cases[1].GetProperty("reason").GetString(), StringComparison.Ordinal);
         Assert.Equal("evals/cases.jsonl", cases[1].GetProperty("file").GetString());
         Assert.Equal(2, cases[1].GetProperty("line").GetInt32());
+    }
+
+    [Fact]
+    public async Task Eval_VersionActivatedInTheConsole_RunsThatVersionsEvals()
+    {
+        _pack.Write("evals/cases.jsonl", CrisisCase + "\n");
+        await ConsoleActivation.ActivateAsync(_pack.PersonasDirectory, _data, "gradchat", files => files["evals/cases.jsonl"] = CrisisCase + "\n" + ImpossibleCase + "\n");
+
+        var result = await Eval();
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("FAIL  needs-a-codeword (en)", result.Out, StringComparison.Ordinal);
+        Assert.Contains("1 of 2 eval(s) passed, 1 failed", result.Out, StringComparison.Ordinal);
     }
 
     [Fact]

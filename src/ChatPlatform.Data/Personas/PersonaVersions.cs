@@ -23,8 +23,8 @@ public sealed record ActivationResult(IReadOnlyList<PackProblem> Problems, int? 
 /// <summary>
 /// Persona versions as the console works on them: one draft per persona that edits change, validation by the pack
 /// loader, activation that swaps the pack in the running catalog (every channel serves it from the next turn on, no
-/// restart), rollback to an earlier version. Each change writes an audit entry. Other nodes on
-/// the same store pick a change up at their next <see cref="RefreshAsync"/>.
+/// restart), rollback to an earlier version. Each change writes an audit entry. Other nodes on the same store pick a
+/// change up at their next <see cref="RefreshAsync"/>, and the command line at start (<see cref="RestoreAsync"/>).
 /// Activated versions are written as pack folders under <c>&lt;DataDirectory&gt;/persona-versions</c>.
 /// </summary>
 public sealed class PersonaVersions(IDbContextFactory<ChatDbContext> contexts, IWritablePersonaCatalog catalog, ChatPlatformOptions options, TimeProvider time) : IDisposable

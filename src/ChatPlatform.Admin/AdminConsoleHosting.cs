@@ -56,15 +56,11 @@ public static class AdminConsoleHosting
         services.AddScoped<AuthenticationStateProvider, ConsoleAuthenticationStateProvider>();
         services.AddMudServices();
         services.AddScoped<ConsoleGuard>();
-        services.AddSingleton<PersonaVersions>();
         services.AddSingleton<PersonaArchive>();
         services.AddSingleton<TokenCounter>();
-        services.AddSingleton<PersonaProbe>();
+        services.AddSingleton<Core.Personas.PersonaProbe>();
         services.AddSingleton<AdapterUploads>();
         services.AddSingleton<Knowledge.KnowledgeConsole>();
-        services.AddHostedService(sp => new PersonaVersionWatcher(sp.GetRequiredService<PersonaVersions>(),
-            TimeSpan.FromSeconds(sp.GetRequiredService<Core.Configuration.ChatPlatformOptions>().PersonaRefreshSeconds),
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<PersonaVersionWatcher>>()));
         return builder;
     }
 

@@ -33,8 +33,18 @@ internal static class CliSettings
         var options = Load();
         if (dataDirectory is { Length: > 0 }) options.DataDirectory = dataDirectory;
         ThrowIfInvalid(options);
-        if (mustExist && options.Database.IsSqlite && string.IsNullOrWhiteSpace(options.Database.ConnectionString) && !File.Exists(options.DatabasePath))
+        if (mustExist && IsMissingSqlite(options))
             throw new CliException($"No database at {options.DatabasePath}: check --data-dir or ChatPlatform:DataDirectory.");
+        return (options, await MigrateAsync(options, cancellationToken));
+    }
+
+    /// <summary>Whether the store is a SQLite file of the data folder that does not exist (yet).</summary>
+    public static bool IsMissingSqlite(ChatPlatformOptions options) =>
+        options.Database.IsSqlite && string.IsNullOrWhiteSpace(options.Database.ConnectionString) && !File.Exists(options.DatabasePath);
+
+    /// <summary>Opens the configured database and brings its schema up to date, as the server does at start-up.</summary>
+    public static async Task<ChatDbContextFactory> MigrateAsync(ChatPlatformOptions options, CancellationToken cancellationToken)
+    {
         var factory = new ChatDbContextFactory(options);
         try
         {
@@ -44,6 +54,6 @@ internal static class CliSettings
         {
             throw new CliException(e.Message);
         }
-        return (options, factory);
+        return factory;
     }
 }

@@ -19,8 +19,9 @@ public static class DataServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the store on the configured provider: the conversation store, the safety event sink with its
-    /// background writer, the data lifecycle (export, erase, purge), the retention job, the API keys, and what
-    /// nodes sharing a store coordinate through it (delivery ids, job leases).
+    /// background writer, the data lifecycle (export, erase, purge), the retention job, the API keys, persona versions
+    /// (served from start-up on in place of the packs folder's copies; needs <see cref="Core.Personas.IWritablePersonaCatalog"/>),
+    /// and what nodes sharing a store coordinate through it (delivery ids, job leases).
     /// </summary>
     public static IServiceCollection AddChatData(this IServiceCollection services, ChatPlatformOptions options)
     {
@@ -37,6 +38,9 @@ public static class DataServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<DataLifecycle>();
         services.AddSingleton<PersonaVersionSync>();
+        services.AddSingleton<PersonaVersions>();
+        services.AddHostedService(sp => new PersonaVersionWatcher(sp.GetRequiredService<PersonaVersions>(),
+            TimeSpan.FromSeconds(options.PersonaRefreshSeconds), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<PersonaVersionWatcher>>()));
         // Failed sign-ins per client address are counted in this node's memory.
         services.AddSingleton(sp => new Admin.AddressThrottle(sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<Admin.AdminAccounts>();

@@ -12,7 +12,7 @@ namespace ChatPlatform.Admin.Knowledge;
 /// The console's knowledge changes, shared by the Knowledge page and its API: each checks what the console accepts,
 /// hands the work to <see cref="KnowledgeBase"/> and writes the change to the audit log.
 /// </summary>
-public sealed class KnowledgeConsole(KnowledgeBase knowledge, AdminAccounts accounts, IAuthorizationService authorization, Personas.PersonaVersions versions)
+public sealed class KnowledgeConsole(KnowledgeBase knowledge, AdminAccounts accounts, IAuthorizationService authorization, Data.Personas.PersonaVersions versions)
 {
     /// <summary>Largest document the console accepts (50 MiB).</summary>
     public const long MaxDocumentBytes = 50L * 1024 * 1024;

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using ChatPlatform.Core.Chat;
+using ChatPlatform.Data.Personas;
 using ChatPlatform.Inference.Gguf;
 
 namespace ChatPlatform.Admin.Personas;

@@ -1,4 +1,5 @@
 using ChatPlatform.Admin.Security;
+using ChatPlatform.Data.Personas;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;

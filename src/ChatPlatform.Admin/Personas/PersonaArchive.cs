@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using ChatPlatform.Core.Personas;
+using ChatPlatform.Data.Personas;
 
 namespace ChatPlatform.Admin.Personas;
 

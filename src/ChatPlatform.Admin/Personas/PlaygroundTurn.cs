@@ -1,3 +1,5 @@
+using ChatPlatform.Core.Personas;
+
 namespace ChatPlatform.Admin.Personas;
 
 /// <summary>A playground turn: what was sent, the reply text so far, and the finished reply with its figures.</summary>

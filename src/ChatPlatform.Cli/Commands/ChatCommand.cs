@@ -2,13 +2,7 @@ using System.CommandLine;
 using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Configuration;
 using ChatPlatform.Core.Personas;
-using ChatPlatform.Core.Safety;
 using ChatPlatform.Inference.Local;
-using ChatPlatform.Inference.Remote;
-using ChatPlatform.Safety.Output;
-using ChatPlatform.Safety.Rails;
-using Microsoft.Extensions.AI;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Logging;
 
 namespace ChatPlatform.Cli.Commands;
@@ -31,8 +25,9 @@ internal static class ChatCommand
         var personas = new Option<string?>("--personas") { Description = "Persona packs folder. Default: ChatPlatform:PersonasDirectory or ./personas." };
         var threads = new Option<int?>("--threads") { Description = "CPU threads. Default: one per core." };
         var safetyDir = new Option<string?>("--safety-dir") { Description = "The safety folder. Default: ChatPlatform:SafetyDirectory or ./safety." };
+        var dataDir = new Option<string?>("--data-dir") { Description = "Data folder whose store holds the persona versions activated in the console. Default: ChatPlatform:DataDirectory." };
 
-        var command = new Command("chat", "Chat with a persona in the terminal.") { persona, model, adapter, adapterScale, locale, message, seed, personas, threads, safetyDir };
+        var command = new Command("chat", "Chat with a persona in the terminal.") { persona, model, adapter, adapterScale, locale, message, seed, personas, threads, safetyDir, dataDir };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var options = CliSettings.Load();
@@ -40,6 +35,7 @@ internal static class ChatCommand
             if (parse.GetValue(personas) is { } dir) options.PersonasDirectory = dir;
             if (parse.GetValue(threads) is { } t) options.Model.Threads = t;
             if (parse.GetValue(safetyDir) is { } safetyPath) options.SafetyDirectory = safetyPath;
+            if (parse.GetValue(dataDir) is { } data) options.DataDirectory = data;
             options.Model.MaxConcurrentConversations = 1;
             CliSettings.ThrowIfInvalid(options);
 
@@ -52,20 +48,15 @@ internal static class ChatCommand
                 adapters = [new AdapterRef(Path.GetFullPath(adapterPath), scale, null)];
             }
 
-            var catalog = PersonaCatalog.Load(options.PersonasDirectory);
-            var id = parse.GetValue(persona)!;
-            var pack = catalog.Find(id) ?? throw new CliException(
-                $"Unknown persona '{id}'. Available: {string.Join(", ", catalog.All.Select(p => p.Id))}." +
-                (catalog.Problems.Count > 0 ? $" ({catalog.Problems.Count} pack problem(s); run 'chatplatform packs validate {options.PersonasDirectory}')" : ""));
+            // Persona versions activated in the admin console are served here too.
+            var catalog = await CliPipeline.LoadCatalogAsync(options, console, cancellationToken);
+            var pack = CliPipeline.FindPack(catalog, parse.GetValue(persona)!, options);
 
             using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning));
             var remote = options.Model.IsRemote && parse.GetValue(model) is null && adapters is null;
-            using var backend = remote ? Backend.Remote(options.Remote, loggers) : Backend.Local(options, loggers);
             // The terminal goes through the same input and output rails as every other channel.
-            var rules = LoadSafetyRules(options.SafetyDirectory);
-            var events = new InMemorySafetyEventSink();
-            using var safeClient = new SafetyChatClient(backend.Client, OutputRails.Load(rules, options.SafetyDirectory), catalog, events);
-            var orchestrator = new ChatOrchestrator(catalog, safeClient, new InMemoryConversationStore(), options, new InputRails(rules), events);
+            using var pipeline = CliPipeline.Create(options, catalog, remote, loggers);
+            var orchestrator = pipeline.Orchestrator;
             var run = new ChatRunOptions(adapters, parse.GetValue(seed));
             var conversation = Guid.NewGuid().ToString("N");
             var chosenLocale = parse.GetValue(locale);
@@ -85,52 +76,6 @@ internal static class ChatCommand
             }
         });
         return command;
-    }
-
-    /// <summary>The chat client and whatever it needs kept alive until the chat ends.</summary>
-    private sealed class Backend(IChatClient client, params IDisposable[] owned) : IDisposable
-    {
-        public IChatClient Client { get; } = client;
-
-        public static Backend Local(ChatPlatformOptions options, ILoggerFactory loggers)
-        {
-            var path = ModelLocator.Resolve(options, loggers.CreateLogger("chatplatform"));
-            LocalModel local;
-            try
-            {
-                local = LocalModel.Load(path, options.Model.EffectiveThreads);
-            }
-            catch (ModelLoadException e)
-            {
-                throw new CliException(e.Message);
-            }
-            var engine = new InferenceEngine(local, options.Model, NullLogger<InferenceEngine>.Instance);
-            return new Backend(new LocalChatClient(local, engine, options.Model, NullLogger<LocalChatClient>.Instance), engine, local);
-        }
-
-        public static Backend Remote(RemoteOptions options, ILoggerFactory loggers)
-        {
-            var http = RemoteHttp.CreateClient(options, loggers.CreateLogger<RemoteChatClient>());
-            return new Backend(new RemoteChatClient(http, options, loggers.CreateLogger<RemoteChatClient>()), http);
-        }
-
-        public void Dispose()
-        {
-            Client.Dispose();
-            foreach (var item in owned) item.Dispose();
-        }
-    }
-
-    private static SafetyRules LoadSafetyRules(string directory)
-    {
-        try
-        {
-            return SafetyRules.Load(directory);
-        }
-        catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException or InvalidDataException or FormatException)
-        {
-            throw new CliException(e.Message);
-        }
     }
 
     private static async Task<int> TurnAsync(CliConsole console, ChatOrchestrator orchestrator, ChatTurn turn, ChatRunOptions run, CancellationToken cancellationToken)

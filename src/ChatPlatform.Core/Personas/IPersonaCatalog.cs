@@ -10,6 +10,16 @@ public interface IPersonaCatalog
     IReadOnlyList<PersonaPack> All { get; }
 }
 
+/// <summary>
+/// A catalog whose packs can be swapped while the platform runs: what activating, rolling back and restoring persona
+/// versions need. Readers keep <see cref="IPersonaCatalog"/>.
+/// </summary>
+public interface IWritablePersonaCatalog : IPersonaCatalog
+{
+    /// <summary>Serves <paramref name="pack"/> in place of the pack with its id (or adds it) from the next lookup on.</summary>
+    void Replace(PersonaPack pack);
+}
+
 public static class PersonaCatalogExtensions
 {
     /// <summary>The pack with this id when its <c>channels:</c> list offers it on <paramref name="channel"/>; otherwise null, as for an unknown id.</summary>

@@ -6,7 +6,7 @@ namespace ChatPlatform.Core.Personas;
 /// <see cref="ThrowIfInvalid"/>. A pack can be replaced while the platform runs (<see cref="Replace"/>): every
 /// caller sees the old or the new version, never a mix, from the next lookup on.
 /// </summary>
-public sealed class PersonaCatalog : IPersonaCatalog
+public sealed class PersonaCatalog : IWritablePersonaCatalog
 {
     private volatile Snapshot _current;
     private readonly Lock _writeLock = new();

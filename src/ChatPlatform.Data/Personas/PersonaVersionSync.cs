@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using ChatPlatform.Core.Personas;
 using ChatPlatform.Data.Audit;
@@ -26,7 +24,7 @@ public sealed class PersonaVersionSync(IDbContextFactory<ChatDbContext> contexts
         foreach (var pack in packs)
         {
             var content = ReadContent(pack.Directory);
-            var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(content)));
+            var hash = PackFiles.Hash(content);
             try
             {
                 if (await RecordAsync(pack, content, hash, author, cancellationToken))

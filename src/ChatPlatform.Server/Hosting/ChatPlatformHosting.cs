@@ -8,7 +8,6 @@ using ChatPlatform.Data.Personas;
 using ChatPlatform.Inference;
 using ChatPlatform.Knowledge;
 using ChatPlatform.Safety;
-using ChatPlatform.Safety.Output;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
@@ -40,7 +39,8 @@ public static partial class ChatPlatformHosting
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.Configure<JsonOptions>(o => o.SerializerOptions.Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping);
 
-        builder.Services.AddSingleton<IPersonaCatalog>(sp =>
+        // One catalog: the channels read it, activating a persona version swaps a pack in it.
+        builder.Services.AddSingleton<IWritablePersonaCatalog>(sp =>
         {
             var catalog = PersonaCatalog.Load(options.PersonasDirectory);
             var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("ChatPlatform.Personas");
@@ -55,6 +55,7 @@ public static partial class ChatPlatformHosting
             LogPacksLoaded(logger, catalog.All.Count, ids, directory);
             return catalog;
         });
+        builder.Services.AddSingleton<IPersonaCatalog>(sp => sp.GetRequiredService<IWritablePersonaCatalog>());
         builder.Services.AddSingleton(builder.Configuration.GetSection(ChatPlatform.Data.Safety.SafetyReviewOptions.SectionName)
             .Get<ChatPlatform.Data.Safety.SafetyReviewOptions>() ?? new ChatPlatform.Data.Safety.SafetyReviewOptions());
         builder.Services.AddChatData(options);
@@ -67,19 +68,13 @@ public static partial class ChatPlatformHosting
             sp.GetRequiredService<ChatPlatform.Safety.Events.NotifyingSafetyEventSink>(),
         ]));
         builder.AddTelemetry();
-        // Counting and GenAI telemetry outermost, so times and tokens are what users see (after the output rails). Message
-        // content stays out of spans whatever OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT says; no logger, as a
-        // busy core (an expected answer) would be logged as an error.
-        builder.AddInference(options, chat => chat
-            .Use((inner, sp) => new MetricsChatClient(inner, sp.GetRequiredService<ChatPlatformMetrics>()))
-            .UseOpenTelemetry(Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, ChatPlatformMetrics.GenAiSourceName, c => c.EnableSensitiveData = false)
-            .UseSafety());
+        builder.AddInference(options, chat => chat.UseChatPipeline());
         if (options.SafetyJudge.IsEnabled)
         {
             builder.AddSafetyJudgeClient(options.SafetyJudge, ChatPlatform.Safety.Judge.JudgedInputSafety.JudgeClientKey);
             builder.Services.AddSafetyJudge(options.SafetyJudge);
         }
-        builder.Services.AddSingleton<ChatOrchestrator>();
+        builder.Services.AddChatPipeline();
         builder.AddChannels(options.DataDirectory);
         builder.Services.AddReadinessChecks(options);
         // Drains new and running turns when the server is asked to stop, before any service (the web server included) stops.

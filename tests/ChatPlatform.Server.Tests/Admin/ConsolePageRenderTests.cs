@@ -1,12 +1,13 @@
 using Bunit;
-using ChatPlatform.Admin.Components.Pages;
 using ChatPlatform.Admin.Components.Pages.Knowledge;
 using ChatPlatform.Admin.Components.Pages.Personas;
+using ChatPlatform.Admin.Components.Pages;
 using ChatPlatform.Admin.Knowledge;
 using ChatPlatform.Admin.Personas;
 using ChatPlatform.Core.Personas;
 using ChatPlatform.Core.Safety;
 using ChatPlatform.Data.Admin;
+using ChatPlatform.Data.Personas;
 using ChatPlatform.Knowledge;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
@@ -42,8 +43,8 @@ public sealed class ConsolePageRenderTests : MudComponentTests, IClassFixture<Se
     /// the generated test model's random text may be empty, and an empty reply offers no "make curated answer".
     /// </summary>
     private void UseScriptedModel(string reply) =>
-        Context.Services.AddSingleton(new PersonaProbe(new ChatPlatform.Testing.ScriptedChatClient(reply),
-            _factory.Services.GetRequiredService<ChatPlatform.Core.Configuration.ChatPlatformOptions>(), _factory.Services));
+        Context.Services.AddSingleton(new PersonaProbe(ActivatorUtilities.CreateInstance<ChatPlatform.Core.Chat.ChatPipeline>(_factory.Services,
+            (Microsoft.Extensions.AI.IChatClient)new ChatPlatform.Testing.ScriptedChatClient(reply))));
 
     /// <summary>Signs the rendered pages in with <paramref name="role"/>; the host's own policies decide what it may do.</summary>
     private void SignIn(string user, string role) => AdminLogin.SignInComponents(Context, _factory, user, role);

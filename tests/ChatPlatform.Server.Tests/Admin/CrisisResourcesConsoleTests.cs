@@ -1,8 +1,9 @@
-using System.Net;
 using System.Net.Http.Json;
+using System.Net;
 using ChatPlatform.Admin.Personas;
 using ChatPlatform.Core.Personas;
 using ChatPlatform.Core.Safety;
+using ChatPlatform.Data.Personas;
 using ChatPlatform.Data;
 using ChatPlatform.Testing;
 using Microsoft.AspNetCore.TestHost;

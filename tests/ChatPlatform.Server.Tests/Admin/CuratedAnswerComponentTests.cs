@@ -3,6 +3,7 @@ using ChatPlatform.Admin.Components.Knowledge;
 using ChatPlatform.Admin.Components.Personas;
 using ChatPlatform.Admin.Knowledge;
 using ChatPlatform.Admin.Personas;
+using ChatPlatform.Core.Personas;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor;

@@ -1,10 +1,11 @@
 using System.IO.Compression;
 using System.Net;
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using ChatPlatform.Admin.Personas;
 using ChatPlatform.Core.Personas;
 using ChatPlatform.Data.Admin;
+using ChatPlatform.Data.Personas;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ChatPlatform.Admin.Personas;
+using ChatPlatform.Data.Personas;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 

@@ -1,8 +1,10 @@
 using ChatPlatform.Admin.Personas;
+using ChatPlatform.Core.Chat;
 using ChatPlatform.Core.Personas;
 using ChatPlatform.Core.Safety;
+using ChatPlatform.Data.Personas;
 using ChatPlatform.Data;
-using ChatPlatform.Safety.Output;
+using ChatPlatform.Safety;
 using ChatPlatform.Server.Tests.Channels.BotFramework;
 using ChatPlatform.Testing;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -38,10 +40,9 @@ public sealed class PlaygroundIsolationTests : IAsyncDisposable
         await _factory.DisposeAsync();
     }
 
-    /// <summary>The playground's probe on the server's own output-rail stage (catalog, rails and event sink of the server) over the scripted model.</summary>
-    private PersonaProbe Probe() => new(
-        new ChatClientBuilder(_model).UseSafety().Build(_app.Services),
-        _app.Services.GetRequiredService<ChatPlatform.Core.Configuration.ChatPlatformOptions>(), _app.Services);
+    /// <summary>The playground's probe on the server's own pipeline (catalog, rails and event sink of the server) over the scripted model.</summary>
+    private PersonaProbe Probe() => new(ActivatorUtilities.CreateInstance<ChatPipeline>(_app.Services,
+        new ChatClientBuilder(_model).UseChatPipeline().Build(_app.Services)));
 
     private PersonaPack Draft()
     {

@@ -1,14 +1,11 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using ChatPlatform.Core.Chat;
-using ChatPlatform.Core.Configuration;
 using ChatPlatform.Core.Knowledge;
-using ChatPlatform.Core.Personas;
 using ChatPlatform.Core.Safety;
 using Microsoft.Extensions.AI;
-using Microsoft.Extensions.DependencyInjection;
 
-namespace ChatPlatform.Admin.Personas;
+namespace ChatPlatform.Core.Personas;
 
 /// <summary>One reply of a trial turn and what produced it.</summary>
 /// <param name="Rails">Rails that fired: input rails by name, <c>output</c> when the output rail replaced the reply.</param>
@@ -21,15 +18,14 @@ public sealed record ProbeReply(
 public sealed record EvalOutcome(string Id, string Locale, bool Passed, string Reason, string Reply, IReadOnlyList<string> Rails);
 
 /// <summary>
-/// Runs turns against any pack version (a draft or the live one) through the real pipeline: input rails, the shared
-/// model and its output rails. Turns go to a private in-memory conversation store and raise no reviewer events, so
-/// trials never mix with real conversations. Knowledge comes from the persona's documents, as for real turns. The
-/// playground and the eval runner both use it.
+/// Runs turns against any pack version (a draft or the live one) through the real pipeline
+/// (<see cref="ChatPipeline.CreateTrial"/>): input rails, the shared model and its output rails. Turns go to a private
+/// in-memory conversation store and raise no reviewer events, so trials never mix with real conversations. Knowledge
+/// comes from the persona's documents, as for real turns. The console's playground and evals and
+/// <c>chatplatform packs eval</c> all use it.
 /// </summary>
-public sealed class PersonaProbe(IChatClient chatClient, ChatPlatformOptions options, IServiceProvider services)
+public sealed class PersonaProbe(ChatPipeline pipeline)
 {
-    private readonly IInputSafety? _inputSafety = services.GetService<IInputSafety>();
-    private readonly IKnowledgeRetriever? _knowledge = services.GetService<IKnowledgeRetriever>();
     private readonly InMemoryConversationStore _store = new();
 
     /// <summary>Sends <paramref name="text"/> in a trial conversation, calling <paramref name="onDelta"/> as text arrives.</summary>
@@ -37,7 +33,7 @@ public sealed class PersonaProbe(IChatClient chatClient, ChatPlatformOptions opt
     {
         ArgumentNullException.ThrowIfNull(pack);
         var events = new CapturingSink();
-        var orchestrator = new ChatOrchestrator(new PersonaCatalog([pack]), chatClient, _store, options, _inputSafety, events, _knowledge);
+        var orchestrator = pipeline.CreateTrial(pack, _store, events);
         var stopwatch = Stopwatch.StartNew();
         var start = await orchestrator.StartAsync(new ChatTurn(pack.Id, conversationId, text, locale, "admin", null), cancellationToken: cancellationToken);
         if (start.Error is { } error)
@@ -82,8 +78,9 @@ public sealed class PersonaProbe(IChatClient chatClient, ChatPlatformOptions opt
         return tokens > 1 && window >= 100 ? (tokens - 1) / (window / 1000.0) : tokens / (Math.Max(totalMs, 1) / 1000.0);
     }
 
-    /// <summary>Runs every eval conversation of the pack and checks each expectation.</summary>
-    public async Task<IReadOnlyList<EvalOutcome>> RunEvalsAsync(PersonaPack pack, CancellationToken cancellationToken)
+    /// <summary>Runs every eval conversation of the pack and checks each expectation, in the pack's order.</summary>
+    /// <param name="onOutcome">Called as each conversation is judged, so a long run shows progress.</param>
+    public async Task<IReadOnlyList<EvalOutcome>> RunEvalsAsync(PersonaPack pack, Action<EvalOutcome>? onOutcome, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(pack);
         var outcomes = new List<EvalOutcome>();
@@ -95,7 +92,9 @@ public sealed class PersonaProbe(IChatClient chatClient, ChatPlatformOptions opt
                 await _store.AppendAsync("admin", conversation, new StoredMessage(turn.Role, turn.Text, DateTimeOffset.UtcNow), null, cancellationToken);
             var reply = await SendAsync(pack, conversation, eval.Turns[^1].Text, eval.Locale, null, cancellationToken);
             var (passed, reason) = Judge(eval.Expect, reply);
-            outcomes.Add(new EvalOutcome(eval.Id, eval.Locale, passed, reason, reply.Text, reply.Rails));
+            var outcome = new EvalOutcome(eval.Id, eval.Locale, passed, reason, reply.Text, reply.Rails);
+            outcomes.Add(outcome);
+            onOutcome?.Invoke(outcome);
         }
         return outcomes;
     }

@@ -3,10 +3,10 @@ using System.Text;
 using System.Text.Json;
 using ChatPlatform.Core.Personas;
 
-namespace ChatPlatform.Admin.Personas;
+namespace ChatPlatform.Data.Personas;
 
 /// <summary>
-/// A pack version's text files (relative path to content), the form <see cref="Data.Personas.PersonaVersionRecord.Content"/>
+/// A pack version's text files (relative path to content), the form <see cref="PersonaVersionRecord.Content"/>
 /// stores, and how to turn them back into a pack folder the <see cref="PackLoader"/> can read.
 /// </summary>
 public static class PackFiles

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace ChatPlatform.Admin.Personas;
+namespace ChatPlatform.Data.Personas;
 
 /// <summary>
 /// Keeps this node serving the persona versions the store marks active. Before the first request it swaps in the

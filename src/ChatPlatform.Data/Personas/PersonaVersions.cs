@@ -3,12 +3,10 @@ using System.Globalization;
 using System.Text.Json;
 using ChatPlatform.Core.Configuration;
 using ChatPlatform.Core.Personas;
-using ChatPlatform.Data;
 using ChatPlatform.Data.Audit;
-using ChatPlatform.Data.Personas;
 using Microsoft.EntityFrameworkCore;
 
-namespace ChatPlatform.Admin.Personas;
+namespace ChatPlatform.Data.Personas;
 
 /// <summary>A persona as the console lists it.</summary>
 public sealed record PersonaOverview(string Id, string Name, string? PackVersion, int? ActiveVersion, int? DraftVersion, bool Served, DateTimeOffset? ActivatedAt);
@@ -24,12 +22,12 @@ public sealed record ActivationResult(IReadOnlyList<PackProblem> Problems, int? 
 
 /// <summary>
 /// Persona versions as the console works on them: one draft per persona that edits change, validation by the pack
-/// loader, activation that swaps the pack in the running <see cref="PersonaCatalog"/> (every channel serves it from
-/// the next turn on, no restart), rollback to an earlier version. Each change writes an audit entry. Other nodes on
-/// the same store pick a change up at their next <see cref="RefreshAsync"/>.
+/// loader, activation that swaps the pack in the running catalog (every channel serves it from the next turn on, no
+/// restart), rollback to an earlier version. Each change writes an audit entry. Other nodes on the same store pick a
+/// change up at their next <see cref="RefreshAsync"/>, and the command line at start (<see cref="RestoreAsync"/>).
 /// Activated versions are written as pack folders under <c>&lt;DataDirectory&gt;/persona-versions</c>.
 /// </summary>
-public sealed class PersonaVersions(IDbContextFactory<ChatDbContext> contexts, IPersonaCatalog catalog, ChatPlatformOptions options, TimeProvider time) : IDisposable
+public sealed class PersonaVersions(IDbContextFactory<ChatDbContext> contexts, IWritablePersonaCatalog catalog, ChatPlatformOptions options, TimeProvider time) : IDisposable
 {
     private readonly SemaphoreSlim _activation = new(1, 1);
 
@@ -42,9 +40,6 @@ public sealed class PersonaVersions(IDbContextFactory<ChatDbContext> contexts, I
 
     /// <summary>Where uploaded adapters of a persona are kept until a version that names them is written out.</summary>
     public string UploadsDirectory(string personaId) => Path.Combine(VersionsDirectory, personaId, "uploads");
-
-    private PersonaCatalog Catalog => catalog as PersonaCatalog
-        ?? throw new InvalidOperationException($"The persona catalog ({catalog.GetType().Name}) cannot be reloaded.");
 
     public async Task<IReadOnlyList<PersonaOverview>> ListAsync(CancellationToken cancellationToken)
     {
@@ -189,7 +184,16 @@ public sealed class PersonaVersions(IDbContextFactory<ChatDbContext> contexts, I
     /// in the console instead of the packs folder's copy, and later a version activated or rolled back on another
     /// node sharing the store. Only the versions' hashes are read unless one changed.
     /// </summary>
-    public async Task<PersonaRefresh> RefreshAsync(CancellationToken cancellationToken)
+    public Task<PersonaRefresh> RefreshAsync(CancellationToken cancellationToken) => RefreshAsync(keepUnrecorded: false, cancellationToken);
+
+    /// <summary>
+    /// <see cref="RefreshAsync"/> for a process that serves turns without recording the packs folder in the store
+    /// (<c>chatplatform chat</c>, <c>chatplatform packs eval</c>). A pack whose folder content no version holds is an
+    /// edit that the next server start records as the active version, so it is served as the folder has it.
+    /// </summary>
+    public Task<PersonaRefresh> RestoreAsync(CancellationToken cancellationToken) => RefreshAsync(keepUnrecorded: true, cancellationToken);
+
+    private async Task<PersonaRefresh> RefreshAsync(bool keepUnrecorded, CancellationToken cancellationToken)
     {
         await _activation.WaitAsync(cancellationToken);
         try
@@ -197,11 +201,12 @@ public sealed class PersonaVersions(IDbContextFactory<ChatDbContext> contexts, I
             await using var db = await contexts.CreateDbContextAsync(cancellationToken);
             var active = await db.PersonaVersions.AsNoTracking().Where(v => v.Status == PersonaVersionStatus.Active)
                 .Select(v => new { v.Id, v.PersonaId, v.ContentHash }).ToListAsync(cancellationToken);
+            var unrecorded = keepUnrecorded ? await UnrecordedAsync(db, cancellationToken) : [];
             var replaced = new List<string>();
             var notLoaded = new List<string>();
             foreach (var version in active)
             {
-                if (ServedHash(version.PersonaId) == version.ContentHash)
+                if (unrecorded.Contains(version.PersonaId) || ServedHash(version.PersonaId) == version.ContentHash)
                     continue;
                 var record = await db.PersonaVersions.AsNoTracking().FirstOrDefaultAsync(v => v.Id == version.Id, cancellationToken);
                 // A version that no longer loads (an adapter file missing on this node) is not retried at every check.
@@ -211,7 +216,7 @@ public sealed class PersonaVersions(IDbContextFactory<ChatDbContext> contexts, I
                     notLoaded.Add(version.PersonaId);
                     continue;
                 }
-                Catalog.Replace(pack);
+                catalog.Replace(pack);
                 replaced.Add(version.PersonaId);
             }
             return new PersonaRefresh(replaced, notLoaded);
@@ -220,6 +225,16 @@ public sealed class PersonaVersions(IDbContextFactory<ChatDbContext> contexts, I
         {
             _activation.Release();
         }
+    }
+
+    /// <summary>The personas this node serves with content that no version in the store holds.</summary>
+    private async Task<HashSet<string>> UnrecordedAsync(ChatDbContext db, CancellationToken cancellationToken)
+    {
+        var served = catalog.All.Select(p => (p.Id, Hash: ServedHash(p.Id)!)).ToList();
+        var hashes = served.Select(s => s.Hash).ToList();
+        var recorded = await db.PersonaVersions.AsNoTracking().Where(v => hashes.Contains(v.ContentHash))
+            .Select(v => new { v.PersonaId, v.ContentHash }).ToListAsync(cancellationToken);
+        return [.. served.Where(s => !recorded.Any(r => r.PersonaId == s.Id && r.ContentHash == s.Hash)).Select(s => s.Id)];
     }
 
     /// <summary>The content hash of what this node serves for a persona; the packs folder's copy is hashed once.</summary>
@@ -257,7 +272,7 @@ public sealed class PersonaVersions(IDbContextFactory<ChatDbContext> contexts, I
             retired = previous.Select(p => p.Number).ToArray(),
         }));
         await db.SaveChangesAsync(cancellationToken);
-        Catalog.Replace(loaded.Pack);
+        catalog.Replace(loaded.Pack);
         _served[version.PersonaId] = version.ContentHash;
         return new ActivationResult([], version.Number);
     }
@@ -320,7 +335,7 @@ public sealed class PersonaVersions(IDbContextFactory<ChatDbContext> contexts, I
     }
 
     /// <summary>Adds a persona with a draft holding <paramref name="files"/> (import of a new pack).</summary>
-    internal async Task<PersonaVersionRecord> ReplaceDraftAsync(string personaId, string name, IReadOnlyDictionary<string, string> files, string actor, string note, CancellationToken cancellationToken)
+    public async Task<PersonaVersionRecord> ReplaceDraftAsync(string personaId, string name, IReadOnlyDictionary<string, string> files, string actor, string note, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
@@ -351,7 +366,8 @@ public sealed class PersonaVersions(IDbContextFactory<ChatDbContext> contexts, I
         return draft;
     }
 
-    internal Task WriteAuditAsync(string actor, string action, string personaId, object details, CancellationToken cancellationToken) =>
+    /// <summary>Records a change to a persona made outside this class (an export, an adapter upload).</summary>
+    public Task WriteAuditAsync(string actor, string action, string personaId, object details, CancellationToken cancellationToken) =>
         WriteAuditCoreAsync(Audit(actor, action, personaId, details), cancellationToken);
 
     private async Task WriteAuditCoreAsync(AuditEntry entry, CancellationToken cancellationToken)

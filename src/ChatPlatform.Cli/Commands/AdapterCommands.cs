@@ -100,7 +100,7 @@ internal static class AdapterCommands
             var first = result.Epochs[0];
             var last = result.Epochs[^1];
             await console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"trained on {result.Conversations} conversation(s), {result.ReplyTokens} reply tokens, {ModelCommands.FormatCount(result.TrainedParameters)} weights: reply loss {first.ReplyLoss:0.000} -> {last.ReplyLoss:0.000}, reply tokens right {first.ReplyAccuracy:P1} -> {last.ReplyAccuracy:P1}"));
+                $"trained on {result.Conversations} conversation(s) in a {result.WindowTokens}-token window, {result.ReplyTokens} reply tokens, {ModelCommands.FormatCount(result.TrainedParameters)} weights: reply loss {first.ReplyLoss:0.000} -> {last.ReplyLoss:0.000}, reply tokens right {first.ReplyAccuracy:P1} -> {last.ReplyAccuracy:P1}"));
             await console.Out.WriteLineAsync($"checked: a LoRA adapter for {result.Base.Architecture} that llama.cpp loads on {options.BasePath}");
             return 0;
         });

@@ -134,6 +134,7 @@ public static partial class AdapterTrainer
         var stopwatch = Stopwatch.StartNew();
         try
         {
+            // One run at a time: each holds an F32 copy of its base in memory and keeps the threads it is given busy.
             await OneAtATime.WaitAsync(cancellationToken);
             try
             {

@@ -132,6 +132,10 @@ public static partial class AdapterTrainer
         var scratch = Path.Combine(folder, $".{Path.GetFileName(fullOutput)}.{Guid.NewGuid():N}.partial");
         Directory.CreateDirectory(scratch);
         var stopwatch = Stopwatch.StartNew();
+        // A process ended while llama.cpp is still busy (the CLI exits 3 s after Ctrl+C) skips the finally below; the
+        // scratch folder, with its F32 copy of the base, goes then.
+        EventHandler removeOnExit = (_, _) => TryDelete(scratch);
+        AppDomain.CurrentDomain.ProcessExit += removeOnExit;
         try
         {
             // One run at a time: each holds an F32 copy of its base in memory and keeps the threads it is given busy.
@@ -169,6 +173,7 @@ public static partial class AdapterTrainer
         }
         finally
         {
+            AppDomain.CurrentDomain.ProcessExit -= removeOnExit;
             TryDelete(scratch);
         }
     }
@@ -268,10 +273,32 @@ public static partial class AdapterTrainer
         modelParams.TypeK = GGMLType.GGML_TYPE_F32; // the backward pass needs F32 keys and values
         modelParams.TypeV = GGMLType.GGML_TYPE_F32;
         modelParams.FlashAttention = false;
+
+        // Cancelling makes every graph llama.cpp computes from then on stop at once, so a step in progress (seconds on
+        // a real model) ends quickly; what it leaves in the weights is thrown away with them.
+        var abort = new AbortFlag();
+        using var stopOnCancel = cancellationToken.Register(() => abort.Requested = true);
+        var abortHandle = GCHandle.Alloc(abort);
+        try
+        {
+            return Train(options, baseFile, trainingBase, examples, weights, modelParams, threads, window, step, output, abortHandle, progress, cancellationToken);
+        }
+        finally
+        {
+            abortHandle.Free();
+        }
+    }
+
+    private static AdapterTrainingResult Train(
+        AdapterTrainingOptions options, GgufFile baseFile, string trainingBase, List<Example> examples, LLamaWeights weights,
+        ModelParams modelParams, int threads, int window, int step, string output, GCHandle abortHandle,
+        IProgress<AdapterTrainingProgress>? progress, CancellationToken cancellationToken)
+    {
         using var context = weights.CreateContext(modelParams);
         window = (int)context.NativeHandle.ContextSize;
         if (window % step != 0)
             throw new AdapterTrainingException($"llama.cpp made a context of {window} tokens, not a multiple of the {step}-token step.");
+        SetAbort(context, abortHandle);
 
         var session = new Session(options, examples, window, step, LastBlock(baseFile));
         var epochs = new List<AdapterEpoch>();
@@ -284,6 +311,7 @@ public static partial class AdapterTrainer
             Threads = threads,
             BatchThreads = threads,
         });
+        SetAbort(evaluation, abortHandle);
         var (baseLoss, baseAccuracy) = Evaluate(evaluation, examples, cancellationToken);
         var before = new AdapterEpoch(0, baseLoss, baseAccuracy, double.NaN, TimeSpan.Zero);
         epochs.Add(before);
@@ -328,6 +356,7 @@ public static partial class AdapterTrainer
                             session.BeginExample(example, dataset);
                             TrainingNative.ggml_opt_result_reset(result);
                             TrainingNative.llama_opt_epoch(context.NativeHandle.DangerousGetHandle(), dataset, result, unused, 1, &AfterStep, null);
+                            cancellationToken.ThrowIfCancellationRequested();
                             if (session.Failure is not null) throw session.Failure;
                             progress?.Report(new AdapterTrainingProgress("train", epoch, options.Epochs, i + 1, order.Length,
                                 string.Create(CultureInfo.InvariantCulture, $"conversation from line {example.Line}: {example.Tokens.Length} tokens, {example.ReplyTokens} in replies")));
@@ -376,6 +405,7 @@ public static partial class AdapterTrainer
             for (var p = 0; p < example.Tokens.Length; p++)
                 batch.Add((LLamaToken)example.Tokens[p], p, LLamaSeqId.Zero, p + 1 < example.Tokens.Length && example.Reply[p + 1]);
             var decoded = context.NativeHandle.Decode(batch);
+            cancellationToken.ThrowIfCancellationRequested();
             if (decoded != DecodeResult.Ok) throw new AdapterTrainingException($"llama.cpp could not evaluate the conversation from line {example.Line} ({decoded}).");
             for (var p = 0; p + 1 < example.Tokens.Length; p++)
             {
@@ -403,6 +433,18 @@ public static partial class AdapterTrainer
 
         return count == 0 ? (double.NaN, double.NaN) : (loss / count, (double)right / count);
     }
+
+    private sealed class AbortFlag
+    {
+        public volatile bool Requested;
+    }
+
+    private static unsafe void SetAbort(LLamaContext context, GCHandle flag) =>
+        NativeApi.llama_set_abort_callback(context.NativeHandle, (IntPtr)(delegate* unmanaged[Cdecl]<IntPtr, byte>)&ShouldAbort, GCHandle.ToIntPtr(flag));
+
+    /// <summary>Asked by llama.cpp's compute threads between graph nodes.</summary>
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static byte ShouldAbort(IntPtr flag) => ((AbortFlag)GCHandle.FromIntPtr(flag).Target!).Requested ? (byte)1 : (byte)0;
 
     private static LLamaWeights LoadWeights(ModelParams parameters, string basePath)
     {

@@ -300,7 +300,7 @@ public static partial class AdapterTrainer
             throw new AdapterTrainingException($"llama.cpp made a context of {window} tokens, not a multiple of the {step}-token step.");
         SetAbort(context, abortHandle);
 
-        var session = new Session(options, examples, window, step, LastBlock(baseFile));
+        var state = new RunState(options, examples, window, step, LastBlock(baseFile));
         var epochs = new List<AdapterEpoch>();
         using var evaluation = weights.CreateContext(new ModelParams(modelParams.ModelPath)
         {
@@ -318,10 +318,10 @@ public static partial class AdapterTrainer
         progress?.Report(new AdapterTrainingProgress("train", 0, options.Epochs, examples.Count, examples.Count, "before training", before));
         unsafe
         {
-            var handle = GCHandle.Alloc(session);
+            var handle = GCHandle.Alloc(state);
             try
             {
-                Current = session;
+                Current = state;
                 var parameters = new TrainingNative.OptParams
                 {
                     NCtxTrain = 0,
@@ -332,8 +332,8 @@ public static partial class AdapterTrainer
                     OptimizerType = TrainingNative.OptimizerAdamW,
                 };
                 TrainingNative.llama_opt_init(context.NativeHandle.DangerousGetHandle(), weights.NativeHandle.DangerousGetHandle(), parameters);
-                if (session.Failure is not null) throw session.Failure;
-                if (session.Trained.Count == 0)
+                if (state.Failure is not null) throw state.Failure;
+                if (state.Trained.Count == 0)
                     throw new AdapterTrainingException($"{options.BasePath}: llama.cpp offered none of the chosen weights for training (they must be F32 in the copy it loaded).");
 
                 var dataset = TrainingNative.ggml_opt_dataset_init(TrainingNative.GgmlTypeI32, TrainingNative.GgmlTypeI32, window, window, 1, 1);
@@ -347,24 +347,24 @@ public static partial class AdapterTrainer
                     {
                         var started = Stopwatch.GetTimestamp();
                         random.Shuffle(order);
-                        session.BeginEpoch();
+                        state.BeginEpoch();
                         for (var i = 0; i < order.Length; i++)
                         {
                             cancellationToken.ThrowIfCancellationRequested();
                             var example = examples[order[i]];
-                            session.Progress = ((epoch - 1) * order.Length + i) / (double)(options.Epochs * order.Length);
-                            session.BeginExample(example, dataset);
+                            state.Progress = ((epoch - 1) * order.Length + i) / (double)(options.Epochs * order.Length);
+                            state.BeginExample(example, dataset);
                             TrainingNative.ggml_opt_result_reset(result);
                             TrainingNative.llama_opt_epoch(context.NativeHandle.DangerousGetHandle(), dataset, result, unused, 1, &AfterStep, null);
                             cancellationToken.ThrowIfCancellationRequested();
-                            if (session.Failure is not null) throw session.Failure;
+                            if (state.Failure is not null) throw state.Failure;
                             progress?.Report(new AdapterTrainingProgress("train", epoch, options.Epochs, i + 1, order.Length,
                                 string.Create(CultureInfo.InvariantCulture, $"conversation from line {example.Line}: {example.Tokens.Length} tokens, {example.ReplyTokens} in replies")));
                         }
 
                         var elapsed = Stopwatch.GetElapsedTime(started);
                         var (loss, accuracy) = Evaluate(evaluation, examples, cancellationToken);
-                        var figures = new AdapterEpoch(epoch, loss, accuracy, session.EpochStepLoss, elapsed);
+                        var figures = new AdapterEpoch(epoch, loss, accuracy, state.EpochStepLoss, elapsed);
                         epochs.Add(figures);
                         progress?.Report(new AdapterTrainingProgress("train", epoch, options.Epochs, order.Length, order.Length, "epoch done", figures));
                     }
@@ -383,11 +383,11 @@ public static partial class AdapterTrainer
             }
         }
 
-        var (adapted, retained) = Extract(options, baseFile, trainingBase, session, output, progress, cancellationToken);
+        var (adapted, retained) = Extract(options, baseFile, trainingBase, state, output, progress, cancellationToken);
         CheckOutput(output, baseFile, weights, adapted);
         return new AdapterTrainingResult(
             output, baseFile.Info, epochs, examples.Count, examples.Sum(e => e.ReplyTokens), window, adapted,
-            session.Trained.Sum(t => t.Elements), options.Rank, retained, false, TimeSpan.Zero);
+            state.Trained.Sum(t => t.Elements), options.Rank, retained, false, TimeSpan.Zero);
     }
 
     /// <summary>Cross-entropy and top-1 accuracy over the reply tokens of every conversation, with the weights as they are now.</summary>
@@ -510,12 +510,12 @@ public static partial class AdapterTrainer
     private static bool IsPrefix(int[] prefix, int[] whole) =>
         prefix.Length <= whole.Length && prefix.AsSpan().SequenceEqual(whole.AsSpan(0, prefix.Length));
 
-    // ---- the training session the native callbacks report to (they run on the thread that called into llama.cpp) ----
+    // ---- the training state the native callbacks report to (they run on the thread that called into llama.cpp) ----
 
     [ThreadStatic]
-    private static Session? Current;
+    private static RunState? Current;
 
-    private sealed class Session(AdapterTrainingOptions options, IReadOnlyList<Example> examples, int window, int step, int block)
+    private sealed class RunState(AdapterTrainingOptions options, IReadOnlyList<Example> examples, int window, int step, int block)
     {
         private readonly int[] _tokens = new int[window];
         private readonly int[] _labels = new int[window];
@@ -563,7 +563,7 @@ public static partial class AdapterTrainer
         /// <summary>The optimiser settings for the step about to run: the real ones, or a step that changes nothing.</summary>
         public TrainingNative.OptimizerParams NextStep()
         {
-            var trains = (_stepIndex < _stepTrains.Length && _stepTrains[_stepIndex]) || Environment.GetEnvironmentVariable("T_NOMASK") == "1";
+            var trains = _stepIndex < _stepTrains.Length && _stepTrains[_stepIndex];
             return trains
                 ? new TrainingNative.OptimizerParams
                 {
@@ -612,10 +612,10 @@ public static partial class AdapterTrainer
     {
         try
         {
-            var session = (Session)GCHandle.FromIntPtr(userData).Target!;
+            var state = (RunState)GCHandle.FromIntPtr(userData).Target!;
             var name = Marshal.PtrToStringUTF8(TrainingNative.ggml_get_name(tensor)) ?? "";
-            if (!session.Accept(name)) return 0;
-            session.Trained.Add((name, tensor, (long)TrainingNative.ggml_nbytes(tensor) / sizeof(float)));
+            if (!state.Accept(name)) return 0;
+            state.Trained.Add((name, tensor, (long)TrainingNative.ggml_nbytes(tensor) / sizeof(float)));
             return 1;
         }
         catch (Exception e)
@@ -630,7 +630,7 @@ public static partial class AdapterTrainer
     {
         try
         {
-            return ((Session)GCHandle.FromIntPtr(userData).Target!).NextStep();
+            return ((RunState)GCHandle.FromIntPtr(userData).Target!).NextStep();
         }
         catch (Exception e)
         {
@@ -655,7 +655,7 @@ public static partial class AdapterTrainer
     // ---- extraction: trained weights minus the base, factorised, written as a LoRA GGUF ----
 
     private static (int Adapted, double Retained) Extract(
-        AdapterTrainingOptions options, GgufFile baseFile, string trainingBase, Session session, string output,
+        AdapterTrainingOptions options, GgufFile baseFile, string trainingBase, RunState state, string output,
         IProgress<AdapterTrainingProgress>? progress, CancellationToken cancellationToken)
     {
         var f32 = GgufFile.Read(trainingBase);
@@ -664,7 +664,7 @@ public static partial class AdapterTrainer
         using (var stream = new FileStream(trainingBase, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16))
         {
             var index = 0;
-            foreach (var (name, tensor, elements) in session.Trained)
+            foreach (var (name, tensor, elements) in state.Trained)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 index++;
@@ -694,7 +694,7 @@ public static partial class AdapterTrainer
                 kept += f.Retained * norm;
                 total += norm;
                 factors.Add((name, inputs, outputs, f));
-                progress?.Report(new AdapterTrainingProgress("extract", 0, options.Epochs, index, session.Trained.Count,
+                progress?.Report(new AdapterTrainingProgress("extract", 0, options.Epochs, index, state.Trained.Count,
                     string.Create(CultureInfo.InvariantCulture, $"{name}: rank {rank} keeps {f.Retained:P1} of the change")));
             }
         }

@@ -12,6 +12,7 @@ public static class CliApp
         var root = new RootCommand("ChatPlatform: domain chatbots on a shared local model.")
         {
             ModelCommands.Create(console),
+            AdapterCommands.Create(console),
             PackCommands.Create(console),
             ChatCommand.Create(console),
             BenchCommand.Create(console),

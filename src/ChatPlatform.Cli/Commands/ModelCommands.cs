@@ -198,7 +198,8 @@ internal static class ModelCommands
     private static Command Inspect(CliConsole console)
     {
         var path = new Argument<string>("PATH") { Description = "A GGUF model or adapter file." };
-        var command = new Command("inspect", "Print a GGUF file's architecture, size, quantisation, context, vocabulary, chat template and adapter metadata.") { path };
+        var basePath = new Option<string?>("--base") { Description = "For an adapter: the base model to check it against (architecture, and every adapted tensor's name and shape)." };
+        var command = new Command("inspect", "Print a GGUF file's architecture, size, quantisation, context, vocabulary, chat template and adapter metadata.") { path, basePath };
         command.SetAction(parse =>
         {
             var file = parse.GetValue(path)!;
@@ -242,9 +243,50 @@ internal static class ModelCommands
                 o.WriteLine($"lora rank:       {a.Rank?.ToString(CultureInfo.InvariantCulture) ?? "-"}");
                 o.WriteLine($"adapted tensors: {a.AdaptedTensorCount}");
             }
+            if (parse.GetValue(basePath) is { } baseFile)
+            {
+                if (!info.IsAdapter) throw new CliException($"--base: {file} is not an adapter.");
+                o.WriteLine($"fits base:       {CheckFits(file, baseFile)}");
+            }
             return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// Checks an adapter against a base model as llama.cpp will when loading it: same architecture, and for every
+    /// <c>NAME.lora_a</c> [in, r] / <c>NAME.lora_b</c> [r, out] pair a base tensor <c>NAME</c> of [in, out].
+    /// </summary>
+    private static string CheckFits(string adapterPath, string basePath)
+    {
+        if (!File.Exists(basePath)) throw new CliException($"--base {basePath}: file not found.");
+        GgufFile adapter, model;
+        try
+        {
+            adapter = GgufFile.Read(adapterPath);
+            model = GgufFile.Read(basePath);
+        }
+        catch (GgufFormatException e)
+        {
+            throw new CliException($"--base {basePath}: {e.Message}");
+        }
+
+        if (model.Info.IsAdapter) throw new CliException($"--base {basePath}: is an adapter, not a model.");
+        if (model.Info.Architecture != adapter.Info.Architecture)
+            throw new CliException($"does not fit {basePath}: the adapter is for {adapter.Info.Architecture ?? "no architecture"}, the model is {model.Info.Architecture ?? "none"}.");
+        var pairs = 0;
+        foreach (var a in adapter.Tensors.Where(t => t.Name.EndsWith(".lora_a", StringComparison.Ordinal)))
+        {
+            var name = a.Name[..^".lora_a".Length];
+            var b = adapter.FindTensor(name + ".lora_b") ?? throw new CliException($"does not fit {basePath}: {name}.lora_a has no lora_b.");
+            var target = model.FindTensor(name) ?? throw new CliException($"does not fit {basePath}: it has no tensor {name}.");
+            if (target.Dimensions.Count != 2 || a.Dimensions.Count != 2 || b.Dimensions.Count != 2
+                || a.Dimensions[0] != target.Dimensions[0] || b.Dimensions[1] != target.Dimensions[1] || a.Dimensions[1] != b.Dimensions[0])
+                throw new CliException($"does not fit {basePath}: {name} is [{string.Join(", ", target.Dimensions)}] but the adapter's pair is [{string.Join(", ", a.Dimensions)}] x [{string.Join(", ", b.Dimensions)}].");
+            pairs++;
+        }
+
+        return $"yes, {Path.GetFullPath(basePath)} ({model.Info.Architecture}; all {pairs} adapted tensors match)";
     }
 
     private static string Summarise(string template)

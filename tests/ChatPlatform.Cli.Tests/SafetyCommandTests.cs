@@ -115,6 +115,17 @@ public sealed class SafetyCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task SafetyEvalCrossSource_LeaveOutUnknownSource_OneLineErrorNamingIt()
+    {
+        var result = await CliRunner.RunAsync("safety", "eval", "--cross-source", "--corpus", ToyCorpus(), "--no-embeddings", "--leave-out", "toy/zzz", "--safety-dir", RepoPaths.Safety);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("--leave-out: no source named 'toy/zzz'", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Parameter", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task SafetyTrain_MissingCorpus_OneLineError()
     {
         var result = await CliRunner.RunAsync("safety", "train", "--corpus", Path.Combine(_dir, "nowhere"), "--out", Path.Combine(_dir, "x.bin"), "--safety-dir", RepoPaths.Safety);

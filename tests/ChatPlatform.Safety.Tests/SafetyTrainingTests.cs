@@ -66,6 +66,29 @@ public sealed class SafetyTrainingTests : IDisposable
     }
 
     [Fact]
+    public void CrossSource_LeaveOutOneSource_ScoresOnlyThatSourceAsTheFullRunDoes()
+    {
+        var items = Prepare(ToyCorpus());
+
+        var report = CrossSourceEvaluator.Run(items, RepoPaths.Safety, embedder: null, leaveOut: ["toy/b"]);
+
+        Assert.Equal(["toy/b"], report.Sources.Keys);
+        var b = report.Sources["toy/b"]["crisis"]["en"];
+        Assert.Equal((10, 0, 5, 10), (b.Tp, b.Fp, b.Fn, b.Tn));
+        Assert.Equal(0.6667, report.Mean["crisis"]["en"].Recall);
+    }
+
+    [Fact]
+    public void CrossSource_LeaveOutUnknownSource_NamesItAndTheSourcesThereAre()
+    {
+        var items = Prepare(ToyCorpus());
+
+        var e = Assert.Throws<ArgumentException>(() => CrossSourceEvaluator.Run(items, RepoPaths.Safety, embedder: null, leaveOut: ["toy/c"]));
+        Assert.Contains("no source named 'toy/c'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("toy/a, toy/b", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void CrossSource_OneSource_IsRefused()
     {
         var items = Prepare(Path.Combine(ToyCorpus(), "a.jsonl"));

@@ -134,6 +134,30 @@ public sealed class InputRailsTests
         Assert.Equal(pack.OutOfScopeFor("en"), verdict.Reply);
     }
 
+    [Theory]
+    [InlineData("最近手里有点闲钱，帮我推荐几只能涨的股票。", "zh-CN")]
+    [InlineData("Can you recommend some stocks to put my savings in?", "en")]
+    public void Check_StockTips_AreOutOfScopeForTheStudyAdvisor(string text, string locale)
+    {
+        var pack = Rules.Pack("gradchat");
+
+        var verdict = Rules.Input.Check(pack, text, locale);
+
+        Assert.Equal(InputAction.OutOfScope, verdict.Action);
+        Assert.Equal(pack.OutOfScopeFor(locale), verdict.Reply);
+    }
+
+    [Fact]
+    public void Check_PasswordAndExamNumber_TheModelSeesNeither()
+    {
+        var verdict = Rules.Input.Check(Rules.Pack("gradchat"), "我的准考证号是 210005123456789，研招网密码是 abc12345，你帮我查查成绩。", "zh-CN");
+
+        Assert.Equal(InputAction.Allow, verdict.Action);
+        Assert.DoesNotContain("abc12345", verdict.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain("210005123456789", verdict.Text, StringComparison.Ordinal);
+        Assert.Contains("[SECRET]", verdict.Text, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Check_MessageWithPhoneNumber_PassesOnRedactedText()
     {

@@ -19,6 +19,13 @@ public sealed class PiiRedactorTests
     [InlineData("I live at 900 Sample Road, Lakeside", "ADDRESS")]
     [InlineData("我住在上海市浦东新区测试街12弄7号", "ADDRESS")]
     [InlineData("我叫张娜伟，电话", "NAME")]
+    [InlineData("研招网密码是 abc12345，你帮我查查", "SECRET")]
+    [InlineData("my password is hunter42 if you need it", "SECRET")]
+    [InlineData("the bank's verification code: 804311", "SECRET")]
+    [InlineData("我的准考证号是 210005123456789", "ID")]
+    [InlineData("学号2021110345，帮我看看选课", "ID")]
+    [InlineData("My student number is 2023118745, can you check my timetable?", "ID")]
+    [InlineData("病历号：ZY0034521，这个检查结果正常吗", "ID")]
     public void Redact_PersonalData_ReplacesItWithItsKind(string text, string kind)
     {
         var redacted = PiiRedactor.Instance.Redact(text);
@@ -34,6 +41,10 @@ public sealed class PiiRedactorTests
     [InlineData("The GRE costs 220 USD and the TOEFL about 250 USD, right?")]
     [InlineData("4023 5191 7113 0128")]
     [InlineData("440305198803264710")]
+    [InlineData("I forgot my password, how do I reset it?")]
+    [InlineData("密码总是输错，账号被锁了怎么办")]
+    [InlineData("The PIN is wrong again and the card was swallowed.")]
+    [InlineData("学号和准考证号有什么区别？")]
     public void Contains_NumbersThatAreNotPersonalData_IsFalse(string text) =>
         Assert.False(PiiRedactor.Instance.Contains(text), text);
 
@@ -51,4 +62,12 @@ public sealed class PiiRedactorTests
     [InlineData("0000 0000 0000 0000", false)]
     public void Luhn_CardNumber_IsVerified(string number, bool valid) =>
         Assert.Equal(valid, PiiRedactor.Luhn(number));
+
+    [Fact]
+    public void Redact_CredentialAndRegisterNumber_KeepsTheWordsAndHidesOnlyTheValues()
+    {
+        var redacted = PiiRedactor.Instance.Redact("我的准考证号是 210005123456789，研招网密码是 abc12345，你帮我查查成绩。");
+
+        Assert.Equal("我的准考证号是 [ID]，研招网密码是 [SECRET]，你帮我查查成绩。", redacted);
+    }
 }

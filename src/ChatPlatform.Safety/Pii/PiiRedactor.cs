@@ -58,6 +58,20 @@ public sealed partial class PiiRedactor : ITextRedactor
     [GeneratedRegex(@"(?:我叫|我的名字是|名叫|姓名[:：]?\s*|患者|病人|我是|联系人[:：]?\s*)([" + Surnames + @"][\u4e00-\u9fff]{1,2})(?=[，。,.\s、；;！!？?]|$|[，]|电话|手机|身份证|想|要|的|在|住)", RegexOptions.CultureInvariant)]
     private static partial Regex ZhName();
 
+    /// <summary>
+    /// A credential named as one (a password, PIN or verification code, then its value): only the value, and only
+    /// when it holds a digit, so "my password is wrong" stays as it is.
+    /// </summary>
+    [GeneratedRegex(@"(?:(?i:\b(?:password|passcode|passwd|pwd|pin(?: code)?|verification code|one[- ]time code)\b)(?:\s+(?:is|was))?|密码|口令|验证码|动态码|支付码)\s*(?:是|为|[:：=])?\s*((?=[^\s，。,;；、]*\d)[^\s，。,;；、\u4e00-\u9fff]{4,64})", RegexOptions.CultureInvariant)]
+    private static partial Regex Credential();
+
+    /// <summary>
+    /// A number that identifies a person in a register, named as such (student, exam, staff, insurance or medical
+    /// record number): only the number. Order and parcel numbers are not about a person and stay.
+    /// </summary>
+    [GeneratedRegex(@"(?:准考证号|考生编号|考生号|报名号|学号|工号|社保卡号|社保号|医保卡号|医保号|病历号|病案号|住院号|就诊卡号|门诊号|会员号|(?i:\b(?:student (?:id|number)|exam (?:ticket )?number|registration number|candidate number|employee (?:id|number)|staff (?:id|number)|medical record number|mrn|patient (?:id|number)|insurance (?:id|number)|policy number|member (?:id|number))\b))(?:码)?(?:\s+(?:is|was))?\s*(?:是|为|[:：#])?\s*((?=[A-Za-z\-]*\d)[A-Za-z0-9\-]{5,24})(?![A-Za-z0-9])", RegexOptions.CultureInvariant)]
+    private static partial Regex RegisterNumber();
+
     public string Redact(string text)
     {
         var matches = Find(text);
@@ -92,6 +106,10 @@ public sealed partial class PiiRedactor : ITextRedactor
         Add(found, InternationalPhone(), text, "PHONE");
         Add(found, CnLandline(), text, "PHONE");
         Add(found, Passport(), text, "PASSPORT");
+        foreach (Match m in RegisterNumber().Matches(text))
+            AddMatch(found, new("ID", m.Groups[1].Index, m.Groups[1].Length));
+        foreach (Match m in Credential().Matches(text))
+            AddMatch(found, new("SECRET", m.Groups[1].Index, m.Groups[1].Length));
         Add(found, EnAddress(), text, "ADDRESS");
         Add(found, ZhAddress(), text, "ADDRESS");
         foreach (Match m in EnName().Matches(text))

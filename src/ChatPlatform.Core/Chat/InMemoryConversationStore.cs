@@ -8,6 +8,9 @@ public sealed class InMemoryConversationStore : IConversationStore
     private sealed record Conversation(string Persona, List<StoredMessage> Messages)
     {
         public HashSet<string> Flags { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Each message's safety verdicts, by position (see <see cref="MessageDetails.SafetyVerdicts"/>).</summary>
+        public List<IReadOnlyList<string>?> Verdicts { get; } = [];
     }
 
     private readonly ConcurrentDictionary<(string, string), Conversation> _conversations = new();
@@ -47,8 +50,20 @@ public sealed class InMemoryConversationStore : IConversationStore
         {
             var sequence = conversation.Messages.Count + 1;
             conversation.Messages.Add(message with { Sequence = sequence });
+            conversation.Verdicts.Add(details?.SafetyVerdicts);
             return Task.FromResult(sequence);
         }
+    }
+
+    /// <summary>
+    /// The safety verdicts stored with the messages after <paramref name="afterSequence"/> (<c>pii:redacted</c>,
+    /// <c>crisis:engaged</c>…): what the rails did in a turn, including redaction, which raises no safety event.
+    /// </summary>
+    public IReadOnlyList<string> SafetyVerdictsAfter(string channel, string conversationId, int afterSequence)
+    {
+        if (!_conversations.TryGetValue((channel, conversationId), out var conversation)) return [];
+        lock (conversation.Messages)
+            return [.. conversation.Verdicts.Skip(Math.Max(afterSequence, 0)).SelectMany(v => v ?? [])];
     }
 
     public Task AddFlagAsync(string channel, string conversationId, string flag, CancellationToken cancellationToken)

@@ -34,8 +34,11 @@ public sealed class PersonaProbe(ChatPipeline pipeline)
         ArgumentNullException.ThrowIfNull(pack);
         var events = new CapturingSink();
         var orchestrator = pipeline.CreateTrial(pack, _store, events);
+        var turn = new ChatTurn(pack.Id, conversationId, text, locale, "admin", null);
+        var last = await _store.GetHistoryAsync(turn.Channel, conversationId, 1, cancellationToken);
+        var before = last.Count == 0 ? 0 : last[^1].Sequence;
         var stopwatch = Stopwatch.StartNew();
-        var start = await orchestrator.StartAsync(new ChatTurn(pack.Id, conversationId, text, locale, "admin", null), cancellationToken: cancellationToken);
+        var start = await orchestrator.StartAsync(turn, cancellationToken: cancellationToken);
         if (start.Error is { } error)
             return new ProbeReply("", "error", [], [], null, null, null, $"{error.Code}: {error.Message}");
 
@@ -61,7 +64,9 @@ public sealed class PersonaProbe(ChatPipeline pipeline)
             }
         }
         var total = stopwatch.Elapsed.TotalMilliseconds;
-        var rails = events.Rails.ToList();
+        // Rails that answered raise safety events; redaction raises none and shows only in the stored verdicts.
+        var rails = events.Rails.Concat(_store.SafetyVerdictsAfter(turn.Channel, conversationId, before).Select(v => v.Split(':')[0]))
+            .Distinct(StringComparer.Ordinal).ToList();
         if (done?.FinishReason == ChatFinishReason.ContentFilter.Value && !rails.Contains(SafetyRails.Output)) rails.Add(SafetyRails.Output);
         double? tps = done?.OutputTokens is > 0 && firstMs is { } first ? Math.Round(Rate(done.OutputTokens.Value, first, total), 1) : null;
         return new ProbeReply(done?.Text ?? reply.ToString(), done?.FinishReason ?? "error", rails, done?.Citations ?? [], done?.OutputTokens,

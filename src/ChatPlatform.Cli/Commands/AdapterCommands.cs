@@ -67,33 +67,8 @@ internal static class AdapterCommands
 
             var bar = new ProgressBar(console.Error, enabled: true);
             var progress = new TrainingProgress(console, bar);
-            AdapterTrainingResult result;
-            try
-            {
-                result = await AdapterTrainer.TrainAsync(options, progress, cancellationToken);
-            }
-            catch (AdapterTrainingException e)
-            {
-                bar.Done();
-                throw new CliException(e.Message);
-            }
-            catch (OperationCanceledException)
-            {
-                bar.Done();
-                throw;
-            }
-            catch (IOException e)
-            {
-                bar.Done();
-                throw new CliException($"{options.OutputPath}: cannot write the adapter ({e.Message}).");
-            }
-            catch (UnauthorizedAccessException e)
-            {
-                bar.Done();
-                throw new CliException($"{options.OutputPath}: cannot write the adapter ({e.Message}).");
-            }
-
-            bar.Done();
+            var result = await ProgressBar.RunAsync<AdapterTrainingResult, AdapterTrainingException>(bar,
+                () => AdapterTrainer.TrainAsync(options, progress, cancellationToken), options.OutputPath, "the adapter");
             var size = new FileInfo(result.Path).Length;
             await console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"wrote {result.Path} (LoRA rank {result.Rank} on {result.AdaptedTensors} tensors, keeps {result.Retained:P1} of the trained change, {ModelCommands.FormatBytes(size)}; {result.Elapsed.TotalSeconds:0.0} s)"));

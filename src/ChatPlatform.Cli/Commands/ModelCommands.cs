@@ -39,33 +39,9 @@ internal static class ModelCommands
 
             var bar = new ProgressBar(console.Error, enabled: true);
             var progress = new QuantizationProgressBar(console.Error, source, bar);
-            QuantizationResult result;
-            try
-            {
-                result = await ModelQuantizer.QuantizeAsync(source, target, quantizationType, parse.GetValue(threads), parse.GetValue(requantize), progress, cancellationToken);
-            }
-            catch (ModelQuantizationException e)
-            {
-                bar.Done();
-                throw new CliException(e.Message);
-            }
-            catch (OperationCanceledException)
-            {
-                bar.Done();
-                throw;
-            }
-            catch (IOException e)
-            {
-                bar.Done();
-                throw new CliException($"{target}: cannot write the output ({e.Message}).");
-            }
-            catch (UnauthorizedAccessException e)
-            {
-                bar.Done();
-                throw new CliException($"{target}: cannot write the output ({e.Message}).");
-            }
-
-            bar.Done();
+            var result = await ProgressBar.RunAsync<QuantizationResult, ModelQuantizationException>(bar,
+                () => ModelQuantizer.QuantizeAsync(source, target, quantizationType, parse.GetValue(threads), parse.GetValue(requantize), progress, cancellationToken),
+                target, "the output");
             var (before, after) = (result.Input, result.Output);
             var ratio = after.FileLength > 0 ? (before.FileLength / (double)after.FileLength).ToString("0.0", CultureInfo.InvariantCulture) : "?";
             await console.Out.WriteLineAsync(
@@ -102,28 +78,10 @@ internal static class ModelCommands
 
             using var http = ModelDownloader.CreateHttpClient();
             var downloader = new ModelDownloader(http, new Uri(options.Models.HubUrl), token);
-            var progress = new DownloadProgressBar(new ProgressBar(console.Error, enabled: true));
-            ModelPullResult result;
-            try
-            {
-                result = await downloader.PullAsync(request, progress, cancellationToken);
-            }
-            catch (ModelPullException e)
-            {
-                progress.Done();
-                throw new CliException(e.Message);
-            }
-            catch (IOException e)
-            {
-                progress.Done();
-                throw new CliException($"{folder}: cannot write the download ({e.Message}).");
-            }
-            catch (UnauthorizedAccessException e)
-            {
-                progress.Done();
-                throw new CliException($"{folder}: cannot write the download ({e.Message}).");
-            }
-            progress.Done();
+            var bar = new ProgressBar(console.Error, enabled: true);
+            var progress = new DownloadProgressBar(bar);
+            var result = await ProgressBar.RunAsync<ModelPullResult, ModelPullException>(bar,
+                () => downloader.PullAsync(request, progress, cancellationToken), folder, "the download");
 
             var info = result.Info;
             var how = result.AlreadyPresent ? "already present"
@@ -334,9 +292,37 @@ internal sealed class ProgressBar(TextWriter writer, bool enabled) : IProgress<d
         writer.Write($"\r[{new string('#', filled)}{new string('.', 25 - filled)}] {percent,3}%{detail}{new string(' ', padding)}");
     }
 
+    /// <summary>Ends the bar's line, once: a later bar starts on a line of its own.</summary>
     public void Done()
     {
         if (enabled && _shown >= 0) writer.WriteLine();
+        (_shown, _detail) = (-1, "");
+    }
+
+    /// <summary>
+    /// Runs a long job behind <paramref name="bar"/>, which is closed however the job ends. The job's own failure
+    /// (<typeparamref name="TFailure"/>, whose message is written for the user) and a file that cannot be written
+    /// become one-line errors naming <paramref name="target"/>; cancellation goes through as it is.
+    /// </summary>
+    public static async Task<T> RunAsync<T, TFailure>(ProgressBar bar, Func<Task<T>> job, string target, string what)
+        where TFailure : Exception
+    {
+        try
+        {
+            return await job();
+        }
+        catch (TFailure e)
+        {
+            throw new CliException(e.Message);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"{target}: cannot write {what} ({e.Message}).");
+        }
+        finally
+        {
+            bar.Done();
+        }
     }
 }
 

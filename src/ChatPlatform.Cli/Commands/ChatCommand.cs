@@ -65,7 +65,7 @@ internal static class ChatCommand
             var rules = LoadSafetyRules(options.SafetyDirectory);
             var events = new InMemorySafetyEventSink();
             using var safeClient = new SafetyChatClient(backend.Client, OutputRails.Load(rules, options.SafetyDirectory), catalog, events);
-            var orchestrator = new ChatOrchestrator(catalog, safeClient, new InMemoryConversationStore(), options, new InputRails(rules), events);
+            var orchestrator = new ChatOrchestrator(catalog, safeClient, new InMemoryConversationStore(), options.Core, new InputRails(rules), events);
             var run = new ChatRunOptions(adapters, parse.GetValue(seed));
             var conversation = Guid.NewGuid().ToString("N");
             var chosenLocale = parse.GetValue(locale);
@@ -92,9 +92,9 @@ internal static class ChatCommand
     {
         public IChatClient Client { get; } = client;
 
-        public static Backend Local(ChatPlatformOptions options, ILoggerFactory loggers)
+        public static Backend Local(CliSettings options, ILoggerFactory loggers)
         {
-            var path = ModelLocator.Resolve(options, loggers.CreateLogger("chatplatform"));
+            var path = ModelLocator.Resolve(options.Model, options.DataDirectory, loggers.CreateLogger("chatplatform"));
             LocalModel local;
             try
             {

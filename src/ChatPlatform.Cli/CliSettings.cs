@@ -18,7 +18,7 @@ internal sealed class CliSettings
     {
         Core = ChatPlatformOptions.Validator.Bind(configuration);
         Model = InferenceSections.Model.Bind(configuration);
-        Remote = InferenceSections.Remote(() => true).Bind(configuration);
+        Remote = SectionOptions.Bind<RemoteOptions>(configuration, RemoteOptions.SectionName);
         Models = InferenceSections.Models.Bind(configuration);
         Database = DataSections.Database.Bind(configuration);
         Retention = DataSections.Retention.Bind(configuration);

@@ -3,7 +3,6 @@ using ChatPlatform.Core.Configuration;
 using ChatPlatform.Inference.Local;
 using ChatPlatform.Inference.Remote;
 using Microsoft.Extensions.AI;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -24,9 +23,9 @@ public static class InferenceHostingExtensions
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
         services.AddInferenceOptions(builder.Configuration);
-        services.AddEmbeddings(builder.Configuration.GetSection(KnowledgeOptions.SectionName).Get<KnowledgeOptions>()?.EmbeddingModelPath);
+        services.AddEmbeddings(SectionOptions.Bind<KnowledgeOptions>(builder.Configuration, KnowledgeOptions.SectionName).EmbeddingModelPath);
         if (InferenceSections.Model.Bind(builder.Configuration).IsRemote)
-            return builder.AddRemoteInference(InferenceSections.Remote(() => true).Bind(builder.Configuration), pipeline);
+            return builder.AddRemoteInference(SectionOptions.Bind<RemoteOptions>(builder.Configuration, RemoteOptions.SectionName), pipeline);
 
         services.AddSingleton(sp =>
         {

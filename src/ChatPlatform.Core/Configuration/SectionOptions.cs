@@ -47,13 +47,7 @@ public sealed class SectionValidator<T>(string section, Action<T, string, List<s
     }
 
     /// <summary>Binds the section from <paramref name="configuration"/> (defaults where keys are absent) without checking it.</summary>
-    public T Bind(IConfiguration configuration)
-    {
-        ArgumentNullException.ThrowIfNull(configuration);
-        var options = new T();
-        configuration.GetSection(Section).Bind(options);
-        return options;
-    }
+    public T Bind(IConfiguration configuration) => SectionOptions.Bind<T>(configuration, Section);
 
     public ValidateOptionsResult Validate(string? name, T options) =>
         Problems(options) is { Count: > 0 } errors ? ValidateOptionsResult.Fail(errors) : ValidateOptionsResult.Success;
@@ -99,6 +93,19 @@ public static class SectionOptions
             var failures = e.InnerExceptions.Cast<OptionsValidationException>().SelectMany(i => i.Failures).ToList();
             throw new OptionsValidationException(ChatPlatformOptions.SectionName, typeof(ChatPlatformOptions), failures);
         }
+    }
+
+    /// <summary>
+    /// The <paramref name="section"/> of <paramref name="configuration"/> (defaults where keys are absent), unchecked:
+    /// for what must be decided while services are registered, such as which backend to register.
+    /// </summary>
+    public static T Bind<T>(IConfiguration configuration, string section)
+        where T : class, new()
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var options = new T();
+        configuration.GetSection(section).Bind(options);
+        return options;
     }
 
     /// <summary>Whether a value is an absolute http:// or https:// URL.</summary>

@@ -15,25 +15,32 @@ public sealed class ChatDbContextFactory : IDbContextFactory<ChatDbContext>
     private readonly DbContextOptions<ChatDbContext>? _sqlite;
     private readonly DbContextOptions<PostgresChatDbContext>? _postgres;
 
-    public ChatDbContextFactory(ChatPlatformOptions options)
+    /// <param name="database">The <c>ChatPlatform:Database</c> section.</param>
+    /// <param name="dataDirectory">Where the SQLite file is when <see cref="DatabaseOptions.ConnectionString"/> is empty.</param>
+    public ChatDbContextFactory(DatabaseOptions database, string dataDirectory)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        IsPostgres = options.Database.IsPostgres;
+        ArgumentNullException.ThrowIfNull(database);
+        IsPostgres = database.IsPostgres;
         if (IsPostgres)
         {
-            ConnectionString = options.Database.ConnectionString!;
+            ConnectionString = database.ConnectionString!;
             _postgres = new DbContextOptionsBuilder<PostgresChatDbContext>().UseNpgsql(ConnectionString).Options;
         }
         else
         {
-            ConnectionString = string.IsNullOrWhiteSpace(options.Database.ConnectionString)
-                ? ChatDatabase.SqliteConnectionString(options.DatabasePath)
-                : options.Database.ConnectionString;
+            ConnectionString = string.IsNullOrWhiteSpace(database.ConnectionString)
+                ? ChatDatabase.SqliteConnectionString(DatabaseOptions.SqliteFileIn(dataDirectory))
+                : database.ConnectionString;
             _sqlite = new DbContextOptionsBuilder<ChatDbContext>()
                 .UseSqlite(ConnectionString)
                 .AddInterceptors(SqlitePragmas.Instance)
                 .Options;
         }
+    }
+
+    /// <summary>The default store: SQLite, <c>chatplatform.db</c> in <paramref name="dataDirectory"/>.</summary>
+    public ChatDbContextFactory(string dataDirectory) : this(new DatabaseOptions(), dataDirectory)
+    {
     }
 
     public bool IsPostgres { get; }

@@ -14,31 +14,35 @@ public static class InferenceHostingExtensions
     /// <summary>
     /// Registers the <see cref="IChatClient"/> every channel uses: the shared local inference core (the model loaded
     /// once and the batching engine) or, with <c>ChatPlatform:Model:Backend = remote</c>, an OpenAI-compatible server.
+    /// The <c>ChatPlatform:Model</c>, <c>Remote</c> and <c>Models</c> sections are registered and checked at start-up
+    /// (<see cref="InferenceSections.AddInferenceOptions"/>).
     /// </summary>
     /// <param name="pipeline">Adds middlewares (such as the output rails), outermost first.</param>
-    public static IHostApplicationBuilder AddInference(this IHostApplicationBuilder builder, ChatPlatformOptions options, Action<ChatClientBuilder>? pipeline = null)
+    public static IHostApplicationBuilder AddInference(this IHostApplicationBuilder builder, Action<ChatClientBuilder>? pipeline = null)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        builder.Services.AddEmbeddings(options);
-        if (options.Model.IsRemote)
-            return builder.AddRemoteInference(options.Remote, pipeline);
-
+        ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
+        services.AddInferenceOptions(builder.Configuration);
+        services.AddEmbeddings(SectionOptions.Bind<KnowledgeOptions>(builder.Configuration, KnowledgeOptions.SectionName).EmbeddingModelPath);
+        if (InferenceSections.Model.Bind(builder.Configuration).IsRemote)
+            return builder.AddRemoteInference(SectionOptions.Bind<RemoteOptions>(builder.Configuration, RemoteOptions.SectionName), pipeline);
+
         services.AddSingleton(sp =>
         {
             var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("ChatPlatform.Inference");
             LlamaNative.NativeLog += (level, message) => logger.LogWarning("llama.cpp {Level}: {Message}", level, message);
-            var path = ModelLocator.Resolve(options, logger);
-            return LocalModel.Load(path, options.Model.EffectiveThreads);
+            var model = sp.GetRequiredService<ModelOptions>();
+            var path = ModelLocator.Resolve(model, sp.GetRequiredService<ChatPlatformOptions>().DataDirectory, logger);
+            return LocalModel.Load(path, model.EffectiveThreads);
         });
         services.AddSingleton<ILoadedModel>(sp => new LoadedLocalModel(sp.GetRequiredService<LocalModel>()));
         services.AddSingleton(sp => new InferenceEngine(
-            sp.GetRequiredService<LocalModel>(), options.Model, sp.GetRequiredService<ILogger<InferenceEngine>>(),
+            sp.GetRequiredService<LocalModel>(), sp.GetRequiredService<ModelOptions>(), sp.GetRequiredService<ILogger<InferenceEngine>>(),
             sp.GetService<ChatPlatform.Core.Metrics.ChatPlatformMetrics>()));
         // An erased conversation's saved prompt state leaves the cache too.
         services.AddSingleton<ChatPlatform.Core.Privacy.IConversationForgetter>(sp => new EngineForgetter(sp.GetRequiredService<InferenceEngine>()));
         var chat = services.AddChatClient(sp => new LocalChatClient(
-            sp.GetRequiredService<LocalModel>(), sp.GetRequiredService<InferenceEngine>(), options.Model,
+            sp.GetRequiredService<LocalModel>(), sp.GetRequiredService<InferenceEngine>(), sp.GetRequiredService<ModelOptions>(),
             sp.GetRequiredService<ILogger<LocalChatClient>>()));
         // No logging middleware: it records a busy core (an expected answer) as an error with a stack trace; the
         // engine, the orchestrator and the channels log what operators need, without message text.
@@ -51,15 +55,18 @@ public static class InferenceHostingExtensions
     /// <c>ChatPlatform:Knowledge:EmbeddingModelPath</c> is set. When that is the local chat model's own file, the
     /// generator runs on the already loaded <see cref="LocalModel"/> rather than loading the weights a second time.
     /// </summary>
-    private static void AddEmbeddings(this IServiceCollection services, ChatPlatformOptions options)
+    private static void AddEmbeddings(this IServiceCollection services, string? path)
     {
-        var path = options.Knowledge.EmbeddingModelPath;
         if (string.IsNullOrWhiteSpace(path)) return;
-        var threads = options.Model.Threads;
-        var sharesChatModel = !options.Model.IsRemote && LlamaEmbeddingGenerator.IsSameFile(path, ModelLocator.PathOf(options));
-        services.AddSingleton<IEmbeddingGenerator<string, Embedding<float>>>(sp => sharesChatModel
-            ? new LlamaEmbeddingGenerator(sp.GetRequiredService<LocalModel>(), threads)
-            : new LlamaEmbeddingGenerator(path, threads));
+        services.AddSingleton<IEmbeddingGenerator<string, Embedding<float>>>(sp =>
+        {
+            var model = sp.GetRequiredService<ModelOptions>();
+            var sharesChatModel = !model.IsRemote
+                && LlamaEmbeddingGenerator.IsSameFile(path, ModelLocator.PathOf(model, sp.GetRequiredService<ChatPlatformOptions>().DataDirectory));
+            return sharesChatModel
+                ? new LlamaEmbeddingGenerator(sp.GetRequiredService<LocalModel>(), model.Threads)
+                : new LlamaEmbeddingGenerator(path, model.Threads);
+        });
     }
 
     /// <summary>

@@ -17,17 +17,19 @@ public static partial class KnowledgeServiceCollectionExtensions
     /// Registers the knowledge base (documents and curated answers in the store, this node's index under the data
     /// directory) as the orchestrator's <see cref="IKnowledgeRetriever"/>. Passages are embedded with the registered
     /// <see cref="IEmbeddingGenerator{TInput, TEmbedding}"/> when there is one (the inference core registers it when an
-    /// embedding model is configured); without one, search is lexical only.
+    /// embedding model is configured); without one, search is lexical only. The <c>ChatPlatform:Knowledge</c> section
+    /// is registered and checked at start-up (<see cref="KnowledgeSections"/>).
     /// </summary>
-    public static IServiceCollection AddKnowledge(this IServiceCollection services, ChatPlatformOptions options)
+    public static IServiceCollection AddKnowledge(this IServiceCollection services)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        services.AddSingleton(_ => new KnowledgeIndex(options.KnowledgeIndexPath));
+        services.AddKnowledgeOptions();
+        services.AddSingleton(sp => new KnowledgeIndex(
+            sp.GetRequiredService<KnowledgeOptions>().IndexFileIn(sp.GetRequiredService<ChatPlatformOptions>().DataDirectory)));
         services.AddSingleton(sp => new KnowledgeBase(
             sp.GetRequiredService<IDbContextFactory<ChatDbContext>>(),
             sp.GetRequiredService<KnowledgeIndex>(),
             sp.GetService<IEmbeddingGenerator<string, Embedding<float>>>(),
-            TimeSpan.FromSeconds(options.Knowledge.RefreshSeconds),
+            TimeSpan.FromSeconds(sp.GetRequiredService<KnowledgeOptions>().RefreshSeconds),
             sp.GetService<TimeProvider>(),
             sp.GetService<ILogger<KnowledgeBase>>()));
         services.AddSingleton<IKnowledgeRetriever>(sp => sp.GetRequiredService<KnowledgeBase>());

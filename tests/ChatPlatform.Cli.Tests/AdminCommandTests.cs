@@ -23,7 +23,7 @@ public sealed class AdminCommandTests
             Assert.Equal(0, created.ExitCode);
             var password = created.Out.Trim();
             Assert.Equal(20, password.Length);
-            var factory = new ChatDbContextFactory(new ChatPlatformOptions { DataDirectory = data });
+            var factory = new ChatDbContextFactory(data);
             var accounts = new AdminAccounts(factory, TimeProvider.System);
             var signIn = await accounts.SignInAsync("alice", password, ct);
             Assert.Equal(AdminSignInStatus.Succeeded, signIn.Status);
@@ -84,7 +84,7 @@ public sealed class AdminCommandTests
             Assert.Equal([["ed", "Reviewer", "enabled"], ["root", "Admin", "enabled"]], lines);
             // Passwords go to standard output once, never into messages.
             Assert.DoesNotContain(newPassword, reset.Error, StringComparison.Ordinal);
-            var accounts = new AdminAccounts(new ChatDbContextFactory(new ChatPlatformOptions { DataDirectory = data }), TimeProvider.System);
+            var accounts = new AdminAccounts(new ChatDbContextFactory(data), TimeProvider.System);
             Assert.Equal(AdminSignInStatus.Failed, (await accounts.SignInAsync("ed", oldPassword, ct)).Status);
             Assert.Equal(AdminSignInStatus.Succeeded, (await accounts.SignInAsync("ed", newPassword, ct)).Status);
         }

@@ -59,7 +59,7 @@ public sealed class ApiKeyCommandTests
 
     private static async Task<List<ChatPlatform.Data.Admin.ApiClientRecord>> StoredAsync(string data)
     {
-        await using var db = new ChatDbContextFactory(new ChatPlatformOptions { DataDirectory = data }).CreateDbContext();
+        await using var db = new ChatDbContextFactory(data).CreateDbContext();
         return await db.ApiClients.AsNoTracking().ToListAsync(TestContext.Current.CancellationToken);
     }
 }

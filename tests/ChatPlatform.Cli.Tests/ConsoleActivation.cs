@@ -18,7 +18,7 @@ internal static class ConsoleActivation
     {
         var ct = TestContext.Current.CancellationToken;
         var options = new ChatPlatformOptions { DataDirectory = dataDirectory, PersonasDirectory = personasDirectory };
-        var contexts = new ChatDbContextFactory(options);
+        var contexts = new ChatDbContextFactory(dataDirectory);
         await ChatDatabase.MigrateAsync(contexts, ct);
         var catalog = PersonaCatalog.Load(personasDirectory);
         await new PersonaVersionSync(contexts).SyncAsync(catalog.All, "packs-folder", ct);

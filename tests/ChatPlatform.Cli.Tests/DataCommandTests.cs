@@ -44,7 +44,7 @@ public sealed class DataCommandTests : IDisposable
     {
         await SeedAsync();
         var ct = TestContext.Current.CancellationToken;
-        var factory = new ChatDbContextFactory(new ChatPlatformOptions { DataDirectory = _dataDir });
+        var factory = new ChatDbContextFactory(_dataDir);
         var store = new EfConversationStore(factory);
         await store.OpenAsync("web", "anonymous-chat", "mindchat", "en", null, ct);
         await store.AppendAsync("web", "anonymous-chat", new StoredMessage("user", "no user id here", DateTimeOffset.UtcNow), null, ct);
@@ -97,7 +97,7 @@ public sealed class DataCommandTests : IDisposable
 
     private async Task SeedAsync()
     {
-        var factory = new ChatDbContextFactory(new ChatPlatformOptions { DataDirectory = _dataDir });
+        var factory = new ChatDbContextFactory(_dataDir);
         await ChatDatabase.MigrateAsync(factory, TestContext.Current.CancellationToken);
         var store = new EfConversationStore(factory);
         var ct = TestContext.Current.CancellationToken;

@@ -12,13 +12,11 @@ if (args.Length != 3)
     return 2;
 }
 
-var options = new ChatPlatformOptions();
-options.Database.Provider = args[0];
-if (options.Database.IsPostgres) options.Database.ConnectionString = args[1];
-else options.DataDirectory = args[1];
+var database = new DatabaseOptions { Provider = args[0] };
+if (database.IsPostgres) database.ConnectionString = args[1];
 var conversations = int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
 
-var factory = new ChatDbContextFactory(options);
+var factory = new ChatDbContextFactory(database, dataDirectory: database.IsPostgres ? "data" : args[1]);
 await ChatDatabase.MigrateAsync(factory);
 var store = new EfConversationStore(factory);
 for (var c = 0; c < conversations; c++)

@@ -14,7 +14,7 @@ public sealed class CrashTests
     public async Task WriterProcess_KilledMidStream_KeepsEveryAcknowledgedMessageAndPassesIntegrityCheck(string provider)
     {
         await using var database = await TestDatabase.CreateAsync(provider);
-        var target = database.Factory.IsPostgres ? database.Options.Database.ConnectionString! : database.DataDirectory;
+        var target = database.Factory.IsPostgres ? database.Database.ConnectionString! : database.DataDirectory;
         var writer = Path.Combine(AppContext.BaseDirectory, "ChatPlatform.Data.CrashWriter.dll");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in new[] { writer, provider, target, "8" })

@@ -15,16 +15,18 @@ public sealed class TestDatabase : IAsyncDisposable
 
     private readonly string? _postgresName;
 
-    private TestDatabase(string provider, ChatPlatformOptions options, string? postgresName)
+    private TestDatabase(string provider, ChatPlatformOptions options, DatabaseOptions database, string? postgresName)
     {
         Provider = provider;
         Options = options;
+        Database = database;
         _postgresName = postgresName;
-        Factory = new ChatDbContextFactory(options);
+        Factory = new ChatDbContextFactory(database, options.DataDirectory);
     }
 
     public string Provider { get; }
     public ChatPlatformOptions Options { get; }
+    public DatabaseOptions Database { get; }
     public ChatDbContextFactory Factory { get; }
     public string DataDirectory => Options.DataDirectory;
 
@@ -43,9 +45,9 @@ public sealed class TestDatabase : IAsyncDisposable
     public static async Task<TestDatabase> CreateAsync(string provider, bool migrate = true)
     {
         var options = new ChatPlatformOptions { DataDirectory = Directory.CreateTempSubdirectory("chatplatform-data-").FullName };
-        options.Database.Provider = provider;
+        var database = new DatabaseOptions { Provider = provider };
         string? name = null;
-        if (options.Database.IsPostgres)
+        if (database.IsPostgres)
         {
             Assert.SkipWhen(PostgresServer is null, $"{PostgresVariable} is not set: no PostgreSQL server to test against (./test.sh starts one).");
             name = "chatplatform_test_" + Guid.NewGuid().ToString("N")[..12];
@@ -55,9 +57,9 @@ public sealed class TestDatabase : IAsyncDisposable
                 await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", admin);
                 await create.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
             }
-            options.Database.ConnectionString = new NpgsqlConnectionStringBuilder(PostgresServer) { Database = name }.ConnectionString;
+            database.ConnectionString = new NpgsqlConnectionStringBuilder(PostgresServer) { Database = name }.ConnectionString;
         }
-        var db = new TestDatabase(provider, options, name);
+        var db = new TestDatabase(provider, options, database, name);
         if (migrate) await ChatDatabase.MigrateAsync(db.Factory, TestContext.Current.CancellationToken);
         return db;
     }

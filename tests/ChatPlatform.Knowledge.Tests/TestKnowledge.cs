@@ -25,10 +25,9 @@ internal sealed class TestKnowledge : IAsyncDisposable
     public static async Task<TestKnowledge> CreateAsync(IEmbeddingGenerator<string, Embedding<float>>? embedder = null)
     {
         var folder = Directory.CreateTempSubdirectory("chatplatform-knowledge-").FullName;
-        var options = new ChatPlatformOptions { DataDirectory = folder };
-        var store = new ChatDbContextFactory(options);
+        var store = new ChatDbContextFactory(folder);
         await ChatDatabase.MigrateAsync(store, TestContext.Current.CancellationToken);
-        var index = new KnowledgeIndex(options.KnowledgeIndexPath);
+        var index = new KnowledgeIndex(new KnowledgeOptions().IndexFileIn(folder));
         return new TestKnowledge(folder, store, index, new KnowledgeBase(store, index, embedder, TimeSpan.Zero));
     }
 

@@ -13,6 +13,13 @@ public sealed class StartupTests
     [InlineData("ChatPlatform:Model:Threads", "-3")]
     [InlineData("ChatPlatform:Webhooks:AllowedHosts:0", "https://oncall.example.org/hook")]
     [InlineData("ChatPlatform:Webhooks:AllowedHosts:0", "oncall.example.org:8443")]
+    [InlineData("ChatPlatform:Models:HubUrl", "ftp://hub.example.org")]
+    [InlineData("ChatPlatform:Database:Provider", "Oracle")]
+    [InlineData("ChatPlatform:Retention:ConversationDays", "-1")]
+    [InlineData("ChatPlatform:Retention:PersonaConversationDays:mindchat", "40000")]
+    [InlineData("ChatPlatform:Knowledge:RefreshSeconds", "-1")]
+    [InlineData("ChatPlatform:Knowledge:EmbeddingModelPath", "/nonexistent/embed.gguf")]
+    [InlineData("ChatPlatform:SafetyJudge:TimeoutMilliseconds", "10")]
     public void Start_BadSetting_FailsNamingTheKey(string key, string value)
     {
         using var factory = new ServerFactory();
@@ -21,6 +28,33 @@ public sealed class StartupTests
         var error = Assert.Throws<OptionsValidationException>(() => factory.CreateClient());
 
         Assert.Contains(key, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("\n", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Start_BadSettingsInSeveralSections_OneErrorNamingEveryKey()
+    {
+        using var factory = new ServerFactory();
+        factory.Settings["ChatPlatform:Model:ContextSize"] = "12";
+        factory.Settings["ChatPlatform:Retention:ConversationDays"] = "-1";
+        factory.Settings["ChatPlatform:Webhooks:AllowedHosts:0"] = "https://oncall.example.org/hook";
+
+        var error = Assert.Throws<OptionsValidationException>(() => factory.CreateClient());
+
+        Assert.Contains("ChatPlatform:Model:ContextSize", error.Message, StringComparison.Ordinal);
+        Assert.Contains("ChatPlatform:Retention:ConversationDays", error.Message, StringComparison.Ordinal);
+        Assert.Contains("ChatPlatform:Webhooks:AllowedHosts:0", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Start_BadSetting_NothingWrittenBeforeTheError()
+    {
+        using var factory = new ServerFactory();
+        factory.Settings["ChatPlatform:Knowledge:RefreshSeconds"] = "-1";
+
+        Assert.Throws<OptionsValidationException>(() => factory.CreateClient());
+
+        Assert.False(File.Exists(Path.Combine(factory.DataDirectory, "chatplatform.db")));
     }
 
     [Fact]

@@ -39,13 +39,13 @@ internal sealed class CliPipeline : IDisposable
     /// <summary>
     /// Loads the safety folder and the model: the local one, or the remote server when <paramref name="remote"/>.
     /// </summary>
-    public static CliPipeline Create(ChatPlatformOptions options, IPersonaCatalog catalog, bool remote, ILoggerFactory loggers)
+    public static CliPipeline Create(CliSettings options, IPersonaCatalog catalog, bool remote, ILoggerFactory loggers)
     {
         var rules = LoadSafetyRules(options.SafetyDirectory);
         var outputRails = OutputRails.Load(rules, options.SafetyDirectory);
         var backend = remote ? Backend.Remote(options.Remote, loggers) : Backend.Local(options, loggers);
         var services = new ServiceCollection()
-            .AddSingleton(options)
+            .AddSingleton(options.Core)
             .AddSingleton(catalog)
             .AddSingleton(outputRails)
             .AddSingleton<IInputSafety>(new InputRails(rules))
@@ -61,12 +61,12 @@ internal sealed class CliPipeline : IDisposable
     /// same store serves them (<see cref="PersonaVersions.RestoreAsync"/>). A SQLite store that does not exist yet
     /// holds no versions, and none is made for it.
     /// </summary>
-    public static async Task<PersonaCatalog> LoadCatalogAsync(ChatPlatformOptions options, CliConsole console, CancellationToken cancellationToken)
+    public static async Task<PersonaCatalog> LoadCatalogAsync(CliSettings options, CliConsole console, CancellationToken cancellationToken)
     {
         var catalog = PersonaCatalog.Load(options.PersonasDirectory);
         if (CliSettings.IsMissingSqlite(options)) return catalog;
         var contexts = await CliSettings.MigrateAsync(options, cancellationToken);
-        using var versions = new PersonaVersions(contexts, catalog, options, TimeProvider.System);
+        using var versions = new PersonaVersions(contexts, catalog, options.Core, TimeProvider.System);
         var restored = await versions.RestoreAsync(cancellationToken);
         if (restored.NotLoaded.Count > 0)
             await console.Error.WriteLineAsync($"The active version of {string.Join(", ", restored.NotLoaded)} does not load here " +
@@ -75,7 +75,7 @@ internal sealed class CliPipeline : IDisposable
     }
 
     /// <summary>The pack with this id, or a one-line error listing the ones there are.</summary>
-    public static PersonaPack FindPack(PersonaCatalog catalog, string id, ChatPlatformOptions options) =>
+    public static PersonaPack FindPack(PersonaCatalog catalog, string id, CliSettings options) =>
         catalog.Find(id) ?? throw new CliException(
             $"Unknown persona '{id}'. Available: {string.Join(", ", catalog.All.Select(p => p.Id))}." +
             (catalog.Problems.Count > 0 ? $" ({catalog.Problems.Count} pack problem(s); run 'chatplatform packs validate {options.PersonasDirectory}')" : ""));
@@ -104,9 +104,9 @@ internal sealed class CliPipeline : IDisposable
     {
         public IChatClient Client { get; } = client;
 
-        public static Backend Local(ChatPlatformOptions options, ILoggerFactory loggers)
+        public static Backend Local(CliSettings options, ILoggerFactory loggers)
         {
-            var path = ModelLocator.Resolve(options, loggers.CreateLogger("chatplatform"));
+            var path = ModelLocator.Resolve(options.Model, options.DataDirectory, loggers.CreateLogger("chatplatform"));
             LocalModel local;
             try
             {

@@ -234,7 +234,7 @@ internal static class KnowledgeCommands
         var packs = PackLoader.LoadAll(options.PersonasDirectory);
         var pack = packs.Packs.FirstOrDefault(p => p.Id == personaId)
             ?? throw new CliException($"--persona: unknown persona '{personaId}'. Available: {string.Join(", ", packs.Packs.Select(p => p.Id))}.");
-        var store = new ChatDbContextFactory(options);
+        var store = options.CreateDbContextFactory();
         try
         {
             await ChatDatabase.MigrateAsync(store, cancellationToken);

@@ -96,17 +96,17 @@ internal static class LoadTestCommand
     /// </summary>
     internal static async Task<StoreCheck> CheckAsync(string database, DirectLineLoadReport report, CancellationToken cancellationToken)
     {
-        var options = new ChatPlatformOptions();
+        var options = new DatabaseOptions();
         if (IsConnectionString(database))
         {
-            options.Database.Provider = DatabaseOptions.Postgres;
-            options.Database.ConnectionString = database;
+            options.Provider = DatabaseOptions.Postgres;
+            options.ConnectionString = database;
         }
         else
         {
-            options.Database.ConnectionString = new SqliteConnectionStringBuilder { DataSource = Path.GetFullPath(database), Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ConnectionString;
+            options.ConnectionString = new SqliteConnectionStringBuilder { DataSource = Path.GetFullPath(database), Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ConnectionString;
         }
-        await using var db = await new ChatDbContextFactory(options).CreateDbContextAsync(cancellationToken);
+        await using var db = await new ChatDbContextFactory(options, Directory.GetCurrentDirectory()).CreateDbContextAsync(cancellationToken);
         var ids = report.AcceptedByConversation.Keys.ToList();
         var rows = await db.Messages
             .Join(db.Conversations.Where(c => c.Channel == DirectLineLoadTest.StoreChannel && ids.Contains(c.ExternalId)), m => m.ConversationId, c => c.Id, (m, c) => new { c.ExternalId, m.Role })

@@ -2,7 +2,11 @@ using System.ComponentModel.DataAnnotations;
 
 namespace ChatPlatform.Core.Configuration;
 
-/// <summary>The <c>ChatPlatform</c> configuration section.</summary>
+/// <summary>
+/// The keys directly in the <c>ChatPlatform</c> configuration section: the folders and what the orchestrator needs.
+/// The subsections (<c>Model</c>, <c>Database</c>, <c>Knowledge</c>, …) have options types of their own, bound and
+/// checked by the project that uses them.
+/// </summary>
 public sealed class ChatPlatformOptions
 {
     public const string SectionName = "ChatPlatform";
@@ -33,86 +37,15 @@ public sealed class ChatPlatformOptions
     [Range(1, 3600)]
     public int PersonaRefreshSeconds { get; set; } = 5;
 
-    public ModelOptions Model { get; set; } = new();
-
-    /// <summary>The OpenAI-compatible server used when <see cref="ModelOptions.Backend"/> is <c>remote</c>.</summary>
-    public RemoteOptions Remote { get; set; } = new();
-
-    /// <summary>Where <c>chatplatform model pull</c> downloads models from.</summary>
-    public ModelsOptions Models { get; set; } = new();
-
-    public DatabaseOptions Database { get; set; } = new();
-
-    public RetentionOptions Retention { get; set; } = new();
-
-    /// <summary>An optional guard model asked for a second opinion on messages the input rails let through.</summary>
-    public SafetyJudgeOptions SafetyJudge { get; set; } = new();
-    public KnowledgeOptions Knowledge { get; set; } = new();
-
-    /// <summary>Which hosts the crisis notice and escalations may be posted to.</summary>
-    public WebhookOptions Webhooks { get; set; } = new();
-
-    public string DatabasePath => Path.Combine(Path.GetFullPath(DataDirectory), "chatplatform.db");
-
-    /// <summary>This node's knowledge search index (rebuilt from the store when missing or stale).</summary>
-    public string KnowledgeIndexPath => string.IsNullOrWhiteSpace(Knowledge.IndexPath)
-        ? Path.Combine(Path.GetFullPath(DataDirectory), "knowledge-index.db")
-        : Path.GetFullPath(Knowledge.IndexPath);
-
-    /// <summary>
-    /// Checks every value and names the configuration key of each bad one,
-    /// e.g. <c>ChatPlatform:Model:ContextSize must be between 256 and 1048576 (got 12)</c>.
-    /// </summary>
-    public IReadOnlyList<string> Validate()
-    {
-        var errors = new List<string>();
-        Check(this, SectionName, errors);
-        Check(Model, SectionName + ":Model", errors);
-        Check(Models, SectionName + ":Models", errors);
-        Database.Validate(SectionName + ":Database", errors);
-        Check(Retention, SectionName + ":Retention", errors);
-        Retention.Validate(SectionName + ":Retention", errors);
-        Check(Knowledge, SectionName + ":Knowledge", errors);
-        Knowledge.Validate(SectionName + ":Knowledge", errors);
-        if (!IsHttpUrl(Models.HubUrl))
-            errors.Add($"{SectionName}:Models:HubUrl is invalid (got '{Models.HubUrl}'): it must be an absolute http:// or https:// URL");
-        if (Model.IsRemote)
-        {
-            Check(Remote, SectionName + ":Remote", errors);
-            if (!IsHttpUrl(Remote.BaseUrl))
-                errors.Add($"{SectionName}:Remote:BaseUrl is invalid (got '{Remote.BaseUrl}'): with {SectionName}:Model:Backend = remote it must be the absolute http:// or https:// URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1");
-            if (string.IsNullOrWhiteSpace(Remote.Model) && !Remote.UsePersonaAsModel)
-                errors.Add($"{SectionName}:Remote:Model is empty: name the model the server should use, or set {SectionName}:Remote:UsePersonaAsModel to true to send the persona id as the model");
-        }
-        else if (!string.IsNullOrWhiteSpace(Model.Path) && !File.Exists(Model.Path))
-            errors.Add($"{SectionName}:Model:Path points to '{Model.Path}', which does not exist (resolved to {System.IO.Path.GetFullPath(Model.Path)})");
-        SafetyJudge.Validate(SectionName + ":SafetyJudge", errors);
-        Webhooks.Validate(WebhookOptions.SectionName, errors);
-        return errors;
-    }
-
-    private static bool IsHttpUrl(string? value) =>
-        Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
-
-    private static void Check(object target, string prefix, List<string> errors)
-    {
-        var results = new List<ValidationResult>();
-        Validator.TryValidateObject(target, new ValidationContext(target), results, validateAllProperties: true);
-        foreach (var result in results)
-        {
-            foreach (var member in result.MemberNames)
-            {
-                var value = target.GetType().GetProperty(member)?.GetValue(target);
-                var message = result.ErrorMessage ?? "is invalid";
-                errors.Add($"{prefix}:{member} is invalid (got '{value}'): {message}");
-            }
-        }
-    }
+    /// <summary>Checks the keys of this section itself; each capability's section has its own validator.</summary>
+    public static SectionValidator<ChatPlatformOptions> Validator { get; } = new(SectionName);
 }
 
 /// <summary>The <c>ChatPlatform:Model</c> section: which base model the shared inference core loads.</summary>
 public sealed class ModelOptions
 {
+    public const string SectionName = ChatPlatformOptions.SectionName + ":Model";
+
     /// <summary>Path to a GGUF file. Empty: a demo model is generated under the data directory.</summary>
     public string? Path { get; set; }
 
@@ -159,6 +92,8 @@ public sealed class ModelOptions
 /// <summary>The <c>ChatPlatform:Remote</c> section: an OpenAI-compatible server (llama.cpp, vLLM, another node).</summary>
 public sealed class RemoteOptions
 {
+    public const string SectionName = ChatPlatformOptions.SectionName + ":Remote";
+
     /// <summary>Base URL up to and including the API version, e.g. <c>http://127.0.0.1:8080/v1</c>.</summary>
     public string? BaseUrl { get; set; }
 
@@ -193,6 +128,8 @@ public sealed class RemoteOptions
 /// </summary>
 public sealed class SafetyJudgeOptions
 {
+    public const string SectionName = ChatPlatformOptions.SectionName + ":SafetyJudge";
+
     /// <summary><c>off</c> (default), <c>local</c> (a GGUF at <see cref="ModelPath"/>) or <c>remote</c> (<see cref="Remote"/>).</summary>
     public string Backend { get; set; } = "off";
 
@@ -203,50 +140,27 @@ public sealed class SafetyJudgeOptions
     public RemoteOptions Remote { get; set; } = new();
 
     /// <summary>Longest wait for the judge per message; past it, the rules' verdict stands.</summary>
+    [Range(50, 60_000)]
     public int TimeoutMilliseconds { get; set; } = 3000;
 
     /// <summary>Token window of the local judge (one message plus a short verdict).</summary>
+    [Range(256, 1_048_576)]
     public int ContextSize { get; set; } = 2048;
 
     /// <summary>CPU threads for the local judge; 0 means one per core.</summary>
+    [Range(0, 1024)]
     public int Threads { get; set; }
 
     public bool IsEnabled => !string.Equals(Backend, "off", StringComparison.OrdinalIgnoreCase);
 
     public bool IsRemote => string.Equals(Backend, "remote", StringComparison.OrdinalIgnoreCase);
-
-    internal void Validate(string prefix, List<string> errors)
-    {
-        if (Backend is not { } backend || !(backend.Equals("off", StringComparison.OrdinalIgnoreCase)
-            || backend.Equals("local", StringComparison.OrdinalIgnoreCase) || IsRemote))
-        {
-            errors.Add($"{prefix}:Backend is invalid (got '{Backend}'): it must be 'off', 'local' or 'remote'");
-            return;
-        }
-        if (TimeoutMilliseconds is < 50 or > 60_000)
-            errors.Add($"{prefix}:TimeoutMilliseconds is invalid (got '{TimeoutMilliseconds}'): it must be between 50 and 60000");
-        if (ContextSize is < 256 or > 1_048_576)
-            errors.Add($"{prefix}:ContextSize is invalid (got '{ContextSize}'): it must be between 256 and 1048576");
-        if (Threads is < 0 or > 1024)
-            errors.Add($"{prefix}:Threads is invalid (got '{Threads}'): it must be between 0 and 1024");
-        if (!IsEnabled) return;
-        if (IsRemote)
-        {
-            if (!Uri.TryCreate(Remote.BaseUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
-                errors.Add($"{prefix}:Remote:BaseUrl is invalid (got '{Remote.BaseUrl}'): with {prefix}:Backend = remote it must be the absolute http:// or https:// URL of an OpenAI-compatible server");
-            if (string.IsNullOrWhiteSpace(Remote.Model))
-                errors.Add($"{prefix}:Remote:Model is empty: name the guard model the server should use");
-        }
-        else if (string.IsNullOrWhiteSpace(ModelPath))
-            errors.Add($"{prefix}:ModelPath is empty: with {prefix}:Backend = local it must name the guard model's GGUF file");
-        else if (!File.Exists(ModelPath))
-            errors.Add($"{prefix}:ModelPath points to '{ModelPath}', which does not exist (resolved to {System.IO.Path.GetFullPath(ModelPath)})");
-    }
 }
 
 /// <summary>The <c>ChatPlatform:Models</c> section: the model hub <c>chatplatform model pull</c> downloads from.</summary>
 public sealed class ModelsOptions
 {
+    public const string SectionName = ChatPlatformOptions.SectionName + ":Models";
+
     public const string DefaultHubUrl = "https://huggingface.co";
 
     /// <summary>A Hugging Face-style server: files are at <c>{HubUrl}/{repo}/resolve/{revision}/{file}</c>.</summary>

@@ -5,6 +5,8 @@ namespace ChatPlatform.Core.Configuration;
 /// <summary>The <c>ChatPlatform:Knowledge</c> section: document search and curated answers.</summary>
 public sealed class KnowledgeOptions
 {
+    public const string SectionName = ChatPlatformOptions.SectionName + ":Knowledge";
+
     /// <summary>
     /// Optional GGUF embedding model. When set, passages are also found by meaning (dense vectors) and the two
     /// rankings are fused; when empty, search is lexical (BM25) only.
@@ -21,9 +23,8 @@ public sealed class KnowledgeOptions
     /// <summary>Ingest the packs' knowledge/ folders at start-up (unchanged files are skipped by their hash).</summary>
     public bool IngestPacksAtStartup { get; set; } = true;
 
-    internal void Validate(string prefix, List<string> errors)
-    {
-        if (!string.IsNullOrWhiteSpace(EmbeddingModelPath) && !File.Exists(EmbeddingModelPath))
-            errors.Add($"{prefix}:EmbeddingModelPath points to '{EmbeddingModelPath}', which does not exist (resolved to {Path.GetFullPath(EmbeddingModelPath)})");
-    }
+    /// <summary>This node's knowledge search index (rebuilt from the store when missing or stale).</summary>
+    public string IndexFileIn(string dataDirectory) => string.IsNullOrWhiteSpace(IndexPath)
+        ? Path.Combine(Path.GetFullPath(dataDirectory), "knowledge-index.db")
+        : Path.GetFullPath(IndexPath);
 }

@@ -5,6 +5,8 @@ namespace ChatPlatform.Core.Configuration;
 /// <summary>The <c>ChatPlatform:Database</c> section: where conversations and everything else are stored.</summary>
 public sealed class DatabaseOptions
 {
+    public const string SectionName = ChatPlatformOptions.SectionName + ":Database";
+
     public const string Sqlite = "Sqlite";
     public const string Postgres = "Postgres";
 
@@ -23,18 +25,15 @@ public sealed class DatabaseOptions
 
     public bool IsSqlite => string.Equals(Provider, Sqlite, StringComparison.OrdinalIgnoreCase);
 
-    internal void Validate(string prefix, List<string> errors)
-    {
-        if (!IsPostgres && !IsSqlite)
-            errors.Add($"{prefix}:Provider must be '{Sqlite}' or '{Postgres}' (got '{Provider}')");
-        if (IsPostgres && string.IsNullOrWhiteSpace(ConnectionString))
-            errors.Add($"{prefix}:ConnectionString is required when {prefix}:Provider is '{Postgres}' (e.g. Host=127.0.0.1;Database=chatplatform;Username=chat)");
-    }
+    /// <summary>The SQLite file used when <see cref="ConnectionString"/> is empty: <c>chatplatform.db</c> in the data directory.</summary>
+    public static string SqliteFileIn(string dataDirectory) => Path.Combine(Path.GetFullPath(dataDirectory), "chatplatform.db");
 }
 
 /// <summary>The <c>ChatPlatform:Retention</c> section: how long data is kept before the background purge removes it.</summary>
 public sealed class RetentionOptions
 {
+    public const string SectionName = ChatPlatformOptions.SectionName + ":Retention";
+
     /// <summary>Days a conversation is kept after its last message; 0 keeps conversations forever.</summary>
     [Range(0, 36_500)]
     public int ConversationDays { get; set; } = 365;
@@ -59,14 +58,5 @@ public sealed class RetentionOptions
     {
         var days = PersonaConversationDays.TryGetValue(persona, out var d) ? d : ConversationDays;
         return days > 0 ? TimeSpan.FromDays(days) : null;
-    }
-
-    internal void Validate(string prefix, List<string> errors)
-    {
-        foreach (var (persona, days) in PersonaConversationDays)
-        {
-            if (days is < 0 or > 36_500)
-                errors.Add($"{prefix}:PersonaConversationDays:{persona} must be between 0 and 36500 (got {days})");
-        }
     }
 }

@@ -1,5 +1,3 @@
-using System.Net;
-
 namespace ChatPlatform.Core.Configuration;
 
 /// <summary>
@@ -23,16 +21,5 @@ public sealed class WebhookOptions
     {
         var bare = host.Trim('[', ']');
         return AllowedHosts.Any(allowed => string.Equals(allowed.Trim().Trim('[', ']').TrimEnd('.'), bare.TrimEnd('.'), StringComparison.OrdinalIgnoreCase));
-    }
-
-    internal void Validate(string prefix, List<string> errors)
-    {
-        for (var i = 0; i < AllowedHosts.Count; i++)
-        {
-            var host = AllowedHosts[i]?.Trim() ?? "";
-            var bare = host.Trim('[', ']');
-            if (bare.Length == 0 || (!IPAddress.TryParse(bare, out _) && Uri.CheckHostName(bare) != UriHostNameType.Dns))
-                errors.Add($"{prefix}:AllowedHosts:{i} is invalid (got '{host}'): it must be a host name such as oncall.example.org, without scheme, port or path");
-        }
     }
 }

@@ -13,10 +13,10 @@ public static partial class ModelLocator
     public const ulong DemoSeed = 7;
     public const string DemoFileName = "demo-tiny.gguf";
 
-    public static string Resolve(ChatPlatformOptions options, ILogger logger)
+    public static string Resolve(ModelOptions model, string dataDirectory, ILogger logger)
     {
-        var path = PathOf(options);
-        if (!string.IsNullOrWhiteSpace(options.Model.Path))
+        var path = PathOf(model, dataDirectory);
+        if (!string.IsNullOrWhiteSpace(model.Path))
             return path;
 
         if (!File.Exists(path))
@@ -31,12 +31,12 @@ public static partial class ModelLocator
     }
 
     /// <summary>The file <see cref="Resolve"/> loads, without writing the demo model.</summary>
-    public static string PathOf(ChatPlatformOptions options)
+    public static string PathOf(ModelOptions model, string dataDirectory)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        return !string.IsNullOrWhiteSpace(options.Model.Path)
-            ? Path.GetFullPath(options.Model.Path)
-            : Path.Combine(Path.GetFullPath(options.DataDirectory), "models", DemoFileName);
+        ArgumentNullException.ThrowIfNull(model);
+        return !string.IsNullOrWhiteSpace(model.Path)
+            ? Path.GetFullPath(model.Path)
+            : Path.Combine(Path.GetFullPath(dataDirectory), "models", DemoFileName);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message =

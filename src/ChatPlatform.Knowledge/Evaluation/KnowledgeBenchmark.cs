@@ -34,10 +34,9 @@ public static class KnowledgeBenchmark
         var folder = Directory.CreateTempSubdirectory("chatplatform-knowledge-bench-").FullName;
         try
         {
-            var options = new ChatPlatformOptions { DataDirectory = folder };
-            var store = new ChatDbContextFactory(options);
+            var store = new ChatDbContextFactory(folder);
             await ChatDatabase.MigrateAsync(store, cancellationToken);
-            using var index = new KnowledgeIndex(options.KnowledgeIndexPath);
+            using var index = new KnowledgeIndex(new KnowledgeOptions().IndexFileIn(folder));
             using var knowledge = new KnowledgeBase(store, index, null, TimeSpan.FromMinutes(10));
             TextAnalyzer.Warm();
             var random = new Random(7);

@@ -19,20 +19,17 @@ public static partial class ChatPlatformHosting
 {
     public static WebApplicationBuilder AddChatPlatform(this WebApplicationBuilder builder)
     {
-        // Bad configuration stops start-up with messages that name the keys.
-        var options = builder.Configuration.GetSection(ChatPlatformOptions.SectionName).Get<ChatPlatformOptions>() ?? new ChatPlatformOptions();
-        var errors = options.Validate();
+        // Each capability registers and checks its own section (AddInference, AddChatData, …); a bad value stops
+        // start-up in PrepareChatPlatformAsync with messages that name the keys.
+        builder.Services.AddChatPlatformOptions();
+        var options = ChatPlatformOptions.Validator.Bind(builder.Configuration);
         // Several nodes share one PostgreSQL database: a token one node issues must verify on the others, so they
         // cannot each make up a key of their own.
         var signingKey = $"{ChatPlatform.Channels.DirectLine.DirectLineOptions.SectionName}:TokenSigningKey";
-        if (options.Database.IsPostgres && string.IsNullOrEmpty(builder.Configuration[signingKey]))
-            errors = [.. errors, $"{signingKey} is required when ChatPlatform:Database:Provider is 'Postgres': every node must sign " +
-                "Direct Line and /api/chat tokens with the same key (32 or more characters), or a token issued by one node is refused by the others"];
-        if (errors.Count > 0)
-            throw new OptionsValidationException(ChatPlatformOptions.SectionName, typeof(ChatPlatformOptions), errors);
-        builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(options.Model);
-        builder.Services.AddSingleton(options.Webhooks);
+        if (DataSections.Database.Bind(builder.Configuration).IsPostgres && string.IsNullOrEmpty(builder.Configuration[signingKey]))
+            throw new OptionsValidationException(ChatPlatformOptions.SectionName, typeof(ChatPlatformOptions),
+                [$"{signingKey} is required when {DatabaseOptions.SectionName}:Provider is 'Postgres': every node must sign " +
+                "Direct Line and /api/chat tokens with the same key (32 or more characters), or a token issued by one node is refused by the others"]);
 
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ErrorHandler>();
@@ -58,8 +55,8 @@ public static partial class ChatPlatformHosting
         builder.Services.AddSingleton<IPersonaCatalog>(sp => sp.GetRequiredService<IWritablePersonaCatalog>());
         builder.Services.AddSingleton(builder.Configuration.GetSection(ChatPlatform.Data.Safety.SafetyReviewOptions.SectionName)
             .Get<ChatPlatform.Data.Safety.SafetyReviewOptions>() ?? new ChatPlatform.Data.Safety.SafetyReviewOptions());
-        builder.Services.AddChatData(options);
-        builder.Services.AddKnowledge(options);
+        builder.Services.AddChatData(builder.Configuration);
+        builder.Services.AddKnowledge();
         builder.Services.AddSafety(options.SafetyDirectory);
         // Safety events are stored for reviewers and also logged and sent to the on-call webhook.
         builder.Services.AddSingleton<ChatPlatform.Core.Safety.ISafetyEventSink>(sp => new ChatPlatform.Core.Safety.CompositeSafetyEventSink(
@@ -68,15 +65,16 @@ public static partial class ChatPlatformHosting
             sp.GetRequiredService<ChatPlatform.Safety.Events.NotifyingSafetyEventSink>(),
         ]));
         builder.AddTelemetry();
-        builder.AddInference(options, chat => chat.UseChatPipeline());
-        if (options.SafetyJudge.IsEnabled)
+        builder.AddInference(chat => chat.UseChatPipeline());
+        var judge = SafetySections.SafetyJudge.Bind(builder.Configuration);
+        if (judge.IsEnabled)
         {
-            builder.AddSafetyJudgeClient(options.SafetyJudge, ChatPlatform.Safety.Judge.JudgedInputSafety.JudgeClientKey);
-            builder.Services.AddSafetyJudge(options.SafetyJudge);
+            builder.AddSafetyJudgeClient(judge, ChatPlatform.Safety.Judge.JudgedInputSafety.JudgeClientKey);
+            builder.Services.AddSafetyJudge();
         }
         builder.Services.AddChatPipeline();
         builder.AddChannels(options.DataDirectory);
-        builder.Services.AddReadinessChecks(options);
+        builder.Services.AddReadinessChecks(InferenceSections.Model.Bind(builder.Configuration));
         // Drains new and running turns when the server is asked to stop, before any service (the web server included) stops.
         GracefulDrain.Register(builder);
         return builder;
@@ -85,10 +83,12 @@ public static partial class ChatPlatformHosting
     /// <summary>Work that must finish before the first request: schema, packs and the model.</summary>
     public static async Task PrepareChatPlatformAsync(this WebApplication app)
     {
+        // Every section is checked before anything uses it, so a bad value is reported by its key, not by what it breaks.
+        SectionOptions.ValidateAll(app.Services);
         await app.Services.MigrateChatDatabaseAsync();
         var catalog = app.Services.GetRequiredService<IPersonaCatalog>();
         await app.Services.GetRequiredService<PersonaVersionSync>().SyncAsync(catalog.All, "packs-folder", CancellationToken.None);
-        if (app.Services.GetRequiredService<ChatPlatformOptions>().Knowledge.IngestPacksAtStartup)
+        if (app.Services.GetRequiredService<KnowledgeOptions>().IngestPacksAtStartup)
             await app.Services.SyncPackKnowledgeAsync(catalog.All, CancellationToken.None);
         _ = app.Services.GetRequiredService<ChatPlatform.Core.Safety.IInputSafety>();
         var safety = app.Services.GetRequiredService<ChatPlatform.Safety.Rails.SafetyRules>().Model;

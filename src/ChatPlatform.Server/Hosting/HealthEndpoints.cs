@@ -18,10 +18,11 @@ public static class HealthEndpoints
 {
     private const string Ready = "ready";
 
-    public static IServiceCollection AddReadinessChecks(this IServiceCollection services, ChatPlatformOptions options)
+    /// <param name="model">The <c>ChatPlatform:Model</c> section as configured: which backend's check applies.</param>
+    public static IServiceCollection AddReadinessChecks(this IServiceCollection services, ModelOptions model)
     {
         var checks = services.AddHealthChecks().AddCheck<DatabaseCheck>("database", tags: [Ready]);
-        if (options.Model.IsRemote) checks.AddCheck<RemoteInferenceCheck>("inference", tags: [Ready]);
+        if (model.IsRemote) checks.AddCheck<RemoteInferenceCheck>("inference", tags: [Ready]);
         else checks.AddCheck<LocalModelCheck>("model", tags: [Ready]);
         return services;
     }
@@ -74,21 +75,21 @@ public static class HealthEndpoints
     }
 
     /// <summary>The remote inference server answers HTTP on its API root (any status below 500).</summary>
-    internal sealed class RemoteInferenceCheck(IHttpClientFactory clients, ChatPlatformOptions options) : IHealthCheck
+    internal sealed class RemoteInferenceCheck(IHttpClientFactory clients, RemoteOptions remote) : IHealthCheck
     {
         private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
 
         public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
-            var completions = RemoteChatClient.CompletionsUri(options.Remote.BaseUrl);
+            var completions = RemoteChatClient.CompletionsUri(remote.BaseUrl);
             var models = new Uri(completions, "../models");
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(Timeout);
             try
             {
                 using var request = new HttpRequestMessage(HttpMethod.Get, models);
-                if (!string.IsNullOrEmpty(options.Remote.ApiKey))
-                    request.Headers.Authorization = new("Bearer", options.Remote.ApiKey);
+                if (!string.IsNullOrEmpty(remote.ApiKey))
+                    request.Headers.Authorization = new("Bearer", remote.ApiKey);
                 using var response = await clients.CreateClient(RemoteChatClient.ProbeHttpClientName).SendAsync(request, timeout.Token);
                 return (int)response.StatusCode < 500
                     ? HealthCheckResult.Healthy()

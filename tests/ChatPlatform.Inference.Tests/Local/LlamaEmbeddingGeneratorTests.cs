@@ -1,4 +1,4 @@
-using ChatPlatform.Core.Configuration;
+using Microsoft.Extensions.Configuration;
 using ChatPlatform.Inference.Local;
 using ChatPlatform.Testing;
 using Microsoft.Extensions.AI;
@@ -65,14 +65,16 @@ public sealed class LlamaEmbeddingGeneratorTests
 
     private static IHost Build(string chatModel, string? embeddingModel)
     {
-        var options = new ChatPlatformOptions
-        {
-            DataDirectory = TestModels.CreateScratchFolder(),
-            Model = new ModelOptions { Path = chatModel, Threads = 2, ContextSize = 2048 },
-            Knowledge = new KnowledgeOptions { EmbeddingModelPath = embeddingModel },
-        };
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.AddInference(options);
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ChatPlatform:DataDirectory"] = TestModels.CreateScratchFolder(),
+            ["ChatPlatform:Model:Path"] = chatModel,
+            ["ChatPlatform:Model:Threads"] = "2",
+            ["ChatPlatform:Model:ContextSize"] = "2048",
+            ["ChatPlatform:Knowledge:EmbeddingModelPath"] = embeddingModel,
+        });
+        builder.AddInference();
         return builder.Build();
     }
 }

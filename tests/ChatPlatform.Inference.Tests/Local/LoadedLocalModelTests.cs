@@ -1,5 +1,5 @@
 using ChatPlatform.Core.Chat;
-using ChatPlatform.Core.Configuration;
+using Microsoft.Extensions.Configuration;
 using ChatPlatform.Inference.Local;
 using ChatPlatform.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -14,7 +14,7 @@ public sealed class LoadedLocalModelTests
     [Fact]
     public void AddInference_LocalBackend_CountsWithTheLoadedModelsTokenizer()
     {
-        using var host = Build(new ModelOptions { Path = TestModels.TinyPath, Threads = 2 });
+        using var host = Build(new() { ["ChatPlatform:Model:Path"] = TestModels.TinyPath, ["ChatPlatform:Model:Threads"] = "2" });
         var model = host.Services.GetRequiredService<LocalModel>();
         var loaded = host.Services.GetRequiredService<ILoadedModel>();
         const string text = "How do I choose a graduate programme?";
@@ -27,7 +27,7 @@ public sealed class LoadedLocalModelTests
     [Fact]
     public void AddInference_RemoteBackend_SaysNoModelIsLoaded()
     {
-        using var host = Build(new ModelOptions { Backend = "remote" });
+        using var host = Build(new() { ["ChatPlatform:Model:Backend"] = "remote" });
         var loaded = host.Services.GetRequiredService<ILoadedModel>();
 
         Assert.False(loaded.IsLoaded);
@@ -36,12 +36,13 @@ public sealed class LoadedLocalModelTests
         Assert.Null(host.Services.GetService<LocalModel>());
     }
 
-    private static IHost Build(ModelOptions model)
+    private static IHost Build(Dictionary<string, string?> settings)
     {
-        var options = new ChatPlatformOptions { DataDirectory = TestModels.CreateScratchFolder(), Model = model };
-        options.Remote.BaseUrl = "http://127.0.0.1:9/v1";
+        settings["ChatPlatform:DataDirectory"] = TestModels.CreateScratchFolder();
+        settings["ChatPlatform:Remote:BaseUrl"] = "http://127.0.0.1:9/v1";
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.AddInference(options);
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.AddInference();
         return builder.Build();
     }
 }

@@ -173,8 +173,7 @@ public sealed class OpenAiApiTests(ServerFactory factory) : IClassFixture<Server
     {
         var http = factory.CreateClient(); // starts the server, which brings the schema up to date
         // A second store on the same database, as the chatplatform command opens it: nothing is shared in memory.
-        var options = new ChatPlatform.Core.Configuration.ChatPlatformOptions { DataDirectory = factory.DataDirectory };
-        var cli = new ApiKeys(new ChatPlatform.Data.Admin.EfApiKeyStore(new ChatDbContextFactory(options)), TimeProvider.System);
+        var cli = new ApiKeys(new ChatPlatform.Data.Admin.EfApiKeyStore(new ChatDbContextFactory(factory.DataDirectory)), TimeProvider.System);
         var ct = TestContext.Current.CancellationToken;
         var name = "cli-" + Guid.NewGuid().ToString("N")[..8];
         var key = await cli.CreateAsync(name, "cli", ct);

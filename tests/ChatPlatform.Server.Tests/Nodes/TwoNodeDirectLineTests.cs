@@ -85,10 +85,13 @@ public sealed class TwoNodeDirectLineTests
         await UntilAsync(async () => (await ActivitiesAsync(b, session, "")).Activities.Any(m => (string?)m["replyToId"] == id), "the reply on B");
 
         // Erased as `chatplatform data erase --user` does, from outside both nodes.
-        var options = new ChatPlatform.Core.Configuration.ChatPlatformOptions();
-        options.Database.Provider = ChatPlatform.Core.Configuration.DatabaseOptions.Postgres;
-        options.Database.ConnectionString = nodes.ConnectionString;
-        var lifecycle = new ChatPlatform.Data.Lifecycle.DataLifecycle(new ChatPlatform.Data.ChatDbContextFactory(options), options.Retention);
+        var database = new ChatPlatform.Core.Configuration.DatabaseOptions
+        {
+            Provider = ChatPlatform.Core.Configuration.DatabaseOptions.Postgres,
+            ConnectionString = nodes.ConnectionString,
+        };
+        var lifecycle = new ChatPlatform.Data.Lifecycle.DataLifecycle(
+            new ChatPlatform.Data.ChatDbContextFactory(database, nodes.DataA), new ChatPlatform.Core.Configuration.RetentionOptions());
         Assert.Equal(1, (await lifecycle.EraseUserAsync(session.UserId, "test", Ct)).Conversations);
 
         // Each node drops its copy and rebuilds it from the store, which no longer holds the messages: the greeting alone.

@@ -62,7 +62,7 @@ public sealed class TwoNodeTests
         await using var nodes = await NodePair.StartAsync(Ct);
         var original = await NodePair.GreetingAsync(nodes.B, "gradchat", Ct);
         // Node A's console: the same class its pages call, over node A's data directory and the shared database.
-        using var console = new PersonaVersions(nodes.Store, PersonaCatalog.Load(RepoPaths.Personas), nodes.OptionsOf(nodes.DataA), TimeProvider.System);
+        using var console = new PersonaVersions(nodes.Store, PersonaCatalog.Load(RepoPaths.Personas), new ChatPlatformOptions { DataDirectory = nodes.DataA, PersonasDirectory = RepoPaths.Personas }, TimeProvider.System);
         var live = (await console.HistoryAsync("gradchat", Ct)).Single(v => v.Status == PersonaVersionStatus.Active);
         var draft = await console.GetOrCreateDraftAsync("gradchat", "editor", Ct);
         var files = PackFiles.Parse(draft.Content);
@@ -193,17 +193,9 @@ internal sealed class NodePair : IAsyncDisposable
             ["ChatPlatform__PersonaRefreshSeconds"] = "1",
         });
         ConnectionString = new NpgsqlConnectionStringBuilder(_nodes.ConnectionString) { MaxPoolSize = 8 }.ConnectionString;
-        Store = new ChatDbContextFactory(OptionsOf(DataA));
+        Store = new ChatDbContextFactory(new DatabaseOptions { Provider = DatabaseOptions.Postgres, ConnectionString = ConnectionString }, DataA);
     }
 
-    /// <summary>The options a node on the shared database has, for building its store classes in the test.</summary>
-    public ChatPlatformOptions OptionsOf(string dataDirectory)
-    {
-        var options = new ChatPlatformOptions { DataDirectory = dataDirectory, PersonasDirectory = RepoPaths.Personas };
-        options.Database.Provider = DatabaseOptions.Postgres;
-        options.Database.ConnectionString = ConnectionString;
-        return options;
-    }
     /// <summary>Every <c>chat.postMessage</c> either node sent to Slack so far.</summary>
     public IReadOnlyList<JsonElement> SlackPosts() =>
         [.. SlackApi.Requests.Where(r => r.PathAndQuery == "/api/chat.postMessage").Select(r => JsonDocument.Parse(r.Body).RootElement.Clone())];

@@ -136,9 +136,9 @@ public static partial class ModelQuantizer
         }
         finally
         {
-            TryDelete(scratch);
+            ScratchFolder.TryDelete(scratch);
             if (!kept && native is { IsCompleted: false })
-                _ = native.ContinueWith(_ => TryDelete(scratch), TaskScheduler.Default);
+                _ = native.ContinueWith(_ => ScratchFolder.TryDelete(scratch), TaskScheduler.Default);
         }
     }
 
@@ -265,21 +265,6 @@ public static partial class ModelQuantizer
     }
 
     private static string Squeeze(string text) => Spaces().Replace(text.Trim(), " ");
-
-    private static void TryDelete(string folder)
-    {
-        try
-        {
-            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Still open on a system that locks open files; the continuation after llama.cpp ends removes it.
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
 
     [GeneratedRegex(@"^\[\s*(?<index>\d+)/\s*(?<count>\d+)\]\s+(?<rest>.*)$", RegexOptions.CultureInvariant)]
     private static partial Regex TensorLine();

@@ -134,7 +134,7 @@ public static partial class AdapterTrainer
         var stopwatch = Stopwatch.StartNew();
         // A process ended while llama.cpp is still busy (the CLI exits 3 s after Ctrl+C) skips the finally below; the
         // scratch folder, with its F32 copy of the base, goes then.
-        EventHandler removeOnExit = (_, _) => TryDelete(scratch);
+        EventHandler removeOnExit = (_, _) => ScratchFolder.TryDelete(scratch);
         AppDomain.CurrentDomain.ProcessExit += removeOnExit;
         try
         {
@@ -174,7 +174,7 @@ public static partial class AdapterTrainer
         finally
         {
             AppDomain.CurrentDomain.ProcessExit -= removeOnExit;
-            TryDelete(scratch);
+            ScratchFolder.TryDelete(scratch);
         }
     }
 
@@ -757,20 +757,6 @@ public static partial class AdapterTrainer
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             throw new AdapterTrainingException($"llama.cpp does not accept the adapter written for this base ({e.Message}); nothing was kept.");
-        }
-    }
-
-    private static void TryDelete(string folder)
-    {
-        try
-        {
-            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
         }
     }
 

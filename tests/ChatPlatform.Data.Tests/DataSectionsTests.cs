@@ -1,4 +1,5 @@
 using ChatPlatform.Core.Configuration;
+using ChatPlatform.Core.Personas;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -50,6 +51,8 @@ public sealed class DataSectionsTests
         settings.TryAdd("ChatPlatform:DataDirectory", Directory.CreateTempSubdirectory("chatplatform-sections-").FullName);
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(settings);
+        // Persona versions are served in place of the catalog's packs; the host supplies the catalog.
+        builder.Services.AddSingleton<IWritablePersonaCatalog>(new PersonaCatalog([]));
         builder.Services.AddChatData(builder.Configuration);
         return builder.Build();
     }

@@ -183,7 +183,11 @@ public sealed partial class AdapterTrainingRuns(
                 using (cancel)
                 using (var linked = CancellationTokenSource.CreateLinkedTokenSource(cancel.Token, stoppingToken))
                     await RunAsync(request, linked.Token);
-                lock (_gate) _cancel = null;
+                lock (_gate)
+                {
+                    // A run started just after this one finished has its own source already.
+                    if (ReferenceEquals(_cancel, cancel)) _cancel = null;
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -171,6 +171,25 @@ public sealed class AdapterTrainingTests(TrainingServerFactory fixture) : IClass
         }
     }
 
+    [Fact]
+    public async Task Unavailable_RemoteBackendOrQuantisedModel_SaysWhyInOneLineAndStartsNothing()
+    {
+        using var started = AdminLogin.Client(Factory);
+        var remote = ActivatorUtilities.CreateInstance<AdapterTrainingRuns>(Factory.Services, (ChatPlatform.Core.Chat.ILoadedModel)ChatPlatform.Core.Chat.NoLoadedModel.Instance);
+        var quantisedPath = Path.Combine(ChatPlatform.Testing.TestModels.CreateScratchFolder(), "tiny-q8_0.gguf");
+        await ChatPlatform.Inference.Models.ModelQuantizer.QuantizeAsync(ChatPlatform.Testing.TestModels.TinyPath, quantisedPath,
+            ChatPlatform.Inference.Models.ModelQuantizer.FindType("q8_0")!, 1, cancellationToken: Ct);
+        using var model = ChatPlatform.Inference.Local.LocalModel.Load(quantisedPath, threads: 1);
+        var quantised = ActivatorUtilities.CreateInstance<AdapterTrainingRuns>(Factory.Services,
+            (ChatPlatform.Core.Chat.ILoadedModel)new ChatPlatform.Inference.Local.LoadedLocalModel(model));
+
+        Assert.StartsWith("Training is unavailable: this server uses a remote model backend", remote.Unavailable, StringComparison.Ordinal);
+        Assert.StartsWith("Training is unavailable: the loaded model is quantised (", quantised.Unavailable, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', quantised.Unavailable!);
+        Assert.Equal(remote.Unavailable, remote.Start(new AdapterTrainingRequest(Persona, [], 1, "editor-t")));
+        Assert.Null(remote.Latest);
+    }
+
     private static async Task FinishedOrNoneAsync(AdapterTrainingRuns runs)
     {
         if (runs.Latest is { State: AdapterTrainingState.Running }) await FinishedAsync(runs);

@@ -60,6 +60,10 @@ public static class AdminConsoleHosting
         services.AddSingleton<TokenCounter>();
         services.AddSingleton<Core.Personas.PersonaProbe>();
         services.AddSingleton<AdapterUploads>();
+        services.AddSingleton(builder.Configuration.GetSection("ChatPlatform:Training").Get<AdapterTrainingSettings>() ?? new AdapterTrainingSettings());
+        services.AddSingleton<AdapterTrainingData>();
+        services.AddSingleton<AdapterTrainingRuns>();
+        services.AddHostedService(sp => sp.GetRequiredService<AdapterTrainingRuns>());
         services.AddSingleton<Knowledge.KnowledgeConsole>();
         return builder;
     }

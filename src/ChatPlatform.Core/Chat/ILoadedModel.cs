@@ -14,6 +14,9 @@ public interface ILoadedModel
 
     /// <summary>The length of <paramref name="text"/> in the model's tokens, or null when none is loaded here.</summary>
     int? CountTokens(string text);
+
+    /// <summary>The GGUF file the model was loaded from, or null when none is loaded here.</summary>
+    string? ModelPath => null;
 }
 
 /// <summary>The answer of a node without a local model: nothing is loaded, nothing can be counted exactly.</summary>

@@ -10,6 +10,8 @@ public sealed class LoadedLocalModel(LocalModel model) : ILoadedModel
 
     public string? Architecture => model.Architecture;
 
+    public string? ModelPath => model.Path;
+
     public int? CountTokens(string text)
     {
         ArgumentNullException.ThrowIfNull(text);

@@ -140,6 +140,24 @@ public sealed class AccountAccessTests : MudComponentTests, IClassFixture<Server
     }
 
     [Fact]
+    public async Task TrainAdapter_EditorDisabledWhileThePageIsOpen_StartsNoRun()
+    {
+        var editor = NewUser("train-editor");
+        AdminLogin.SignInComponents(Context, _factory, editor, AdminRoles.Editor);
+        var runs = _factory.Services.GetRequiredService<ChatPlatform.Admin.Personas.AdapterTrainingRuns>();
+        Context.Services.AddSingleton(runs);
+        Context.Services.AddSingleton(_factory.Services.GetRequiredService<ChatPlatform.Data.Conversations.ConversationQueries>());
+        var panel = Context.Render<ChatPlatform.Admin.Components.Personas.AdapterTrainingPanel>(p => p.Add(c => c.PersonaId, "sunsimiao"));
+        panel.WaitForElement("button[data-testid=train-adapter]");
+
+        await Accounts.DisableAsync(editor, "test", Ct);
+        await panel.InvokeAsync(() => panel.Find("button[data-testid=train-adapter]").Click());
+
+        Assert.Null(runs.Latest);
+        Assert.Contains(Context.Services.GetRequiredService<MudBlazor.ISnackbar>().ShownSnackbars, s => s.Message == ConsoleGuard.Refused);
+    }
+
+    [Fact]
     public async Task AccountsPage_DisableAndResetPassword_ChangeTheAccountAfterConfirmation()
     {
         var admin = NewUser("accounts-admin");

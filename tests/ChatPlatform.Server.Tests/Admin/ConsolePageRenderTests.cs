@@ -32,6 +32,8 @@ public sealed class ConsolePageRenderTests : MudComponentTests, IClassFixture<Se
         Context.Services.AddSingleton(host.GetRequiredService<PersonaVersions>());
         Context.Services.AddSingleton(host.GetRequiredService<PersonaProbe>());
         Context.Services.AddSingleton(host.GetRequiredService<AdapterUploads>());
+        Context.Services.AddSingleton(host.GetRequiredService<AdapterTrainingRuns>());
+        Context.Services.AddSingleton(host.GetRequiredService<ChatPlatform.Data.Conversations.ConversationQueries>());
         Context.Services.AddSingleton(host.GetRequiredService<TokenCounter>());
         Context.Services.AddSingleton(host.GetRequiredService<IPersonaCatalog>());
         Context.Services.AddSingleton(host.GetRequiredService<IInputSafety>());

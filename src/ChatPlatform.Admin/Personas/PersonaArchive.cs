@@ -57,7 +57,7 @@ public sealed class PersonaArchive(PersonaVersions versions)
     public async Task<ImportResult> ImportAsync(Stream archive, string actor, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(archive);
-        var staging = Path.Combine(versions.VersionsDirectory, ".work", "import-" + Path.GetRandomFileName());
+        var staging = Path.Combine(versions.WorkDirectory(), "import-" + Path.GetRandomFileName());
         try
         {
             using var buffer = new MemoryStream();
@@ -90,7 +90,7 @@ public sealed class PersonaArchive(PersonaVersions versions)
                 if (string.IsNullOrWhiteSpace(id) || PackFiles.PathProblem(id) is not null || id.Contains('/', StringComparison.Ordinal))
                     return Failed($"{PackLoader.ManifestFileName} has no valid 'id'.");
 
-                var check = PackFiles.Check(files, id, Path.Combine(versions.VersionsDirectory, ".work"), [staging]);
+                var check = PackFiles.Check(files, id, versions.WorkDirectory(), [staging]);
                 if (check.Problems.Count > 0 || check.Pack is null)
                     return new ImportResult(id, null, [.. check.Problems.Select(p => p.ToString())]);
 

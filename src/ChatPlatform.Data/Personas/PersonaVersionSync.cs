@@ -89,6 +89,7 @@ public sealed class PersonaVersionSync(IDbContextFactory<ChatDbContext> contexts
             if (!s_textExtensions.Contains(info.Extension) || info.Length > MaxFileBytes) continue;
             files[Path.GetRelativePath(packDirectory, file).Replace('\\', '/')] = File.ReadAllText(file);
         }
-        return JsonSerializer.Serialize(files);
+        // The same form versions are stored in, so a folder and its stored version hash alike.
+        return PackFiles.Serialize(files);
     }
 }

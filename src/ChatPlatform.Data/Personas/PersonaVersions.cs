@@ -123,22 +123,7 @@ public sealed class PersonaVersions(IDbContextFactory<ChatDbContext> contexts, I
         if (files.Keys.Select(PackFiles.PathProblem).FirstOrDefault(p => p is not null) is { } problem)
             return new PackLoadResult(null, [new PackProblem(personaId, 0, problem)]);
         var hash = PackFiles.Hash(PackFiles.Serialize(files));
-        var folder = Path.Combine(VersionsDirectory, ".trial", personaId + "-" + hash[..16]);
-        var packDirectory = Path.Combine(folder, "personas", personaId);
-        if (!Directory.Exists(packDirectory))
-        {
-            var staging = folder + ".tmp-" + Path.GetRandomFileName();
-            PackFiles.Write(files, Path.Combine(staging, "personas", personaId), BinarySources(personaId));
-            try
-            {
-                Directory.Move(staging, folder);
-            }
-            catch (IOException) when (Directory.Exists(packDirectory))
-            {
-                Directory.Delete(staging, recursive: true);
-            }
-        }
-        return PackLoader.Load(packDirectory);
+        return WriteOnce(Path.Combine(VersionsDirectory, ".trial", personaId + "-" + hash[..16]), personaId, files);
     }
 
     /// <summary>Validates the draft and, when it has no problems, makes it the live version at once.</summary>
@@ -278,14 +263,21 @@ public sealed class PersonaVersions(IDbContextFactory<ChatDbContext> contexts, I
     }
 
     /// <summary>Writes a version out as a pack folder (once; the folder is reused) and loads it.</summary>
-    private PackLoadResult WriteVersion(PersonaVersionRecord version)
+    private PackLoadResult WriteVersion(PersonaVersionRecord version) => WriteOnce(
+        Path.Combine(VersionsDirectory, version.PersonaId, "v" + version.Number.ToString(CultureInfo.InvariantCulture) + "-" + version.ContentHash[..12]),
+        version.PersonaId, PackFiles.Parse(version.Content));
+
+    /// <summary>
+    /// Writes <paramref name="files"/> as a pack folder under <paramref name="folder"/> unless it is there already, and
+    /// loads it. The folder appears whole: written beside it, then moved in; a writer that loses the race drops its copy.
+    /// </summary>
+    private PackLoadResult WriteOnce(string folder, string personaId, IReadOnlyDictionary<string, string> files)
     {
-        var folder = Path.Combine(VersionsDirectory, version.PersonaId, "v" + version.Number.ToString(CultureInfo.InvariantCulture) + "-" + version.ContentHash[..12]);
-        var packDirectory = Path.Combine(folder, "personas", version.PersonaId);
+        var packDirectory = Path.Combine(folder, "personas", personaId);
         if (!Directory.Exists(packDirectory))
         {
             var staging = folder + ".tmp-" + Path.GetRandomFileName();
-            PackFiles.Write(PackFiles.Parse(version.Content), Path.Combine(staging, "personas", version.PersonaId), BinarySources(version.PersonaId));
+            PackFiles.Write(files, Path.Combine(staging, "personas", personaId), BinarySources(personaId));
             try
             {
                 Directory.Move(staging, folder);
@@ -312,7 +304,8 @@ public sealed class PersonaVersions(IDbContextFactory<ChatDbContext> contexts, I
         return BinarySources(personaId).Select(d => Path.Combine(d, relativePath)).FirstOrDefault(File.Exists);
     }
 
-    private string WorkDirectory()
+    /// <summary>Scratch space beside the versions (imports being checked), made on first use.</summary>
+    public string WorkDirectory()
     {
         var work = Path.Combine(VersionsDirectory, ".work");
         Directory.CreateDirectory(work);

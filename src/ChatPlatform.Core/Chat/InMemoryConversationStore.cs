@@ -66,6 +66,9 @@ public sealed class InMemoryConversationStore : IConversationStore
             return [.. conversation.Verdicts.Skip(Math.Max(afterSequence, 0)).SelectMany(v => v ?? [])];
     }
 
+    /// <summary>Forgets a conversation and its messages (a finished trial).</summary>
+    public void Remove(string channel, string conversationId) => _conversations.TryRemove((channel, conversationId), out _);
+
     public Task AddFlagAsync(string channel, string conversationId, string flag, CancellationToken cancellationToken)
     {
         var conversation = _conversations[(channel, conversationId)];

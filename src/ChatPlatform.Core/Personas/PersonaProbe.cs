@@ -92,10 +92,19 @@ public sealed class PersonaProbe(ChatPipeline pipeline)
         foreach (var eval in pack.Evals)
         {
             var conversation = $"eval-{eval.Id}-{Guid.NewGuid():N}";
-            await _store.OpenAsync("admin", conversation, pack.Id, eval.Locale, null, cancellationToken);
-            foreach (var turn in eval.Turns.Take(eval.Turns.Count - 1))
-                await _store.AppendAsync("admin", conversation, new StoredMessage(turn.Role, turn.Text, DateTimeOffset.UtcNow), null, cancellationToken);
-            var reply = await SendAsync(pack, conversation, eval.Turns[^1].Text, eval.Locale, null, cancellationToken);
+            ProbeReply reply;
+            try
+            {
+                await _store.OpenAsync("admin", conversation, pack.Id, eval.Locale, null, cancellationToken);
+                foreach (var turn in eval.Turns.Take(eval.Turns.Count - 1))
+                    await _store.AppendAsync("admin", conversation, new StoredMessage(turn.Role, turn.Text, DateTimeOffset.UtcNow), null, cancellationToken);
+                reply = await SendAsync(pack, conversation, eval.Turns[^1].Text, eval.Locale, null, cancellationToken);
+            }
+            finally
+            {
+                // Each eval is a conversation of its own, never continued: the probe lives as long as the server.
+                _store.Remove("admin", conversation);
+            }
             var (passed, reason) = Judge(eval.Expect, reply);
             var outcome = new EvalOutcome(eval.Id, eval.Locale, passed, reason, reply.Text, reply.Rails);
             outcomes.Add(outcome);

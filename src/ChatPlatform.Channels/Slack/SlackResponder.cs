@@ -68,6 +68,12 @@ public sealed partial class SlackResponder(
         var ts = SlackEventsApi.Str(e, "ts");
         if (channel is null || ts is null)
             return Acceptance.Ignored;
+        // Refused before it is recorded while the queue is full: an overloaded node writes nothing for events it cannot take.
+        if (_queue.Reader.Count >= QueueCapacity)
+        {
+            LogQueueFull(logger);
+            return Acceptance.Full;
+        }
         if (eventId is not null && !await deliveries.TryRecordAsync(ChannelName, eventId, cancellationToken))
         {
             LogDuplicate(logger, eventId);

@@ -134,20 +134,26 @@ public sealed partial class LocalChatClient(
     private int SharedPrefixLength(IList<ChatMessage> messages, LLamaToken[] prompt)
     {
         if (messages.Count == 0 || messages[0].Role != ChatRole.System) return 0;
-        var template = new LLamaTemplate(model.Weights) { AddAssistant = false };
-        template.Add(messages[0].Role.Value, messages[0].Text);
-        var prefix = Tokenize(Encoding.UTF8.GetString(template.Apply()));
+        var prefix = Tokenize(Render(model.Weights, [(messages[0].Role.Value, messages[0].Text)], openReply: false));
         return prefix.Length < prompt.Length && prompt.AsSpan(0, prefix.Length).SequenceEqual(prefix) ? prefix.Length : 0;
     }
 
     private LLamaToken[] Tokenize(string text) => model.Weights.Tokenize(text, true, true, Encoding.UTF8);
 
     /// <summary>Applies the model's own chat template (from GGUF metadata) and opens the assistant's turn.</summary>
-    public static string Render(LLamaWeights weights, IEnumerable<ChatMessage> messages)
+    public static string Render(LLamaWeights weights, IEnumerable<ChatMessage> messages) =>
+        Render(weights, messages.Select(m => (m.Role.Value, m.Text)), openReply: true);
+
+    /// <summary>
+    /// Applies the model's own chat template to role/text pairs, opening the assistant's turn when
+    /// <paramref name="openReply"/>. Serving and adapter training both format through here, so a trained adapter sees
+    /// prompts exactly as they are served.
+    /// </summary>
+    public static string Render(LLamaWeights weights, IEnumerable<(string Role, string Text)> messages, bool openReply)
     {
-        var template = new LLamaTemplate(weights) { AddAssistant = true };
-        foreach (var message in messages)
-            template.Add(message.Role.Value, message.Text);
+        var template = new LLamaTemplate(weights) { AddAssistant = openReply };
+        foreach (var (role, text) in messages)
+            template.Add(role, text);
         return Encoding.UTF8.GetString(template.Apply());
     }
 

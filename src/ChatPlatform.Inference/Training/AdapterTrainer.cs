@@ -497,12 +497,8 @@ public static partial class AdapterTrainer
         return new Example(conversation.Line, tokens, reply, reply.Count(r => r));
     }
 
-    private static string Render(LLamaWeights weights, IEnumerable<TrainingMessage> messages, bool openReply)
-    {
-        var template = new LLamaTemplate(weights) { AddAssistant = openReply };
-        foreach (var message in messages) template.Add(message.Role, message.Content);
-        return Encoding.UTF8.GetString(template.Apply());
-    }
+    private static string Render(LLamaWeights weights, IEnumerable<TrainingMessage> messages, bool openReply) =>
+        LocalChatClient.Render(weights, messages.Select(m => (m.Role, m.Content)), openReply);
 
     private static int[] Tokenize(LLamaWeights weights, string text) =>
         [.. weights.Tokenize(text, true, true, Encoding.UTF8).Select(t => (int)t)];

@@ -120,15 +120,12 @@ internal sealed class CliPipeline : IDisposable
             return new Backend(new LocalChatClient(local, engine, options.Model, NullLogger<LocalChatClient>.Instance), engine, local);
         }
 
-        public static Backend Remote(RemoteOptions options, ILoggerFactory loggers)
-        {
-            var http = RemoteHttp.CreateClient(options, loggers.CreateLogger<RemoteChatClient>());
-            return new Backend(new RemoteChatClient(http, options, loggers.CreateLogger<RemoteChatClient>()), http);
-        }
+        public static Backend Remote(RemoteOptions options, ILoggerFactory loggers) =>
+            new(new RemoteChatClient(options, loggers.CreateLogger<RemoteChatClient>()));
 
+        /// <summary>Disposes what the client stands on; the client itself is disposed by the pipeline around it.</summary>
         public void Dispose()
         {
-            Client.Dispose();
             foreach (var item in owned) item.Dispose();
         }
     }

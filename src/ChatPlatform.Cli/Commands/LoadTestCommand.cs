@@ -113,11 +113,12 @@ internal static class LoadTestCommand
             .GroupBy(r => new { r.ExternalId, r.Role })
             .Select(g => new { g.Key.ExternalId, g.Key.Role, Count = g.Count() })
             .ToListAsync(cancellationToken);
+        var counts = rows.ToDictionary(r => (r.ExternalId, r.Role), r => r.Count);
         int users = 0, replies = 0, lost = 0, duplicated = 0;
         foreach (var (conversation, accepted) in report.AcceptedByConversation)
         {
-            var u = rows.Where(r => r.ExternalId == conversation && r.Role == "user").Sum(r => r.Count);
-            var a = rows.Where(r => r.ExternalId == conversation && r.Role == "assistant").Sum(r => r.Count);
+            var u = counts.GetValueOrDefault((conversation, "user"));
+            var a = counts.GetValueOrDefault((conversation, "assistant"));
             var seen = report.RepliesByConversation.GetValueOrDefault(conversation);
             var answerable = accepted - report.BusyByConversation.GetValueOrDefault(conversation);
             users += u;

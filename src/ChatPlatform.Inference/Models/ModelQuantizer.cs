@@ -94,10 +94,8 @@ public static partial class ModelQuantizer
 
         progress?.Report(new QuantizationProgress(0, input.TensorCount,
             string.Create(CultureInfo.InvariantCulture, $"{input.Architecture} model, {input.ParameterCount:N0} parameters in {input.TensorCount} tensors, {input.Quantization}, to {type.Name}")));
-        var folder = Path.GetDirectoryName(fullOutput)!;
-        Directory.CreateDirectory(folder);
-        var scratch = Path.Combine(folder, $".{Path.GetFileName(fullOutput)}.{Guid.NewGuid():N}.partial");
-        Directory.CreateDirectory(scratch);
+        using var scratchFolder = ScratchFolder.Create(fullOutput);
+        var scratch = scratchFolder.Path;
         var temporary = Path.Combine(scratch, Path.GetFileName(fullOutput));
         var stopwatch = Stopwatch.StartNew();
         var kept = false;
@@ -136,7 +134,6 @@ public static partial class ModelQuantizer
         }
         finally
         {
-            ScratchFolder.TryDelete(scratch);
             if (!kept && native is { IsCompleted: false })
                 _ = native.ContinueWith(_ => ScratchFolder.TryDelete(scratch), TaskScheduler.Default);
         }

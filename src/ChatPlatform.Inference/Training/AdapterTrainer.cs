@@ -127,54 +127,40 @@ public static partial class AdapterTrainer
         var conversations = TrainingData.Read(options.DataPath);
 
         var fullOutput = Path.GetFullPath(options.OutputPath);
-        var folder = Path.GetDirectoryName(fullOutput)!;
-        Directory.CreateDirectory(folder);
-        var scratch = Path.Combine(folder, $".{Path.GetFileName(fullOutput)}.{Guid.NewGuid():N}.partial");
-        Directory.CreateDirectory(scratch);
+        using var scratchFolder = ScratchFolder.Create(fullOutput);
+        var scratch = scratchFolder.Path;
         var stopwatch = Stopwatch.StartNew();
-        // A process ended while llama.cpp is still busy (the CLI exits 3 s after Ctrl+C) skips the finally below; the
-        // scratch folder, with its F32 copy of the base, goes then.
-        EventHandler removeOnExit = (_, _) => ScratchFolder.TryDelete(scratch);
-        AppDomain.CurrentDomain.ProcessExit += removeOnExit;
+        // One run at a time: each holds an F32 copy of its base in memory and keeps the threads it is given busy.
+        await OneAtATime.WaitAsync(cancellationToken);
         try
         {
-            // One run at a time: each holds an F32 copy of its base in memory and keeps the threads it is given busy.
-            await OneAtATime.WaitAsync(cancellationToken);
-            try
+            var trainingBase = options.BasePath;
+            var converted = baseFile.Tensors.Any(t => t.Type != GgmlType.F32);
+            if (converted)
             {
-                var trainingBase = options.BasePath;
-                var converted = baseFile.Tensors.Any(t => t.Type != GgmlType.F32);
-                if (converted)
+                progress?.Report(new AdapterTrainingProgress("prepare", 0, options.Epochs, 0, 1, $"making an F32 copy of the base ({baseFile.Info.Quantization}) to train"));
+                trainingBase = Path.Combine(scratch, "base-f32.gguf");
+                try
                 {
-                    progress?.Report(new AdapterTrainingProgress("prepare", 0, options.Epochs, 0, 1, $"making an F32 copy of the base ({baseFile.Info.Quantization}) to train"));
-                    trainingBase = Path.Combine(scratch, "base-f32.gguf");
-                    try
-                    {
-                        await ModelQuantizer.QuantizeAsync(options.BasePath, trainingBase, ModelQuantizer.FindType("f32")!, options.Threads, cancellationToken: cancellationToken);
-                    }
-                    catch (ModelQuantizationException e)
-                    {
-                        throw new AdapterTrainingException($"{options.BasePath}: cannot make the F32 copy to train ({e.Message}).");
-                    }
+                    await ModelQuantizer.QuantizeAsync(options.BasePath, trainingBase, ModelQuantizer.FindType("f32")!, options.Threads, cancellationToken: cancellationToken);
                 }
+                catch (ModelQuantizationException e)
+                {
+                    throw new AdapterTrainingException($"{options.BasePath}: cannot make the F32 copy to train ({e.Message}).");
+                }
+            }
 
-                var temporary = Path.Combine(scratch, Path.GetFileName(fullOutput));
-                var run = await Task.Factory.StartNew(
-                    () => Run(options, baseFile, trainingBase, conversations, temporary, progress, cancellationToken),
-                    CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-                cancellationToken.ThrowIfCancellationRequested();
-                File.Move(temporary, fullOutput, overwrite: true);
-                return run with { Path = fullOutput, ConvertedToF32 = converted, Elapsed = stopwatch.Elapsed };
-            }
-            finally
-            {
-                OneAtATime.Release();
-            }
+            var temporary = Path.Combine(scratch, Path.GetFileName(fullOutput));
+            var run = await Task.Factory.StartNew(
+                () => Run(options, baseFile, trainingBase, conversations, temporary, progress, cancellationToken),
+                CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            cancellationToken.ThrowIfCancellationRequested();
+            File.Move(temporary, fullOutput, overwrite: true);
+            return run with { Path = fullOutput, ConvertedToF32 = converted, Elapsed = stopwatch.Elapsed };
         }
         finally
         {
-            AppDomain.CurrentDomain.ProcessExit -= removeOnExit;
-            ScratchFolder.TryDelete(scratch);
+            OneAtATime.Release();
         }
     }
 

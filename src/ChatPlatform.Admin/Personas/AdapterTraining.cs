@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Threading.Channels;
 using ChatPlatform.Core.Chat;
@@ -6,6 +5,7 @@ using ChatPlatform.Core.Privacy;
 using ChatPlatform.Data.Conversations;
 using ChatPlatform.Data.Personas;
 using ChatPlatform.Inference.Gguf;
+using ChatPlatform.Inference.Models;
 using ChatPlatform.Inference.Training;
 using ChatPlatform.Knowledge;
 using Microsoft.Extensions.Hosting;
@@ -231,9 +231,7 @@ public sealed partial class AdapterTrainingRuns(
             }, new Reporter(this), cancellationToken);
 
             Update(s => s with { Stage = "draft", Message = "Adding the adapter to the draft." });
-            string sha;
-            await using (var file = File.OpenRead(result.Path))
-                sha = Convert.ToHexStringLower(await SHA256.HashDataAsync(file, cancellationToken));
+            var sha = await ModelDownloader.Sha256Async(result.Path, cancellationToken);
             var relative = "adapters/" + name;
             // The draft is read again: an editor may have saved it while the run went on.
             draft = await versions.GetOrCreateDraftAsync(personaId, request.Actor, CancellationToken.None);
@@ -341,9 +339,9 @@ public sealed partial class AdapterTrainingRuns(
         {
             return ($"Training is unavailable: the loaded model file cannot be read ({e.Message}).", null);
         }
-        if (info.Architecture is null || !AdapterTrainer.Architectures.Contains(info.Architecture))
+        if (!AdapterTrainer.Trains(info.Architecture))
             return ($"Training is unavailable: the loaded model's architecture '{info.Architecture ?? "none"}' cannot be trained here (supported: {string.Join(", ", AdapterTrainer.Architectures)}).", null);
-        if (info.TensorTypeCounts.Keys.Any(t => t is not (GgmlType.F32 or GgmlType.F16 or GgmlType.BF16)))
+        if (info.QuantizedTypes.Count > 0)
             return ($"Training is unavailable: the loaded model is quantised ({info.Quantization}); training needs its F16 or F32 original loaded.", null);
         return (null, path);
     }

@@ -1,7 +1,7 @@
-using System.Security.Cryptography;
 using ChatPlatform.Core.Chat;
 using ChatPlatform.Data.Personas;
 using ChatPlatform.Inference.Gguf;
+using ChatPlatform.Inference.Models;
 
 namespace ChatPlatform.Admin.Personas;
 
@@ -56,9 +56,7 @@ public sealed class AdapterUploads(PersonaVersions versions, ILoadedModel? model
                 return new AdapterUploadResult(null, null, $"{name} is a {info.Kind}, not a LoRA adapter.");
             if (_model.Architecture is { } architecture && !string.Equals(info.Architecture, architecture, StringComparison.OrdinalIgnoreCase))
                 return new AdapterUploadResult(null, null, $"{name} is for the '{info.Architecture}' architecture; the loaded model is '{architecture}'.");
-            string sha;
-            await using (var file = File.OpenRead(staging))
-                sha = Convert.ToHexStringLower(await SHA256.HashDataAsync(file, cancellationToken));
+            var sha = await ModelDownloader.Sha256Async(staging, cancellationToken);
             File.Move(staging, target, overwrite: true);
             return new AdapterUploadResult(relative, sha, null);
         }

@@ -37,6 +37,9 @@ public sealed record GgufModelInfo
     /// <summary>Number of tensors of each type.</summary>
     public required IReadOnlyDictionary<GgmlType, int> TensorTypeCounts { get; init; }
 
+    /// <summary>The tensor types that are quantised (anything but F32, F16 and BF16); empty for an unquantised model.</summary>
+    public IReadOnlyList<GgmlType> QuantizedTypes => [.. TensorTypeCounts.Keys.Where(t => t is not (GgmlType.F32 or GgmlType.F16 or GgmlType.BF16))];
+
     public long? FileType { get; init; }
 
     public int? ContextLength { get; init; }

@@ -251,7 +251,7 @@ public sealed class ModelDownloader(HttpClient http, Uri hubUrl, string? token =
     /// <summary>Checks the finished partial file (SHA-256, GGUF header) and renames it into place; a bad one is deleted.</summary>
     private static async Task<ModelPullResult> InstallAsync(string partial, string target, string? expected, long resumedFrom, CancellationToken cancellationToken)
     {
-        var sha = await HashAsync(partial, cancellationToken);
+        var sha = await Sha256Async(partial, cancellationToken);
         if (expected is not null && !string.Equals(sha, expected, StringComparison.Ordinal))
         {
             File.Delete(partial);
@@ -273,7 +273,7 @@ public sealed class ModelDownloader(HttpClient http, Uri hubUrl, string? token =
 
     private static async Task<ModelPullResult> ExistingAsync(string target, string? expected, CancellationToken cancellationToken)
     {
-        var sha = await HashAsync(target, cancellationToken);
+        var sha = await Sha256Async(target, cancellationToken);
         if (expected is not null && !string.Equals(sha, expected, StringComparison.Ordinal))
             throw new ModelPullException($"{target} already exists with SHA-256 {sha}, not {expected}; move it away to download the file again.");
         GgufModelInfo info;
@@ -288,7 +288,8 @@ public sealed class ModelDownloader(HttpClient http, Uri hubUrl, string? token =
         return new ModelPullResult(target, new FileInfo(target).Length, sha, expected is not null, 0, AlreadyPresent: true, info);
     }
 
-    private static async Task<string> HashAsync(string path, CancellationToken cancellationToken)
+    /// <summary>The SHA-256 of a file, lower-case hex, as model cards and persona packs give it.</summary>
+    public static async Task<string> Sha256Async(string path, CancellationToken cancellationToken)
     {
         await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, useAsync: true);
         return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken));

@@ -161,7 +161,7 @@ public static partial class ModelQuantizer
         if (info.Architecture is null)
             throw new ModelQuantizationException($"{path}: has no general.architecture, so llama.cpp cannot load it to quantise it.");
 
-        var quantised = info.TensorTypeCounts.Keys.Where(t => t is not (GgmlType.F32 or GgmlType.F16 or GgmlType.BF16)).ToList();
+        var quantised = info.QuantizedTypes;
         if (quantised.Count > 0 && !allowRequantize)
         {
             throw new ModelQuantizationException(

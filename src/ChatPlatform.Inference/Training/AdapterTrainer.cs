@@ -114,6 +114,9 @@ public static partial class AdapterTrainer
     /// <summary>Architectures whose training graph has been checked here.</summary>
     public static IReadOnlyList<string> Architectures { get; } = ["llama", "qwen2"];
 
+    /// <summary>Whether a model of <paramref name="architecture"/> can be trained here.</summary>
+    public static bool Trains(string? architecture) => architecture is not null && Architectures.Contains(architecture);
+
     /// <exception cref="AdapterTrainingException">The base or the data cannot be used, or the run failed; one line.</exception>
     /// <exception cref="OperationCanceledException">Cancelled; nothing is left at the output path.</exception>
     public static async Task<AdapterTrainingResult> TrainAsync(
@@ -200,10 +203,10 @@ public static partial class AdapterTrainer
 
         var info = file.Info;
         if (info.IsAdapter) throw new AdapterTrainingException($"{path}: is a LoRA adapter, not a base model.");
-        if (info.Architecture is null || !Architectures.Contains(info.Architecture))
+        if (!Trains(info.Architecture))
             throw new AdapterTrainingException(
                 $"{path}: architecture '{info.Architecture ?? "none"}' cannot be trained here (supported: {string.Join(", ", Architectures)}).");
-        var quantised = info.TensorTypeCounts.Keys.Where(t => t is not (GgmlType.F32 or GgmlType.F16 or GgmlType.BF16)).ToList();
+        var quantised = info.QuantizedTypes;
         if (quantised.Count > 0)
             throw new AdapterTrainingException(
                 $"{path}: is quantised ({info.Quantization}, tensors {string.Join("+", quantised)}); llama.cpp trains F32 weights only: train on the F16 or F32 original (the adapter then works on quantised copies too).");

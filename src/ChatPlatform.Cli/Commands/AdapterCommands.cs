@@ -41,11 +41,12 @@ internal static class AdapterCommands
             var personaId = parse.GetValue(persona);
             if (personaId is not null)
             {
+                // The persona as it is served: the version activated in the console, else the packs folder's.
                 var settings = CliSettings.Load();
-                var folder = parse.GetValue(personas) ?? settings.PersonasDirectory;
-                var packs = PackLoader.LoadAll(folder);
-                var pack = packs.Packs.FirstOrDefault(p => p.Id == personaId)
-                    ?? throw new CliException($"--persona: unknown persona '{personaId}' in {folder}. Available: {string.Join(", ", packs.Packs.Select(p => p.Id))}.");
+                if (parse.GetValue(personas) is { } folder) settings.PersonasDirectory = folder;
+                var catalog = await CliPipeline.LoadCatalogAsync(settings, console, cancellationToken);
+                var pack = catalog.Find(personaId) ?? throw new CliException(
+                    $"--persona: unknown persona '{personaId}' in {settings.PersonasDirectory}. Available: {string.Join(", ", catalog.All.Select(p => p.Id))}.");
                 systemPrompt = pack.SystemPromptFor(parse.GetValue(locale));
             }
 

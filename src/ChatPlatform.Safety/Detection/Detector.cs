@@ -5,11 +5,14 @@ public readonly record struct DetectionResult(bool Fired, LexiconMatch Lexicon, 
 
 /// <summary>
 /// A family's detector. The lexicon decides where it is sure: a strong cue fires, an exclusion (someone else, a
-/// question about the topic, a figure of speech) vetoes everything. A weak cue (a topic word such as "suicide") fires on
-/// its own unless the sentence embedder reads the message: then it is one input of the classifier
-/// (<see cref="FamilyModel"/>), which reads meaning and can part "what are the warning signs of suicide?" from "I feel
-/// suicidal". Chinese is not embedded, and there the n-grams cannot part them safely, so the cue still fires.
-/// Only families whose <paramref name="weighsWeakCues"/> is set weigh them (see <see cref="Rails.SafetyRules.WeighsWeakCues"/>).
+/// question about the topic, a figure of speech) vetoes everything. A weak cue (a topic word such as "suicide") is one
+/// input of the classifier (<see cref="FamilyModel"/>) in families whose <paramref name="weighsWeakCues"/> is set (see
+/// <see cref="Rails.SafetyRules.WeighsWeakCues"/>): with the cues of who the message is about and whether it asks for
+/// information, and in English the sentence embedding, it parts "what are the warning signs of suicide?" from "I feel
+/// suicidal". It still fires on its own in a message that speaks of its writer ("I", 我, not "my son") and that the
+/// embedder does not read (Chinese), unless the cue is only in words reported from someone else ("she said 'I want to
+/// die'"): there the n-grams alone have not learnt to part a disclosure from a question. In other families a weak cue
+/// fires on its own.
 /// </summary>
 public sealed class Detector(string family, Lexicon lexicon, FamilyModel? classifier, bool weighsWeakCues = false)
 {
@@ -19,13 +22,26 @@ public sealed class Detector(string family, Lexicon lexicon, FamilyModel? classi
 
     public DetectionResult Detect(MessageAnalysis message, float threshold)
     {
-        var match = lexicon.Match(message.Normalized);
+        var (match, reported) = Read(lexicon, message.Normalized, message.OwnWords, weighsWeakCues);
         if (match is LexiconMatch.Strong) return new DetectionResult(true, match, 1f);
         if (match is LexiconMatch.Excluded) return new DetectionResult(false, match, 0f);
-        if (match is LexiconMatch.Weak && !(weighsWeakCues && Classifier is not null && Classifier.ReadsMeaning(message)))
+        if (match is LexiconMatch.Weak && !(weighsWeakCues && Classifier is not null && (reported || !message.SpeaksOfSelf || Classifier.ReadsMeaning(message))))
             return new DetectionResult(true, match, 1f);
         var score = Classifier?.Score(message, weakCue: match is LexiconMatch.Weak) ?? 0f;
         return new DetectionResult(Classifier is not null && score >= threshold, match, score);
+    }
+
+    /// <summary>
+    /// How a lexicon reads a message. In a family that weighs weak cues, a cue that matches only in the words the
+    /// message reports from others (<paramref name="ownWords"/> is the normalised text without them, see
+    /// <see cref="ReportedSpeech"/>) counts as a weak cue, and <c>Reported</c> says so.
+    /// </summary>
+    public static (LexiconMatch Match, bool Reported) Read(Lexicon lexicon, string normalized, string? ownWords, bool weighsWeakCues)
+    {
+        var match = lexicon.Match(normalized);
+        if (!weighsWeakCues || ownWords is null || match is not (LexiconMatch.Strong or LexiconMatch.Weak)) return (match, false);
+        var own = lexicon.Match(ownWords);
+        return own == match ? (match, false) : (LexiconMatch.Weak, true);
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Text;
+using ChatPlatform.Safety.Text;
 using System.Text.RegularExpressions;
 
 namespace ChatPlatform.Safety.Detection;
@@ -11,21 +12,29 @@ public sealed class MessageAnalysis
     private float[]? _embedding;
     private bool _embedded;
 
-    internal MessageAnalysis(SafetyModel? model, string raw, string normalized, float[]? embedding = null)
+    internal MessageAnalysis(SafetyModel? model, string raw, TextNormalizer normalizer, float[]? embedding = null)
     {
         (_embedding, _embedded) = (embedding, embedding is not null);
         _model = model;
         _raw = raw;
-        Normalized = normalized;
-        Ngrams = NgramClassifier.Features(normalized);
-        Cues = Detection.Cues.Compute(normalized);
+        Normalized = normalizer.Normalize(raw);
+        OwnWords = ReportedSpeech.OwnWords(raw) is { } own ? normalizer.Normalize(own) : null;
+        Ngrams = NgramClassifier.Features(Normalized);
+        Cues = Detection.Cues.Compute(Normalized);
+        SpeaksOfSelf = Detection.Cues.SpeaksOfSelf(OwnWords ?? Normalized);
     }
 
     public string Normalized { get; }
 
+    /// <summary>The normalised text without the words it reports from others; null when it reports none (see <see cref="ReportedSpeech"/>).</summary>
+    public string? OwnWords { get; }
+
     public NgramFeatures Ngrams { get; }
 
     public float[] Cues { get; }
+
+    /// <summary>Whether the writer speaks of themself in their own words (see <see cref="Detection.Cues.SpeaksOfSelf"/>).</summary>
+    public bool SpeaksOfSelf { get; }
 
     /// <summary>The sentence embedding, computed on first use; null when no embedder is loaded or it does not cover the text.</summary>
     public float[]? Embedding
@@ -57,23 +66,23 @@ public sealed class FamilyModel
     public DenseLogisticRegression? CombinerWithEmbedding { get; init; }
 
     /// <summary>
-    /// Inputs of the combiner: n-gram logit, then the cues; the combiner with the embedding also reads the embedding
-    /// logit (second) and, last, whether the family's lexicon matched a weak cue (evidence to weigh, not a verdict).
+    /// Inputs of a combiner: the n-gram logit, the embedding logit (only in the combiner with the embedding), the cues,
+    /// and last whether the family's lexicon matched a weak cue (evidence to weigh, not a verdict).
     /// </summary>
     public static float[] CombinerInputs(float ngramLogit, float? embeddingLogit, float[] cues, bool weakCue = false)
     {
         var offset = embeddingLogit is null ? 1 : 2;
-        var x = new float[offset + cues.Length + (embeddingLogit is null ? 0 : 1)];
+        var x = new float[offset + cues.Length + 1];
         // Logits are scaled to the cues' range so one learning rate suits every input.
         x[0] = Math.Clamp(ngramLogit, -12f, 12f) / 4f;
-        if (embeddingLogit is { } e)
-        {
-            x[1] = Math.Clamp(e, -12f, 12f) / 4f;
-            x[^1] = weakCue ? 1f : 0f;
-        }
+        if (embeddingLogit is { } e) x[1] = Math.Clamp(e, -12f, 12f) / 4f;
         cues.CopyTo(x, offset);
+        x[^1] = weakCue ? 1f : 0f;
         return x;
     }
+
+    /// <summary>The number of inputs of <see cref="Combiner"/>.</summary>
+    public static int Inputs => 2 + Cues.Count;
 
     /// <summary>The number of inputs of <see cref="CombinerWithEmbedding"/>.</summary>
     public static int InputsWithEmbedding => 3 + Cues.Count;
@@ -89,7 +98,7 @@ public sealed class FamilyModel
         var ngram = Ngram.Logit(ngrams);
         if (EmbeddingHead is not null && CombinerWithEmbedding is not null && embedding is not null)
             return CombinerWithEmbedding.Probability(CombinerInputs(ngram, EmbeddingHead.Logit(embedding), cues, weakCue));
-        return Combiner.Probability(CombinerInputs(ngram, null, cues));
+        return Combiner.Probability(CombinerInputs(ngram, null, cues, weakCue));
     }
 }
 
@@ -101,7 +110,7 @@ public sealed class FamilyModel
 /// </summary>
 public sealed partial class SafetyModel
 {
-    public const int FormatVersion = 2;
+    public const int FormatVersion = 3;
     private static readonly byte[] s_magic = "CPSAFETY"u8.ToArray();
 
     public required IReadOnlyDictionary<string, FamilyModel> Families { get; init; }
@@ -117,11 +126,9 @@ public sealed partial class SafetyModel
     /// <summary>Why the embedder is not in use, for the start-up log; null when it is.</summary>
     public string? EmbedderStatus { get; init; }
 
-    public MessageAnalysis Analyze(string raw, string normalized) => new(this, raw, normalized);
-
-    /// <summary>An analysis with the embedding already computed (evaluation over prepared corpora).</summary>
-    public MessageAnalysis Analyze(string raw, string normalized, float[]? embedding) =>
-        new(this, raw, normalized, Embedder is null ? null : embedding);
+    /// <summary>What the classifiers see of <paramref name="raw"/>; <paramref name="embedding"/> when it is computed already (evaluation over prepared corpora).</summary>
+    public MessageAnalysis Analyze(string raw, TextNormalizer normalizer, float[]? embedding = null) =>
+        new(this, raw, normalizer, Embedder is null ? null : embedding);
 
 
     internal float[]? Embed(string raw) => EmbedWith(Embedder, raw);
@@ -223,7 +230,7 @@ public sealed partial class SafetyModel
             {
                 var name = reader.ReadString();
                 var ngram = NgramClassifier.Read(reader);
-                var combiner = DenseLogisticRegression.Read(reader, 1 + Cues.Count, $"{name} combiner");
+                var combiner = DenseLogisticRegression.Read(reader, FamilyModel.Inputs, $"{name} combiner");
                 DenseLogisticRegression? head = null, withEmbedding = null;
                 if (reader.ReadBoolean())
                 {

@@ -68,7 +68,7 @@ public static class CrossSourceEvaluator
             foreach (var prepared in items.Where(i => i.Item.Source == source))
             {
                 var text = prepared.Item.Text;
-                var message = model.Analyze(text, rails.Rules.Normalizer.Normalize(text), prepared.Embedding);
+                var message = model.Analyze(text, rails.Rules.Normalizer, prepared.Embedding);
                 var railFindings = rails.Inspect(message, text);
                 all.Add((prepared.Item, railFindings));
                 if (!prepared.Item.Positive)

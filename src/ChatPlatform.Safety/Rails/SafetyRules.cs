@@ -126,10 +126,10 @@ public sealed class SafetyRules
         SafetyFamilies.Classified.ToDictionary(f => f, f => Lexicon.Load(Path.Combine(directory, "lexicons", f + ".txt")), StringComparer.Ordinal);
 
     /// <summary>
-    /// Whether a family's classifier weighs its weak lexicon cues (where the embedder reads the message) instead of
-    /// letting them fire. Only crisis: its topic words are as common in questions and in worry about someone else as
-    /// in a person's own crisis. Measured with <c>safety eval --cross-source</c> (README, Safety): weighing them cut the
-    /// English crisis false-positive rate by a third, but cost the harmful and medical rails recall.
+    /// Whether a family's classifier weighs its weak lexicon cues instead of letting them fire (see <see cref="Detector"/>
+    /// for where it still lets them fire). Only crisis: its topic words are as common in questions and in worry about
+    /// someone else as in a person's own crisis. Measured with <c>safety eval --cross-source</c> (README, Safety):
+    /// weighing them cut the crisis false-positive rate in both languages, but cost the harmful and medical rails recall.
     /// </summary>
     public static bool WeighsWeakCues(string family) => family == SafetyFamilies.Crisis;
 
@@ -145,7 +145,7 @@ public sealed class SafetyRules
     }
 
     /// <summary>What the classifiers see of <paramref name="text"/>: normalised once, embedded at most once.</summary>
-    public MessageAnalysis Analyze(string text) => Model.Analyze(text, Normalizer.Normalize(text));
+    public MessageAnalysis Analyze(string text) => Model.Analyze(text, Normalizer);
 
     public float ThresholdFor(string family) => Thresholds.GetValueOrDefault(family, 0.5f);
 

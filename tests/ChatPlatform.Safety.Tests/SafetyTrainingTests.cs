@@ -116,6 +116,34 @@ public sealed class SafetyTrainingTests : IDisposable
     }
 
     [Fact]
+    public void Train_HarmfulRequests_AreNoNegativesOfTheCrisisClassifier()
+    {
+        // A request for lethal means "for someone else" shares its words with a person in crisis asking for them: a
+        // harmful request must not teach the crisis classifier that those words mean safety.
+        var corpus = Directory.CreateDirectory(Path.Combine(_dir, "means")).FullName;
+        IEnumerable<string> Lines(string source, string[] filler)
+        {
+            foreach (var word in filler)
+            {
+                yield return Line($"zorblax wumpus {word}", "crisis", source);
+                yield return Line($"quibble fandango {word}", "not_crisis", source);
+                foreach (var target in new[] { "neighbour", "landlord", "rival" })
+                    yield return Line($"zorblax wumpus {target} {word}", "harmful", source);
+                yield return Line($"quibble plonk {word}", "not_harmful", source);
+            }
+        }
+        File.WriteAllLines(Path.Combine(corpus, "a.jsonl"), Lines("toy/a", s_fillerA));
+        File.WriteAllLines(Path.Combine(corpus, "b.jsonl"), Lines("toy/b", s_fillerB));
+        var model = SafetyTrainer.Train(Prepare(corpus), embedder: null);
+        var rails = new InputRails(SafetyRules.Load(RepoPaths.Safety, model));
+
+        var finding = rails.Inspect("zorblax wumpus neighbour lantern");
+        Assert.True(finding.Crisis.Fired, $"crisis {finding.Crisis.Score}");
+        Assert.True(finding.Harmful.Fired, $"harmful {finding.Harmful.Score}");
+        Assert.False(rails.Inspect("quibble fandango lantern").Crisis.Fired);
+    }
+
+    [Fact]
     public void Load_DamagedFiles_FormatExceptionNamingTheFile()
     {
         var good = Path.Combine(_dir, "good.bin");

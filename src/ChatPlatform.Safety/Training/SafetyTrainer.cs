@@ -24,7 +24,7 @@ public sealed record PreparedItem(EvalItem Item, NgramFeatures Ngrams, float[] C
 /// <item>The n-gram table and the head are trained again on everything for the shipped file.</item>
 /// </list>
 /// Lines of another family are negatives too (see <see cref="OtherWeight"/>): a crisis rail must stay quiet on a
-/// medication question.
+/// medication question. Harmful requests are the exception for crisis and medical (see <see cref="Confusable"/>).
 /// </summary>
 public static class SafetyTrainer
 {
@@ -35,7 +35,7 @@ public static class SafetyTrainer
     /// </summary>
     private const float CombinerPositiveShare = 1f / 3;
 
-    private static readonly string[] s_combinerInputs = ["ngram", .. Cues.Names];
+    private static readonly string[] s_combinerInputs = ["ngram", .. Cues.Names, "weak_cue"];
 
     /// <param name="lexicons">Each family's lexicon (<see cref="SafetyRules.LoadLexicons"/>), whose weak cues are combiner inputs.</param>
     public static List<PreparedItem> Prepare(IReadOnlyList<EvalItem> items, TextNormalizer normalizer, IReadOnlyDictionary<string, Lexicon> lexicons,
@@ -47,7 +47,8 @@ public static class SafetyTrainer
         {
             var item = items[i];
             var normalized = normalizer.Normalize(item.Text);
-            var weak = lexicons.Where(l => SafetyRules.WeighsWeakCues(l.Key) && l.Value.Match(normalized) is LexiconMatch.Weak)
+            var ownWords = ReportedSpeech.OwnWords(item.Text) is { } own ? normalizer.Normalize(own) : null;
+            var weak = lexicons.Where(l => SafetyRules.WeighsWeakCues(l.Key) && Detector.Read(l.Value, normalized, ownWords, weighsWeakCues: true).Match is LexiconMatch.Weak)
                 .Select(l => l.Key).ToHashSet(StringComparer.Ordinal);
             prepared[i] = new PreparedItem(item, NgramClassifier.Features(normalized), Cues.Compute(normalized), SafetyModel.EmbedWith(embedder, item.Text), weak);
             var count = Interlocked.Increment(ref done);
@@ -58,14 +59,15 @@ public static class SafetyTrainer
 
     public static SafetyModel Train(IReadOnlyList<PreparedItem> items, ISentenceEmbedder? embedder, Action<string>? log = null)
     {
-        var folds = Folds(items);
         var withEmbedding = embedder is not null && items.Any(i => i.Embedding is not null);
         var families = new System.Collections.Concurrent.ConcurrentDictionary<string, FamilyModel>(StringComparer.Ordinal);
         // Families are independent: train them side by side (each one's result does not depend on the order).
         Parallel.ForEach(SafetyFamilies.Classified, family =>
         {
-            var otherWeight = OtherWeight(items, family);
-            var examples = items.Select(i => (Item: i, Positive: i.Item.Family == family && i.Item.Positive, Weight: Own(i.Item, family) ? 1f : otherWeight)).ToList();
+            var lines = items.Where(i => !Confusable(i.Item, family)).ToList();
+            var folds = Folds(lines);
+            var otherWeight = OtherWeight(lines, family);
+            var examples = lines.Select(i => (Item: i, Positive: i.Item.Family == family && i.Item.Positive, Weight: Own(i.Item, family) ? 1f : otherWeight)).ToList();
             if (!examples.Any(e => e.Positive))
             {
                 log?.Invoke($"{family}: no positive lines; the family never fires from the classifier");
@@ -92,8 +94,8 @@ public static class SafetyTrainer
 
             // 2. The combiners, on scores from sources the pieces did not see.
             var combiner = DenseLogisticRegression.Train(
-                examples.Select((e, i) => (FamilyModel.CombinerInputs(ngramScores[i], null, e.Item.Cues), e.Positive, e.Weight)).ToList(),
-                1 + Cues.Count, epochs: 40, learningRate: 0.05f, l2: 1e-3f, positiveShare: CombinerPositiveShare);
+                examples.Select((e, i) => (FamilyModel.CombinerInputs(ngramScores[i], null, e.Item.Cues, e.Item.HasWeakCue(family)), e.Positive, e.Weight)).ToList(),
+                FamilyModel.Inputs, epochs: 40, learningRate: 0.05f, l2: 1e-3f, positiveShare: CombinerPositiveShare);
             DenseLogisticRegression? combinerWithEmbedding = null, finalHead = null;
             if (withEmbedding)
             {
@@ -135,7 +137,7 @@ public static class SafetyTrainer
     /// <c>safety eval --cross-source</c>: a flat weight of 0.5 gave the crisis rail a pooled false-positive rate of
     /// 0.38 at recall 0.95 on left-out English sources, this weighting 0.32.
     /// </summary>
-    private static float OtherWeight(IReadOnlyList<PreparedItem> items, string family)
+    private static float OtherWeight(List<PreparedItem> items, string family)
     {
         var own = items.Count(i => Own(i.Item, family) && !i.Item.Positive);
         var other = items.Count(i => !Own(i.Item, family));
@@ -148,6 +150,15 @@ public static class SafetyTrainer
     /// </summary>
     private static bool Own(EvalItem item, string family) =>
         item.Family == family || (!item.Positive && s_requestFamilies.Contains(family) && s_requestFamilies.Contains(item.Family));
+
+    /// <summary>
+    /// Whether a line is left out of <paramref name="family"/>'s training: a harmful request is no negative of the
+    /// crisis or the medical family. A person in crisis may ask for lethal means "for someone else", and a request to
+    /// poison or overdose someone names the same substances as an emergency; the harmful rail answers it where these
+    /// rails do not fire.
+    /// </summary>
+    private static bool Confusable(EvalItem item, string family) =>
+        item.Family == SafetyFamilies.Harmful && item.Positive && family is SafetyFamilies.Crisis or SafetyFamilies.Medical;
 
     private static readonly string[] s_requestFamilies = [SafetyFamilies.Injection, SafetyFamilies.Harmful];
 
@@ -163,7 +174,7 @@ public static class SafetyTrainer
     /// Folds by source: every source whole in one fold (up to six folds), so out-of-fold scores are scores on unseen
     /// sources. With fewer than three sources, folds by a hash of the text instead.
     /// </summary>
-    private static (int[] Fold, int Count) Folds(IReadOnlyList<PreparedItem> items)
+    private static (int[] Fold, int Count) Folds(List<PreparedItem> items)
     {
         var sources = items.Select(i => i.Item.Source).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         var fold = new int[items.Count];

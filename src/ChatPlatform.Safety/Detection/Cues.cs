@@ -60,7 +60,10 @@ public static partial class Cues
     [GeneratedRegex(@"\b(i|im|ive|id|ill|me|my|myself|mine)\b|我", Options)]
     private static partial Regex FirstPerson();
 
-    [GeneratedRegex(@"\b(i|im|ive|id|ill|me|myself)\b|我(?!们|的?(妈|爸|爷|奶|外公|外婆|姥|哥|姐|弟|妹|儿子|女儿|孩子|老公|老婆|丈夫|妻子|先生|太太|男朋友|女朋友|男友|女友|对象|闺蜜|朋友|同学|室友|舍友|同事|学生|来访者|病人|患者|家|父|母|亲戚|表|堂|舅|姨|叔|姑|邻居|老师|班主任|上司|领导|网友))", Options)]
+    /// <summary>What follows 我 when it names someone else: 我妈, 我的朋友, 我们.</summary>
+    internal const string NotTheWriter = "们|的?(妈|爸|爷|奶|外公|外婆|姥|哥|姐|弟|妹|儿子|女儿|孩子|老公|老婆|丈夫|妻子|先生|太太|男朋友|女朋友|男友|女友|对象|闺蜜|朋友|同学|室友|舍友|同事|学生|来访者|病人|患者|家|父|母|亲戚|表|堂|舅|姨|叔|姑|邻居|老师|班主任|老板|上司|领导|网友)";
+
+    [GeneratedRegex(@"\b(i|im|ive|id|ill|me|myself)\b|我(?!" + NotTheWriter + ")", Options)]
     private static partial Regex Self();
 
     [GeneratedRegex(@"\b(he|she|hes|shes|him|his|her|they|them|their|someone|somebody|people|client|patient|student|friend|son|daughter|brother|sister|husband|wife|partner|boyfriend|girlfriend|mom|mum|dad|mother|father|kid|child|classmate|coworker|celebrity)s?\b|他|她|朋友|同学|学生|来访者|咨询者|患者|病人|孩子|家人|别人|某人|新闻|报道|明星|网友", Options)]

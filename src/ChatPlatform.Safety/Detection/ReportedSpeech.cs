@@ -57,6 +57,6 @@ public static partial class ReportedSpeech
     private static partial Regex Others();
 
     /// <summary>A clause whose subject is the writer ("I told him", 我跟他说).</summary>
-    [GeneratedRegex(@"^(i|we|and i|so i|then i|but i)\b|^(然后|但是|可是|所以|后来)?(我|我们)(?!的?(妈|爸|爷|奶|外公|外婆|姥|哥|姐|弟|妹|儿子|女儿|孩子|老公|老婆|丈夫|妻子|男朋友|女朋友|对象|闺蜜|朋友|同学|室友|舍友|同事|学生|来访者|病人|患者|家|父|母|亲戚|表|堂|舅|姨|叔|姑|邻居|老师|班主任|老板|领导))", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^(i|we|and i|so i|then i|but i)\b|^(然后|但是|可是|所以|后来)?我(?!" + Cues.NotTheWriter + ")", RegexOptions.CultureInvariant)]
     private static partial Regex WriterFirst();
 }

@@ -17,8 +17,8 @@ public static partial class ReportedSpeech
     public static string? OwnWords(string text)
     {
         var folded = text.Normalize(NormalizationForm.FormKC);
-        var own = Quoted().Replace(folded, " ");
-        own = Reported().Replace(own, m => IsSomeoneElse(own, m) ? m.Groups["verb"].Value + " " : m.Value);
+        var unquoted = Quoted().Replace(folded, " ");
+        var own = Reported().Replace(unquoted, m => IsSomeoneElse(unquoted, m) ? m.Groups["verb"].Value + " " : m.Value);
         return own == folded ? null : own;
     }
 

@@ -1,6 +1,6 @@
 using System.Text;
-using ChatPlatform.Safety.Text;
 using System.Text.RegularExpressions;
+using ChatPlatform.Safety.Text;
 
 namespace ChatPlatform.Safety.Detection;
 

@@ -1,6 +1,6 @@
 using ChatPlatform.Core.Configuration;
 using ChatPlatform.Core.Personas;
-using Microsoft.Extensions.Configuration;
+using ChatPlatform.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -49,11 +49,11 @@ public sealed class DataSectionsTests
     private static IHost Build(Dictionary<string, string?> settings)
     {
         settings.TryAdd("ChatPlatform:DataDirectory", Directory.CreateTempSubdirectory("chatplatform-sections-").FullName);
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Configuration.AddInMemoryCollection(settings);
-        // Persona versions are served in place of the catalog's packs; the host supplies the catalog.
-        builder.Services.AddSingleton<IWritablePersonaCatalog>(new PersonaCatalog([]));
-        builder.Services.AddChatData(builder.Configuration);
-        return builder.Build();
+        return SectionsHost.Build(settings, builder =>
+        {
+            // Persona versions are served in place of the catalog's packs; the host supplies the catalog.
+            builder.Services.AddSingleton<IWritablePersonaCatalog>(new PersonaCatalog([]));
+            builder.Services.AddChatData(builder.Configuration);
+        });
     }
 }

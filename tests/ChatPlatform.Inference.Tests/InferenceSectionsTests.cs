@@ -1,6 +1,5 @@
 using ChatPlatform.Core.Configuration;
 using ChatPlatform.Testing;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -80,9 +79,6 @@ public sealed class InferenceSectionsTests
     private static IHost Build(Dictionary<string, string?> settings)
     {
         settings["ChatPlatform:DataDirectory"] = TestModels.CreateScratchFolder();
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Configuration.AddInMemoryCollection(settings);
-        builder.AddInference();
-        return builder.Build();
+        return SectionsHost.Build(settings, builder => builder.AddInference());
     }
 }

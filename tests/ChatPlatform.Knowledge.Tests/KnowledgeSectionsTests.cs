@@ -1,5 +1,5 @@
 using ChatPlatform.Core.Configuration;
-using Microsoft.Extensions.Configuration;
+using ChatPlatform.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -35,11 +35,6 @@ public sealed class KnowledgeSectionsTests
         Assert.DoesNotContain("\n", error.Message, StringComparison.Ordinal);
     }
 
-    private static IHost Build(Dictionary<string, string?> settings)
-    {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Configuration.AddInMemoryCollection(settings);
-        builder.Services.AddKnowledge();
-        return builder.Build();
-    }
+    private static IHost Build(Dictionary<string, string?> settings) =>
+        SectionsHost.Build(settings, builder => builder.Services.AddKnowledge());
 }

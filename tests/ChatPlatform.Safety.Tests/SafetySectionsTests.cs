@@ -1,6 +1,5 @@
 using ChatPlatform.Core.Configuration;
 using ChatPlatform.Testing;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -41,11 +40,6 @@ public sealed class SafetySectionsTests
         Assert.DoesNotContain("\n", error.Message, StringComparison.Ordinal);
     }
 
-    private static IHost Build(Dictionary<string, string?> settings)
-    {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Configuration.AddInMemoryCollection(settings);
-        builder.Services.AddSafety(RepoPaths.Safety);
-        return builder.Build();
-    }
+    private static IHost Build(Dictionary<string, string?> settings) =>
+        SectionsHost.Build(settings, builder => builder.Services.AddSafety(RepoPaths.Safety));
 }

@@ -40,12 +40,12 @@ public sealed class ReportedSpeechTests
         var own = Rules.Safety.Normalizer.Normalize(ReportedSpeech.OwnWords(text)!);
 
         Assert.Equal(LexiconMatch.Strong, crisis.Match(normalized));
-        Assert.Equal((LexiconMatch.Weak, true), Detector.Read(crisis, normalized, own, weighsWeakCues: true));
+        Assert.Equal((LexiconMatch.Weak, true), Detector.Read(crisis, normalized, () => own, weighsWeakCues: true));
         // Families that do not weigh weak cues read the whole text as before.
-        Assert.Equal((LexiconMatch.Strong, false), Detector.Read(crisis, normalized, own, weighsWeakCues: false));
+        Assert.Equal((LexiconMatch.Strong, false), Detector.Read(crisis, normalized, () => own, weighsWeakCues: false));
         // The writer's own words decide as before.
         const string mine = "I'm going to end it all tonight";
-        Assert.Equal((LexiconMatch.Strong, false), Detector.Read(crisis, Rules.Safety.Normalizer.Normalize(mine), null, weighsWeakCues: true));
+        Assert.Equal((LexiconMatch.Strong, false), Detector.Read(crisis, Rules.Safety.Normalizer.Normalize(mine), () => null, weighsWeakCues: true));
     }
 
     [Theory]

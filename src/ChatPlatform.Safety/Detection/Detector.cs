@@ -22,7 +22,7 @@ public sealed class Detector(string family, Lexicon lexicon, FamilyModel? classi
 
     public DetectionResult Detect(MessageAnalysis message, float threshold)
     {
-        var (match, reported) = Read(lexicon, message.Normalized, message.OwnWords, weighsWeakCues);
+        var (match, reported) = Read(lexicon, message.Normalized, () => message.OwnWords, weighsWeakCues);
         if (match is LexiconMatch.Strong) return new DetectionResult(true, match, 1f);
         if (match is LexiconMatch.Excluded) return new DetectionResult(false, match, 0f);
         if (match is LexiconMatch.Weak && !(weighsWeakCues && Classifier is not null && (reported || !message.SpeaksOfSelf || Classifier.ReadsMeaning(message))))
@@ -33,14 +33,14 @@ public sealed class Detector(string family, Lexicon lexicon, FamilyModel? classi
 
     /// <summary>
     /// How a lexicon reads a message. In a family that weighs weak cues, a cue that matches only in the words the
-    /// message reports from others (<paramref name="ownWords"/> is the normalised text without them, see
-    /// <see cref="ReportedSpeech"/>) counts as a weak cue, and <c>Reported</c> says so.
+    /// message reports from others (<paramref name="ownWords"/> gives the normalised text without them, see
+    /// <see cref="ReportedSpeech"/>; asked for only when a cue matched) counts as a weak cue, and <c>Reported</c> says so.
     /// </summary>
-    public static (LexiconMatch Match, bool Reported) Read(Lexicon lexicon, string normalized, string? ownWords, bool weighsWeakCues)
+    public static (LexiconMatch Match, bool Reported) Read(Lexicon lexicon, string normalized, Func<string?> ownWords, bool weighsWeakCues)
     {
         var match = lexicon.Match(normalized);
-        if (!weighsWeakCues || ownWords is null || match is not (LexiconMatch.Strong or LexiconMatch.Weak)) return (match, false);
-        var own = lexicon.Match(ownWords);
+        if (!weighsWeakCues || match is not (LexiconMatch.Strong or LexiconMatch.Weak) || ownWords() is not { } words) return (match, false);
+        var own = lexicon.Match(words);
         return own == match ? (match, false) : (LexiconMatch.Weak, true);
     }
 

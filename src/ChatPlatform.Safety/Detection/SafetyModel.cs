@@ -9,6 +9,8 @@ public sealed class MessageAnalysis
 {
     private readonly SafetyModel? _model;
     private readonly string _raw;
+    private readonly Lazy<string?> _ownWords;
+    private readonly Lazy<bool> _speaksOfSelf;
     private float[]? _embedding;
     private bool _embedded;
 
@@ -18,23 +20,24 @@ public sealed class MessageAnalysis
         _model = model;
         _raw = raw;
         Normalized = normalizer.Normalize(raw);
-        OwnWords = ReportedSpeech.OwnWords(raw) is { } own ? normalizer.Normalize(own) : null;
         Ngrams = NgramClassifier.Features(Normalized);
         Cues = Detection.Cues.Compute(Normalized);
-        SpeaksOfSelf = Detection.Cues.SpeaksOfSelf(OwnWords ?? Normalized);
+        // Read only when a crisis cue matched, which most messages never do.
+        _ownWords = new(() => ReportedSpeech.OwnWords(raw) is { } own ? normalizer.Normalize(own) : null);
+        _speaksOfSelf = new(() => Detection.Cues.SpeaksOfSelf(OwnWords ?? Normalized));
     }
 
     public string Normalized { get; }
 
     /// <summary>The normalised text without the words it reports from others; null when it reports none (see <see cref="ReportedSpeech"/>).</summary>
-    public string? OwnWords { get; }
+    public string? OwnWords => _ownWords.Value;
 
     public NgramFeatures Ngrams { get; }
 
     public float[] Cues { get; }
 
     /// <summary>Whether the writer speaks of themself in their own words (see <see cref="Detection.Cues.SpeaksOfSelf"/>).</summary>
-    public bool SpeaksOfSelf { get; }
+    public bool SpeaksOfSelf => _speaksOfSelf.Value;
 
     /// <summary>The sentence embedding, computed on first use; null when no embedder is loaded or it does not cover the text.</summary>
     public float[]? Embedding

@@ -93,10 +93,12 @@ public sealed class InputRailsTests
     [InlineData("What are the warning signs that someone might be suicidal?", "suicidal again tonight and nobody to talk to")]
     [InlineData("自杀意念和自杀计划在风险评估时有什么不同？", "最近总有自杀的念头，控制不住")]
     [InlineData("表姐说她有时候会自残，家里人该怎么陪她", "又开始自残了，停不下来")]
+    [InlineData("我最近睡不好，因为看到同事自杀，一直很自责", "我最近睡不好，一直想自杀，很自责")]
     public void Inspect_WeakCueInAMessageNotAboutTheWriter_IsWeighedByTheClassifier(string aboutOthers, string disclosure)
     {
-        // Without the writer in it, a weak cue is one input of the classifier, which reads who and what it is about:
-        // a question or someone else's words score below a disclosure with the same topic word.
+        // Without the writer in it, or said of someone else in its clause, a weak cue is one input of the classifier,
+        // which reads who and what it is about: a question or someone else's words score below a disclosure with the
+        // same topic word.
         var rules = new InputRails(SafetyRules.Load(RepoPaths.Safety, embeddings: false));
         var other = rules.Inspect(aboutOthers).Crisis;
         var own = rules.Inspect(disclosure).Crisis;

@@ -49,6 +49,24 @@ public sealed class ReportedSpeechTests
     }
 
     [Theory]
+    [InlineData("看到同事自杀，让我感到很自责", true)]
+    [InlineData("她甚至威胁过我，说如果我不能一直陪她，她就自杀", true)]
+    [InlineData("我很担心我丈夫，他有自杀的想法", true)]
+    [InlineData("尤其是关于我妈妈自杀的事情，我很自责", true)]
+    [InlineData("my brother has been self harming again, how do I help", true)]
+    [InlineData("我妈骂我，我想自杀", false)]
+    [InlineData("我一看到他就想死", false)]
+    [InlineData("被老公打了，最近总想死", false)]
+    [InlineData("看到同事自杀以后，我也想自杀", false)]
+    [InlineData("I have been self harming again", false)]
+    public void SaidOfOthers_ReadsWhomEachCuesClauseNamesBeforeIt(string text, bool others)
+    {
+        var crisis = SafetyRules.LoadLexicons(RepoPaths.Safety)[SafetyFamilies.Crisis];
+        var clauses = ReportedSpeech.Clauses(text).Select(Rules.Safety.Normalizer.Normalize);
+        Assert.Equal(others, Cues.SaidOfOthers(clauses, crisis));
+    }
+
+    [Theory]
     [InlineData("我想死", true)]
     [InlineData("不想活了，太累了", false)]
     [InlineData("我妈说不想活了", false)]

@@ -53,6 +53,33 @@ public static partial class Cues
     /// </summary>
     public static bool SpeaksOfSelf(string normalized) => Self().IsMatch(normalized);
 
+    /// <summary>
+    /// Whether a message's weak cues (<paramref name="lexicon"/>'s) are all said of someone else: in each clause where
+    /// one matches, the words before it name someone else and not the writer ("看到同事自杀", "她甚至威胁要自杀",
+    /// "my brother has been self harming"). A clause that names no one before its cue does not say whom it is about;
+    /// then this is false and <see cref="SpeaksOfSelf"/> decides for the whole message.
+    /// </summary>
+    /// <param name="clauses">The message's clauses, each normalised (see <see cref="ReportedSpeech.Clauses"/>).</param>
+    public static bool SaidOfOthers(IEnumerable<string> clauses, Lexicon lexicon)
+    {
+        var any = false;
+        foreach (var clause in clauses)
+        {
+            foreach (var at in lexicon.WeakCuePositions(clause))
+            {
+                var before = clause[..at];
+                if (Self().IsMatch(before) || !SomeoneElse().IsMatch(before)) return false;
+                any = true;
+            }
+        }
+        return any;
+    }
+
+    /// <summary>Someone other than the writer: a third-person pronoun or a person named by role or kinship.</summary>
+    [GeneratedRegex(@"\b(he|she|they|someone|somebody|people|everyone|everybody|client|patient|student|friend|son|daughter|brother|sister|husband|wife|partner|boyfriend|girlfriend|mom|mum|dad|mother|father|parents?|grandma|grandpa|grandmother|grandfather|aunt|uncle|cousin|niece|nephew|kid|child|classmate|roommate|coworker|colleague|boss|teacher|neighbou?r|teen|teenager)s?\b"
+        + @"|他|她|朋友|同学|学生|来访者|咨询者|患者|病人|孩子|家人|别人|某人|有人|网友|男生|女生|青少年|年轻人|人们|大家|闺蜜|室友|舍友|同事|老板|领导|老师|班主任|邻居|爸|妈|父亲|母亲|爷爷|奶奶|外公|外婆|姥姥|姥爷|哥|姐|弟|妹|儿子|女儿|老公|老婆|丈夫|妻子|男朋友|女朋友|对象|亲戚|舅|姨|叔|姑", RegexOptions.CultureInvariant)]
+    internal static partial Regex SomeoneElse();
+
     private static float Flag(bool value) => value ? 1f : 0f;
 
     private const RegexOptions Options = RegexOptions.CultureInvariant;

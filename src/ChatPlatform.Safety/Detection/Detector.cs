@@ -11,8 +11,8 @@ public readonly record struct DetectionResult(bool Fired, LexiconMatch Lexicon, 
 /// information, and in English the sentence embedding, it parts "what are the warning signs of suicide?" from "I feel
 /// suicidal". It still fires on its own in a message that speaks of its writer ("I", 我, not "my son") and that the
 /// embedder does not read (Chinese), unless the cue is only in words reported from someone else ("she said 'I want to
-/// die'"): there the n-grams alone have not learnt to part a disclosure from a question. In other families a weak cue
-/// fires on its own.
+/// die'") or said of someone else in its clause ("看到同事自杀", see <see cref="Cues.SaidOfOthers"/>): there the n-grams
+/// alone have not learnt to part a disclosure from a question. In other families a weak cue fires on its own.
 /// </summary>
 public sealed class Detector(string family, Lexicon lexicon, FamilyModel? classifier, bool weighsWeakCues = false)
 {
@@ -25,7 +25,8 @@ public sealed class Detector(string family, Lexicon lexicon, FamilyModel? classi
         var (match, reported) = Read(lexicon, message.Normalized, () => message.OwnWords, weighsWeakCues);
         if (match is LexiconMatch.Strong) return new DetectionResult(true, match, 1f);
         if (match is LexiconMatch.Excluded) return new DetectionResult(false, match, 0f);
-        if (match is LexiconMatch.Weak && !(weighsWeakCues && Classifier is not null && (reported || !message.SpeaksOfSelf || Classifier.ReadsMeaning(message))))
+        if (match is LexiconMatch.Weak && !(weighsWeakCues && Classifier is not null
+                && (reported || !message.SpeaksOfSelf || Classifier.ReadsMeaning(message) || Cues.SaidOfOthers(message.Clauses, lexicon))))
             return new DetectionResult(true, match, 1f);
         var score = Classifier?.Score(message, weakCue: match is LexiconMatch.Weak) ?? 0f;
         return new DetectionResult(Classifier is not null && score >= threshold, match, score);

@@ -70,6 +70,27 @@ public sealed class Lexicon
         return Any(_weak, normalized, onTimeout: true) ? LexiconMatch.Weak : LexiconMatch.None;
     }
 
+    /// <summary>
+    /// Where the weak cues match in <paramref name="normalized"/>, in no particular order. A pattern that runs out of
+    /// time gives position 0: the whole text counts as before the cue.
+    /// </summary>
+    public IEnumerable<int> WeakCuePositions(string normalized)
+    {
+        foreach (var p in _weak)
+        {
+            var positions = new List<int>();
+            try
+            {
+                for (var m = p.Match(normalized); m.Success; m = m.NextMatch()) positions.Add(m.Index);
+            }
+            catch (RegexMatchTimeoutException)
+            {
+                positions.Add(0);
+            }
+            foreach (var position in positions) yield return position;
+        }
+    }
+
     private static bool Any(Regex[] patterns, string text, bool onTimeout)
     {
         foreach (var p in patterns)

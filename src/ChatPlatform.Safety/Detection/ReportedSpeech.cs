@@ -30,11 +30,15 @@ public static partial class ReportedSpeech
         var sentence = text[sentenceStart..verb.Index].ToLowerInvariant();
         var clauseStart = sentence.LastIndexOfAny(s_clauseEnds) + 1;
         var clause = sentence[clauseStart..].TrimStart();
-        return Others().IsMatch(sentence) && !WriterFirst().IsMatch(clause);
+        return Cues.SomeoneElse().IsMatch(sentence) && !WriterFirst().IsMatch(clause);
     }
 
     private static readonly char[] s_sentenceEnds = ['.', '!', '?', '\n', '。', '！', '？'];
-    private static readonly char[] s_clauseEnds = [',', ';', '，', '；', '、'];
+    internal static readonly char[] s_clauseEnds = [',', ';', '，', '；', '、'];
+
+    /// <summary>The clauses of <paramref name="text"/>: the spans between sentence and clause punctuation, unnormalised.</summary>
+    public static string[] Clauses(string text) =>
+        text.Normalize(NormalizationForm.FormKC).Split([.. s_sentenceEnds, .. s_clauseEnds, ':', '：'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     /// <summary>
     /// A span in double quotes, CJK corner brackets, or single quotes that open after a non-letter and close before
@@ -50,11 +54,6 @@ public static partial class ReportedSpeech
         + @"|(?<verb>威胁(我)?说|(跟|对|和)(我|我们)说|告诉(我|我们)|发(消息|短信|微信|朋友圈|帖子)说|留言说|写道|扬言|提到|(?<![小听])说(?!实话|不定|明|出来|不出))(?<content>[^，。！？,.!?；;\n]*)",
         RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex Reported();
-
-    /// <summary>Someone other than the writer: a third-person pronoun or a person named by role or kinship.</summary>
-    [GeneratedRegex(@"\b(he|she|they|someone|somebody|people|everyone|everybody|client|patient|student|friend|son|daughter|brother|sister|husband|wife|partner|boyfriend|girlfriend|mom|mum|dad|mother|father|parents?|grandma|grandpa|grandmother|grandfather|aunt|uncle|cousin|niece|nephew|kid|child|classmate|roommate|coworker|colleague|boss|teacher|neighbou?r|teen|teenager)s?\b"
-        + @"|他|她|朋友|同学|学生|来访者|咨询者|患者|病人|孩子|家人|别人|某人|有人|网友|闺蜜|室友|舍友|同事|老板|领导|老师|班主任|邻居|爸|妈|父亲|母亲|爷爷|奶奶|外公|外婆|姥姥|姥爷|哥|姐|弟|妹|儿子|女儿|老公|老婆|丈夫|妻子|男朋友|女朋友|对象|亲戚|舅|姨|叔|姑", RegexOptions.CultureInvariant)]
-    private static partial Regex Others();
 
     /// <summary>A clause whose subject is the writer ("I told him", 我跟他说).</summary>
     [GeneratedRegex(@"^(i|we|and i|so i|then i|but i)\b|^(然后|但是|可是|所以|后来)?我(?!" + Cues.NotTheWriter + ")", RegexOptions.CultureInvariant)]

@@ -11,6 +11,7 @@ public sealed class MessageAnalysis
     private readonly string _raw;
     private readonly Lazy<string?> _ownWords;
     private readonly Lazy<bool> _speaksOfSelf;
+    private readonly Lazy<string[]> _clauses;
     private float[]? _embedding;
     private bool _embedded;
 
@@ -25,6 +26,7 @@ public sealed class MessageAnalysis
         // Read only when a crisis cue matched, which most messages never do.
         _ownWords = new(() => ReportedSpeech.OwnWords(raw) is { } own ? normalizer.Normalize(own) : null);
         _speaksOfSelf = new(() => Detection.Cues.SpeaksOfSelf(OwnWords ?? Normalized));
+        _clauses = new(() => [.. ReportedSpeech.Clauses(raw).Select(normalizer.Normalize).Where(c => c.Length > 0)]);
     }
 
     public string Normalized { get; }
@@ -38,6 +40,9 @@ public sealed class MessageAnalysis
 
     /// <summary>Whether the writer speaks of themself in their own words (see <see cref="Detection.Cues.SpeaksOfSelf"/>).</summary>
     public bool SpeaksOfSelf => _speaksOfSelf.Value;
+
+    /// <summary>The message's clauses, each normalised; computed on first use (see <see cref="Detection.Cues.SaidOfOthers"/>).</summary>
+    public IReadOnlyList<string> Clauses => _clauses.Value;
 
     /// <summary>The sentence embedding, computed on first use; null when no embedder is loaded or it does not cover the text.</summary>
     public float[]? Embedding

@@ -16,7 +16,7 @@ public static partial class Cues
     public static readonly IReadOnlyList<string> Names =
     [
         "first_person", "third_person", "info_question", "negation", "death", "self_harm", "override", "output_order",
-        "hidden_text", "new_role", "harm_other", "illicit", "fiction_or_research", "order_after_text",
+        "hidden_text", "new_role", "harm_other", "illicit", "fiction_or_research", "order_after_text", "protective",
     ];
 
     public static int Count => Names.Count;
@@ -43,6 +43,7 @@ public static partial class Cues
         // Goal hijacking: a question or task first, then the order that replaces it.
         var first = Math.Min(overrideMatch.Success ? overrideMatch.Index : int.MaxValue, orderMatch.Success ? orderMatch.Index : int.MaxValue);
         cues[13] = Flag(first != int.MaxValue && first >= 8);
+        cues[14] = Flag(Protective().IsMatch(normalized));
         return cues;
     }
 
@@ -125,6 +126,14 @@ public static partial class Cues
 
     [GeneratedRegex(@"\b(fake|forge|forged|forging|falsif\w*|counterfeit|without (a )?prescription|no prescription|illegal\w*|black market|dark web|untraceable|scam|launder\w*|hack\w*|steal|stolen|cheat\w*|bribe\w*|smuggl\w*|cover up|get away with)\b|伪造|假的|造假|不要处方|无处方|没有处方|不用处方|黑市|暗网|诈骗|骗|洗钱|偷|黑进|盗|作弊|代开|买通|贿赂|走私|掩盖|瞒", Options)]
     private static partial Regex Illicit();
+
+    /// <summary>
+    /// Asking how to stay safe, to protect someone, to report, or what the law says: the intent that parts a question
+    /// about a harm from a request to commit it, whatever the harm is.
+    /// </summary>
+    [GeneratedRegex(@"\b(prevent\w*|protect\w*|recogni[sz]e|spot|detect|report\w*|defend|victims?|warning signs|stay safe|keep (\w+ )?safe|is it (a crime|illegal|legal|against the law)|illegal to|legal consequences|penalt\w*|sentenced?|punishable|what should i do|what can i do|how do i stop|how can i stop|police)\b"
+        + @"|防范|防止|预防|防骗|防盗|识别|辨别|分辨|举报|报警|保护|维权|自保|受害|被骗|被盗|被偷|被抢|被跟踪|被威胁|被勒索|被打|违法吗|犯法吗|犯罪吗|合法吗|判几年|判多久|怎么判|会判|法律后果|承担什么|如何应对|怎么应对|怎么保护|提防|警惕|远离", Options)]
+    private static partial Regex Protective();
 
     [GeneratedRegex(@"\b(novel|story|fiction|character|screenplay|plot|research|study|paper|thesis|history|historical|documentary)\b|小说|故事|剧本|情节|人物|研究|论文|历史|纪录片", Options)]
     private static partial Regex FictionOrResearch();

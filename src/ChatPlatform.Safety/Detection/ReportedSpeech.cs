@@ -34,7 +34,7 @@ public static partial class ReportedSpeech
     }
 
     private static readonly char[] s_sentenceEnds = ['.', '!', '?', '\n', '。', '！', '？'];
-    internal static readonly char[] s_clauseEnds = [',', ';', '，', '；', '、'];
+    private static readonly char[] s_clauseEnds = [',', ';', '，', '；', '、'];
 
     /// <summary>The clauses of <paramref name="text"/>: the spans between sentence and clause punctuation, unnormalised.</summary>
     public static string[] Clauses(string text) =>

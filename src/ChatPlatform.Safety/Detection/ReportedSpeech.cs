@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using ChatPlatform.Safety.Text;
 
 namespace ChatPlatform.Safety.Detection;
 
@@ -13,6 +14,9 @@ namespace ChatPlatform.Safety.Detection;
 /// </summary>
 public static partial class ReportedSpeech
 {
+    /// <summary><paramref name="text"/> without the words reported from others, normalised; null when it has none.</summary>
+    public static string? OwnWords(string text, TextNormalizer normalizer) => OwnWords(text) is { } own ? normalizer.Normalize(own) : null;
+
     /// <summary><paramref name="text"/> without the words reported from others; null when it has none.</summary>
     public static string? OwnWords(string text)
     {
@@ -35,10 +39,11 @@ public static partial class ReportedSpeech
 
     private static readonly char[] s_sentenceEnds = ['.', '!', '?', '\n', '。', '！', '？'];
     private static readonly char[] s_clauseEnds = [',', ';', '，', '；', '、'];
+    private static readonly char[] s_clauseBreaks = [.. s_sentenceEnds, .. s_clauseEnds, ':', '：'];
 
     /// <summary>The clauses of <paramref name="text"/>: the spans between sentence and clause punctuation, unnormalised.</summary>
     public static string[] Clauses(string text) =>
-        text.Normalize(NormalizationForm.FormKC).Split([.. s_sentenceEnds, .. s_clauseEnds, ':', '：'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        text.Normalize(NormalizationForm.FormKC).Split(s_clauseBreaks, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     /// <summary>
     /// A span in double quotes, CJK corner brackets, or single quotes that open after a non-letter and close before

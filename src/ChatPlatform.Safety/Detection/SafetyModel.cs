@@ -24,7 +24,7 @@ public sealed class MessageAnalysis
         Ngrams = NgramClassifier.Features(Normalized);
         Cues = Detection.Cues.Compute(Normalized);
         // Read only when a crisis cue matched, which most messages never do.
-        _ownWords = new(() => ReportedSpeech.OwnWords(raw) is { } own ? normalizer.Normalize(own) : null);
+        _ownWords = new(() => ReportedSpeech.OwnWords(raw, normalizer));
         _speaksOfSelf = new(() => Detection.Cues.SpeaksOfSelf(OwnWords ?? Normalized));
         _clauses = new(() => [.. ReportedSpeech.Clauses(raw).Select(normalizer.Normalize).Where(c => c.Length > 0)]);
     }

@@ -47,8 +47,8 @@ public static class SafetyTrainer
         {
             var item = items[i];
             var normalized = normalizer.Normalize(item.Text);
-            string? OwnWords() => ReportedSpeech.OwnWords(item.Text) is { } own ? normalizer.Normalize(own) : null;
-            var weak = lexicons.Where(l => SafetyRules.WeighsWeakCues(l.Key) && Detector.Read(l.Value, normalized, OwnWords, weighsWeakCues: true).Match is LexiconMatch.Weak)
+            var weak = lexicons.Where(l => SafetyRules.WeighsWeakCues(l.Key)
+                    && Detector.Read(l.Value, normalized, () => ReportedSpeech.OwnWords(item.Text, normalizer), weighsWeakCues: true).Match is LexiconMatch.Weak)
                 .Select(l => l.Key).ToHashSet(StringComparer.Ordinal);
             prepared[i] = new PreparedItem(item, NgramClassifier.Features(normalized), Cues.Compute(normalized), SafetyModel.EmbedWith(embedder, item.Text), weak);
             var count = Interlocked.Increment(ref done);

@@ -56,8 +56,9 @@ public static partial class Cues
 
     /// <summary>
     /// Whether a message's weak cues (<paramref name="lexicon"/>'s) are all said of someone else: in each clause where
-    /// one matches, the words before it name someone else and not the writer ("看到同事自杀", "她甚至威胁要自杀",
-    /// "my brother has been self harming"). A clause that names no one before its cue does not say whom it is about;
+    /// one matches, the words before it name someone else and not the writer ("看到同事自杀", "my brother has been self
+    /// harming"), or end with someone else as the one who acts ("我觉得自从同事自杀后", "她甚至威胁要自杀"), or the cue
+    /// names an event ("我目睹了一起跳楼事件"). A clause that names no one before its cue does not say whom it is about;
     /// then this is false and <see cref="SpeaksOfSelf"/> decides for the whole message.
     /// </summary>
     /// <param name="clauses">The message's clauses, each normalised (see <see cref="ReportedSpeech.Clauses"/>).</param>
@@ -69,17 +70,32 @@ public static partial class Cues
             foreach (var at in lexicon.WeakCuePositions(clause))
             {
                 var before = clause[..at];
-                if (Self().IsMatch(before) || !SomeoneElse().IsMatch(before)) return false;
+                if (!AttachedToSomeoneElse().IsMatch(before) && !CueNamesAnEvent().IsMatch(clause, at)
+                    && (Self().IsMatch(before) || !SomeoneElse().IsMatch(before))) return false;
                 any = true;
             }
         }
         return any;
     }
 
+    private const string SomeoneElseZh = "他|她|朋友|同学|学生|来访者|咨询者|患者|病人|孩子|家人|别人|某人|有人|网友|男生|女生|青少年|年轻人|人们|大家|闺蜜|室友|舍友|同事|老板|领导|老师|班主任|邻居|爸|妈|父亲|母亲|爷爷|奶奶|外公|外婆|姥姥|姥爷|哥|姐|弟|妹|儿子|女儿|老公|老婆|丈夫|妻子|男朋友|女朋友|对象|亲戚|舅|姨|叔|姑";
+
     /// <summary>Someone other than the writer: a third-person pronoun or a person named by role or kinship.</summary>
     [GeneratedRegex(@"\b(he|she|they|someone|somebody|people|everyone|everybody|client|patient|student|friend|son|daughter|brother|sister|husband|wife|partner|boyfriend|girlfriend|mom|mum|dad|mother|father|parents?|grandma|grandpa|grandmother|grandfather|aunt|uncle|cousin|niece|nephew|kid|child|classmate|roommate|coworker|colleague|boss|teacher|neighbou?r|teen|teenager)s?\b"
-        + @"|他|她|朋友|同学|学生|来访者|咨询者|患者|病人|孩子|家人|别人|某人|有人|网友|男生|女生|青少年|年轻人|人们|大家|闺蜜|室友|舍友|同事|老板|领导|老师|班主任|邻居|爸|妈|父亲|母亲|爷爷|奶奶|外公|外婆|姥姥|姥爷|哥|姐|弟|妹|儿子|女儿|老公|老婆|丈夫|妻子|男朋友|女朋友|对象|亲戚|舅|姨|叔|姑", RegexOptions.CultureInvariant)]
+        + "|" + SomeoneElseZh, RegexOptions.CultureInvariant)]
     internal static partial Regex SomeoneElse();
+
+    /// <summary>
+    /// Text that ends with someone else as the subject of what follows, with at most a few adverbs or verbs of intent
+    /// between: "我觉得自从同事" + 自杀, "她甚至威胁要" + 自杀. The writer named earlier in the clause is not the one
+    /// who acts; "我一看到他就" + 想死 does not match (就 starts the writer's own predicate).
+    /// </summary>
+    [GeneratedRegex("(" + SomeoneElseZh + ")(也|都|又|还|曾经?|已经|竟然|居然|甚至|差点|险些|试图|企图|威胁(说)?|要|想|打算|选择了?|不幸)*$", RegexOptions.CultureInvariant)]
+    private static partial Regex AttachedToSomeoneElse();
+
+    /// <summary>A cue used as the name of an event ("目睹了一起跳楼事件", "自杀新闻"): the clause reports it, nobody in it wishes it.</summary>
+    [GeneratedRegex(@"\G\w{1,4}?(事件|新闻|案件?|事故|现场|的消息|的报道|的新闻)", RegexOptions.CultureInvariant)]
+    private static partial Regex CueNamesAnEvent();
 
     private static float Flag(bool value) => value ? 1f : 0f;
 

@@ -44,7 +44,7 @@ public sealed class PersonaThresholdTests
     [Fact]
     public void Check_LowerCrisisThreshold_StillAnswersWithTheWrittenCrisisReply()
     {
-        const string text = "I have been feeling really low and tired of everything lately";
+        const string text = "I feel empty and I do not see the point of anything anymore";
         var score = Rules.Input.Inspect(text).Crisis;
         Assert.False(score.Fired);
         Assert.True(score.Score > 0.02f, $"classifier score {score.Score}");

@@ -144,6 +144,39 @@ public sealed class SafetyTrainingTests : IDisposable
     }
 
     [Fact]
+    public void Train_ManyLinesOfOneFamily_DoNotDrownOutAnotherFamilysNegatives()
+    {
+        // A few health questions share a word with crisis messages; they teach the crisis classifier that the word
+        // alone is no crisis. Many benign requests of another family must not take that lesson's weight away.
+        string Corpus(string name, int benignPerWord)
+        {
+            var corpus = Directory.CreateDirectory(Path.Combine(_dir, name)).FullName;
+            IEnumerable<string> Lines(string source, string[] filler)
+            {
+                foreach (var word in filler)
+                {
+                    yield return Line($"zorblax wumpus {word}", "crisis", source);
+                    yield return Line($"quibble fandango {word}", "not_crisis", source);
+                    yield return Line($"zorblax glorp {word}", "medical_ordinary", source);
+                    for (var i = 0; i < benignPerWord; i++) yield return Line($"snark {i} {word}", "benign", source);
+                }
+            }
+            File.WriteAllLines(Path.Combine(corpus, "a.jsonl"), Lines("toy/a", s_fillerA));
+            File.WriteAllLines(Path.Combine(corpus, "b.jsonl"), Lines("toy/b", s_fillerB));
+            return corpus;
+        }
+        float HealthQuestionScore(string corpus) =>
+            new InputRails(SafetyRules.Load(RepoPaths.Safety, SafetyTrainer.Train(Prepare(corpus), embedder: null))).Inspect("zorblax glorp lantern").Crisis.Score;
+
+        var few = HealthQuestionScore(Corpus("few", benignPerWord: 1));
+        var many = HealthQuestionScore(Corpus("many", benignPerWord: 40));
+
+        // With one weight for all other families' lines, the forty-fold benign requests took the score from 0.02 to 0.16.
+        Assert.True(few < 0.4f, $"with few benign requests {few}");
+        Assert.True(many - few < 0.05f, $"with many benign requests {many}, with few {few}");
+    }
+
+    [Fact]
     public void Load_DamagedFiles_FormatExceptionNamingTheFile()
     {
         var good = Path.Combine(_dir, "good.bin");

@@ -23,7 +23,7 @@ public sealed record PreparedItem(EvalItem Item, NgramFeatures Ngrams, float[] C
 /// <item>The combiner learns from those scores and the structural cues how far to trust each piece.</item>
 /// <item>The n-gram table and the head are trained again on everything for the shipped file.</item>
 /// </list>
-/// Lines of another family are negatives too (see <see cref="OtherWeight"/>): a crisis rail must stay quiet on a
+/// Lines of another family are negatives too (see <see cref="OtherWeights"/>): a crisis rail must stay quiet on a
 /// medication question. Harmful requests are the exception for crisis and medical (see <see cref="Confusable"/>).
 /// </summary>
 public static class SafetyTrainer
@@ -65,43 +65,47 @@ public static class SafetyTrainer
         Parallel.ForEach(SafetyFamilies.Classified, family =>
         {
             var lines = items.Where(i => !Confusable(i.Item, family)).ToList();
-            var folds = Folds(lines);
-            var otherWeight = OtherWeight(lines, family);
-            var examples = lines.Select(i => (Item: i, Positive: i.Item.Family == family && i.Item.Positive, Weight: Own(i.Item, family) ? 1f : otherWeight)).ToList();
+            var groupings = Groupings(lines);
+            var otherWeight = OtherWeights(lines, family);
+            var examples = lines.Select(i => (Item: i, Positive: i.Item.Family == family && i.Item.Positive, Weight: Own(i.Item, family) ? 1f : otherWeight[i.Item.Family])).ToList();
             if (!examples.Any(e => e.Positive))
             {
                 log?.Invoke($"{family}: no positive lines; the family never fires from the classifier");
             }
 
-            // 1. Out-of-fold scores of each piece.
-            var ngramScores = new float[examples.Count];
-            var embeddingScores = new float[examples.Count];
-            for (var fold = 0; fold < folds.Count; fold++)
+            // 1. Out-of-fold scores of each piece, once per grouping of the sources into folds.
+            var ngramScores = groupings.Select(_ => new float[examples.Count]).ToArray();
+            var embeddingScores = groupings.Select(_ => new float[examples.Count]).ToArray();
+            for (var g = 0; g < groupings.Count; g++)
             {
-                var inFold = folds.Fold;
-                var train = Enumerable.Range(0, examples.Count).Where(i => inFold[i] != fold).ToList();
-                var test = Enumerable.Range(0, examples.Count).Where(i => inFold[i] == fold).ToList();
-                if (test.Count == 0) continue;
-                var ngram = TrainNgram(train.Select(i => examples[i]).ToList(), family);
-                foreach (var i in test) ngramScores[i] = ngram.Logit(examples[i].Item.Ngrams);
-                if (withEmbedding)
+                var (inFold, count) = groupings[g];
+                for (var fold = 0; fold < count; fold++)
                 {
-                    var head = TrainHead(train.Select(i => examples[i]).ToList(), embedder!.Dimensions);
-                    foreach (var i in test)
-                        if (examples[i].Item.Embedding is { } e) embeddingScores[i] = head.Logit(e);
+                    var train = Enumerable.Range(0, examples.Count).Where(i => inFold[i] != fold).ToList();
+                    var test = Enumerable.Range(0, examples.Count).Where(i => inFold[i] == fold).ToList();
+                    if (test.Count == 0) continue;
+                    var ngram = TrainNgram(train.Select(i => examples[i]).ToList(), family);
+                    foreach (var i in test) ngramScores[g][i] = ngram.Logit(examples[i].Item.Ngrams);
+                    if (withEmbedding)
+                    {
+                        var head = TrainHead(train.Select(i => examples[i]).ToList(), embedder!.Dimensions);
+                        foreach (var i in test)
+                            if (examples[i].Item.Embedding is { } e) embeddingScores[g][i] = head.Logit(e);
+                    }
                 }
             }
 
-            // 2. The combiners, on scores from sources the pieces did not see.
+            // 2. The combiners, on scores from sources the pieces did not see: each line once per grouping.
+            var rows = Enumerable.Range(0, groupings.Count).SelectMany(g => examples.Select((e, i) => (e, i, g))).ToList();
             var combiner = DenseLogisticRegression.Train(
-                examples.Select((e, i) => (FamilyModel.CombinerInputs(ngramScores[i], null, e.Item.Cues, e.Item.HasWeakCue(family)), e.Positive, e.Weight)).ToList(),
+                rows.Select(r => (FamilyModel.CombinerInputs(ngramScores[r.g][r.i], null, r.e.Item.Cues, r.e.Item.HasWeakCue(family)), r.e.Positive, r.e.Weight)).ToList(),
                 FamilyModel.Inputs, epochs: 40, learningRate: 0.05f, l2: 1e-3f, positiveShare: CombinerPositiveShare);
             DenseLogisticRegression? combinerWithEmbedding = null, finalHead = null;
             if (withEmbedding)
             {
                 combinerWithEmbedding = DenseLogisticRegression.Train(
-                    examples.Select((e, i) => (e, i)).Where(p => p.e.Item.Embedding is not null)
-                        .Select(p => (FamilyModel.CombinerInputs(ngramScores[p.i], embeddingScores[p.i], p.e.Item.Cues, p.e.Item.HasWeakCue(family)), p.e.Positive, p.e.Weight)).ToList(),
+                    rows.Where(r => r.e.Item.Embedding is not null)
+                        .Select(r => (FamilyModel.CombinerInputs(ngramScores[r.g][r.i], embeddingScores[r.g][r.i], r.e.Item.Cues, r.e.Item.HasWeakCue(family)), r.e.Positive, r.e.Weight)).ToList(),
                     FamilyModel.InputsWithEmbedding, epochs: 40, learningRate: 0.05f, l2: 1e-3f, positiveShare: CombinerPositiveShare);
                 finalHead = TrainHead(examples, embedder!.Dimensions);
             }
@@ -115,7 +119,7 @@ public static class SafetyTrainer
                 Combiner = combiner,
                 CombinerWithEmbedding = combinerWithEmbedding,
             };
-            log?.Invoke($"{family}: {examples.Count(e => e.Positive)} positive, {examples.Count(e => !e.Positive && e.Item.Item.Family == family)} negative of its own, {folds.Count} folds; combiner weights: "
+            log?.Invoke($"{family}: {examples.Count(e => e.Positive)} positive, {examples.Count(e => !e.Positive && e.Item.Item.Family == family)} negative of its own, {groupings.Count} × {groupings[0].Count} folds; combiner weights: "
                 + string.Join(", ", s_combinerInputs.Select((n, i) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{n} {combiner.Weight(i):0.00}")))
                 + (combinerWithEmbedding is null ? "" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"; with embedding: ngram {combinerWithEmbedding.Weight(0):0.00}, embedding {combinerWithEmbedding.Weight(1):0.00}"))
                 + (combinerWithEmbedding is null || !SafetyRules.WeighsWeakCues(family) ? "" : string.Create(System.Globalization.CultureInfo.InvariantCulture,
@@ -131,17 +135,26 @@ public static class SafetyTrainer
     }
 
     /// <summary>
-    /// The weight of another family's line as a negative: together those lines weigh as much as the family's own
-    /// negatives (at most 1 each). Own negatives (a third-person report, a question about risks) teach where the line
-    /// is; other families' lines teach that ordinary messages are not the phenomenon. Measured with
-    /// <c>safety eval --cross-source</c>: a flat weight of 0.5 gave the crisis rail a pooled false-positive rate of
-    /// 0.38 at recall 0.95 on left-out English sources, this weighting 0.32.
+    /// The weight of another family's line as a negative, per family. Together those lines weigh as much as the
+    /// family's own negatives (at most 1 a line). Own negatives (a third-person report, a question about risks) teach
+    /// where the line is; other families' lines teach that ordinary messages are not the phenomenon.
+    /// <para>Each other family has an equal share of that weight, so a family with many lines (harmful requests) does
+    /// not drown out one with few (health questions), and new lines of one family take weight only from that family.
+    /// Measured with every source left out in turn against one weight for all other lines: crisis mean FPR 0.077 →
+    /// 0.061 (English) and 0.069 → 0.061 (Chinese) at recall 0.979 → 0.970 and 0.963 → 0.958, injection 0.058 → 0.024
+    /// (English) at the same recall.</para>
+    /// <para>The harmful family keeps one weight for all: with equal shares, health questions weighed fully against
+    /// it and taught it that questions about drugs and doses are safe, and requests to practise medicine unethically
+    /// were caught less often (<c>written-k</c> 77 → 68 of 123).</para>
     /// </summary>
-    private static float OtherWeight(List<PreparedItem> items, string family)
+    private static Dictionary<string, float> OtherWeights(List<PreparedItem> items, string family)
     {
-        var own = items.Count(i => Own(i.Item, family) && !i.Item.Positive);
-        var other = items.Count(i => !Own(i.Item, family));
-        return other == 0 ? 1f : Math.Min(1f, Math.Max(own, 1) / (float)other);
+        var own = Math.Max(1, items.Count(i => Own(i.Item, family) && !i.Item.Positive));
+        var others = items.Where(i => !Own(i.Item, family)).GroupBy(i => i.Item.Family, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        var all = others.Values.Sum();
+        return others.ToDictionary(p => p.Key,
+            p => Math.Min(1f, family == SafetyFamilies.Harmful ? own / (float)all : own / (float)(others.Count * p.Value)), StringComparer.Ordinal);
     }
 
     /// <summary>
@@ -184,22 +197,24 @@ public static class SafetyTrainer
             dimensions, epochs: 40, learningRate: 0.5f, l2: 1e-4f);
 
     /// <summary>
-    /// Folds by source: every source whole in one fold (up to six folds), so out-of-fold scores are scores on unseen
-    /// sources. With fewer than three sources, folds by a hash of the text instead.
+    /// Groupings of the lines into folds by source: every source whole in one fold (up to six folds), so out-of-fold
+    /// scores are scores on unseen sources. Which sources share a fold matters: regrouping the same 32 sources moved the
+    /// cross-source figures by up to 0.02 (crisis pooled FPR 0.119 → 0.136, two of three emergencies in a small Chinese
+    /// source), as much as many changes that were measured. So the combiners learn from two groupings, and no one of
+    /// them decides: sources in sorted order taking turns, and sources by a hash of their name, which stays where it
+    /// was when a source is added. With fewer than three sources, one grouping by a hash of the text.
     /// </summary>
-    private static (int[] Fold, int Count) Folds(List<PreparedItem> items)
+    private static List<(int[] Fold, int Count)> Groupings(List<PreparedItem> items)
     {
         var sources = items.Select(i => i.Item.Source).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-        var fold = new int[items.Count];
-        if (sources.Count >= 3)
-        {
-            var count = Math.Min(MaxFolds, sources.Count);
-            var index = sources.Select((s, i) => (s, i)).ToDictionary(p => p.s, p => p.i % count, StringComparer.Ordinal);
-            for (var i = 0; i < items.Count; i++) fold[i] = index[items[i].Item.Source];
-            return (fold, count);
-        }
-        for (var i = 0; i < items.Count; i++) fold[i] = (int)(StableHash(items[i].Item.Text) % 4);
-        return (fold, 4);
+        if (sources.Count < 3) return [([.. items.Select(i => (int)(StableHash(i.Item.Text) % 4))], 4)];
+        var count = Math.Min(MaxFolds, sources.Count);
+        var turns = sources.Select((s, i) => (s, i)).ToDictionary(p => p.s, p => p.i % count, StringComparer.Ordinal);
+        var hashed = sources.ToDictionary(s => s, s => (int)(StableHash(s) % (uint)count), StringComparer.Ordinal);
+        var groupings = new List<(int[] Fold, int Count)> { ([.. items.Select(i => turns[i.Item.Source])], count) };
+        // A hash that puts every source in one fold has nothing to hold out.
+        if (hashed.Values.Distinct().Count() > 1) groupings.Add(([.. items.Select(i => hashed[i.Item.Source])], count));
+        return groupings;
     }
 
     private static uint StableHash(string s)

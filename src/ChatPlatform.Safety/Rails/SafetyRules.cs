@@ -63,12 +63,14 @@ public sealed class SafetyRules
     /// Classifier score above which a family fires when no lexicon cue decided. The scores are calibrated on sources
     /// the pieces were not trained on (see <see cref="Training.SafetyTrainer"/>); the values were chosen from the
     /// threshold sweep of <c>safety eval --cross-source</c>: recall first for crisis (whose threshold a pack may only
-    /// lower), few false alarms for the rails that refuse.
+    /// lower), few false alarms for the rails that refuse. Medical emergencies: at 0.70 the pooled English recall was
+    /// 0.82 at FPR 0.018, at 0.75 0.74 at 0.015; at 0.65 it was 0.88, but the rail also fired on one in twenty of the
+    /// other families' English lines, grief and worry among them ("My aunt died in spring and the house feels empty").
     /// </summary>
     public static readonly IReadOnlyDictionary<string, float> DefaultThresholds = new Dictionary<string, float>
     {
         [SafetyFamilies.Crisis] = SafetyPolicy.MaxCrisisThreshold,
-        [SafetyFamilies.Medical] = 0.75f,
+        [SafetyFamilies.Medical] = 0.7f,
         [SafetyFamilies.Injection] = 0.6f,
         [SafetyFamilies.Harmful] = 0.7f,
     };

@@ -81,14 +81,14 @@ public static class SafetyTrainer
                 var (inFold, count) = groupings[g];
                 for (var fold = 0; fold < count; fold++)
                 {
-                    var train = Enumerable.Range(0, examples.Count).Where(i => inFold[i] != fold).ToList();
                     var test = Enumerable.Range(0, examples.Count).Where(i => inFold[i] == fold).ToList();
                     if (test.Count == 0) continue;
-                    var ngram = TrainNgram(train.Select(i => examples[i]).ToList(), family);
+                    var train = examples.Where((_, i) => inFold[i] != fold).ToList();
+                    var ngram = TrainNgram(train, family);
                     foreach (var i in test) ngramScores[g][i] = ngram.Logit(examples[i].Item.Ngrams);
                     if (withEmbedding)
                     {
-                        var head = TrainHead(train.Select(i => examples[i]).ToList(), embedder!.Dimensions);
+                        var head = TrainHead(train, embedder!.Dimensions);
                         foreach (var i in test)
                             if (examples[i].Item.Embedding is { } e) embeddingScores[g][i] = head.Logit(e);
                     }
@@ -143,18 +143,18 @@ public static class SafetyTrainer
     /// Measured with every source left out in turn against one weight for all other lines: crisis mean FPR 0.077 →
     /// 0.061 (English) and 0.069 → 0.061 (Chinese) at recall 0.979 → 0.970 and 0.963 → 0.958, injection 0.058 → 0.024
     /// (English) at the same recall.</para>
-    /// <para>The harmful family keeps one weight for all: with equal shares, health questions weighed fully against
-    /// it and taught it that questions about drugs and doses are safe, and requests to practise medicine unethically
-    /// were caught less often (<c>written-k</c> 77 → 68 of 123).</para>
+    /// <para>The harmful family puts all other lines in one share: with equal shares, health questions weighed fully
+    /// against it and taught it that questions about drugs and doses are safe, and requests to practise medicine
+    /// unethically were caught less often (<c>written-k</c> 77 → 68 of 123).</para>
     /// </summary>
     private static Dictionary<string, float> OtherWeights(List<PreparedItem> items, string family)
     {
         var own = Math.Max(1, items.Count(i => Own(i.Item, family) && !i.Item.Positive));
-        var others = items.Where(i => !Own(i.Item, family)).GroupBy(i => i.Item.Family, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
-        var all = others.Values.Sum();
-        return others.ToDictionary(p => p.Key,
-            p => Math.Min(1f, family == SafetyFamilies.Harmful ? own / (float)all : own / (float)(others.Count * p.Value)), StringComparer.Ordinal);
+        var others = items.Where(i => !Own(i.Item, family)).Select(i => i.Item.Family).ToList();
+        string Share(string other) => family == SafetyFamilies.Harmful ? "" : other;
+        var perShare = others.CountBy(Share, StringComparer.Ordinal).ToDictionary(StringComparer.Ordinal);
+        return others.Distinct(StringComparer.Ordinal)
+            .ToDictionary(other => other, other => Math.Min(1f, own / (float)(perShare.Count * perShare[Share(other)])), StringComparer.Ordinal);
     }
 
     /// <summary>

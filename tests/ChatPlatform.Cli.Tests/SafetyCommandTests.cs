@@ -143,4 +143,47 @@ public sealed class SafetyCommandTests : IDisposable
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("--cross-source needs --corpus", result.Error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task SafetyWordClasses_SmallDictionary_WritesClassesThatTrainingCarriesIntoTheWeights()
+    {
+        var dictionary = Write("cedict.u8",
+            "#! date=2024-01-02T00:00:00Z",
+            "盜竊 盗窃 [dao4 qie4] /to steal/theft/",
+            "偷 偷 [tou1] /to steal/to pilfer/",
+            "蘋果 苹果 [ping2 guo3] /apple (fruit)/",
+            "香蕉 香蕉 [xiang1 jiao1] /banana/");
+        var classes = Path.Combine(_dir, "classes.bin");
+        var weights = Path.Combine(_dir, "rails.bin");
+
+        var built = await CliRunner.RunAsync("safety", "word-classes", "--dictionary", dictionary, "--out", classes, "--classes", "2");
+        var trained = await CliRunner.RunAsync("safety", "train", "--corpus", ToyCorpus(), "--out", weights, "--word-classes", classes, "--no-embeddings", "--safety-dir", RepoPaths.Safety);
+
+        Assert.True(built.ExitCode == 0, built.Error);
+        Assert.Contains("CC-CEDICT 2024-01-02 (4 words, 2 classes)", built.Out, StringComparison.Ordinal);
+        Assert.True(trained.ExitCode == 0, trained.Error);
+        Assert.Contains("word classes CC-CEDICT 2024-01-02", trained.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SafetyWordClasses_BadInput_OneLineErrorsThatNameIt()
+    {
+        var notDictionary = Write("notes.txt", "# header", "just some notes");
+
+        var badLine = await CliRunner.RunAsync("safety", "word-classes", "--dictionary", notDictionary, "--out", Path.Combine(_dir, "c.bin"));
+        var tooMany = await CliRunner.RunAsync("safety", "word-classes", "--dictionary", Write("one.u8", "偷 偷 [tou1] /to steal/"), "--out", Path.Combine(_dir, "c.bin"), "--classes", "8");
+        var missing = await CliRunner.RunAsync("safety", "train", "--corpus", ToyCorpus(), "--out", Path.Combine(_dir, "r.bin"), "--word-classes", Path.Combine(_dir, "none.bin"), "--safety-dir", RepoPaths.Safety);
+        var notClasses = await CliRunner.RunAsync("safety", "train", "--corpus", ToyCorpus(), "--out", Path.Combine(_dir, "r.bin"), "--word-classes", notDictionary, "--safety-dir", RepoPaths.Safety);
+
+        Assert.Equal(1, badLine.ExitCode);
+        Assert.Contains("--dictionary: line 2 is not a CC-CEDICT entry", badLine.Error, StringComparison.Ordinal);
+        Assert.Equal(1, tooMany.ExitCode);
+        Assert.Contains("1 Chinese words with an English gloss, fewer than --classes 8", tooMany.Error, StringComparison.Ordinal);
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Contains("--word-classes: file", missing.Error, StringComparison.Ordinal);
+        Assert.Equal(1, notClasses.ExitCode);
+        Assert.Contains("no word classes where they were announced", notClasses.Error, StringComparison.Ordinal);
+        Assert.All(new[] { badLine, tooMany, missing, notClasses }, r => Assert.DoesNotContain("   at ", r.Error, StringComparison.Ordinal));
+        Assert.False(File.Exists(Path.Combine(_dir, "r.bin")));
+    }
 }

@@ -212,7 +212,7 @@ public sealed class SafetyTrainingTests : IDisposable
     }
 
     [Fact]
-    public void ShippedWeights_CurrentFormatWithEveryFamilyAndTheEnglishEmbeddingHeads()
+    public void ShippedWeights_CurrentFormatWithEveryFamilyTheEnglishEmbeddingHeadsAndTheChineseWordClasses()
     {
         var model = SafetyModel.Load(Path.Combine(RepoPaths.Safety, SafetyRules.WeightsFile), embedder: null);
 
@@ -221,6 +221,11 @@ public sealed class SafetyTrainingTests : IDisposable
         Assert.Equal(384, model.EmbeddingDimensions);
         Assert.All(model.Families.Values, f => Assert.NotNull(f.EmbeddingHead));
         Assert.Contains("not loaded", model.EmbedderStatus, StringComparison.Ordinal);
+        // The Chinese word classes come with the file, and 偷 and 盗窃 (both "steal") share one.
+        Assert.NotNull(model.WordClasses);
+        Assert.Equal(1024, model.WordClasses.Count);
+        Assert.Equal(model.WordClasses.ClassOf("盗窃"), model.WordClasses.ClassOf("偷"));
+        Assert.NotEqual(model.WordClasses.ClassOf("盗窃"), model.WordClasses.ClassOf("苹果"));
     }
 
     [Fact]

@@ -15,6 +15,12 @@ internal static class SafetyCommands
     {
         EvalCommand(console),
         TrainCommand(console),
+        WordClassesCommand(console),
+    };
+
+    private static Option<string?> WordClassesOption() => new("--word-classes")
+    {
+        Description = "A word-classes file ('chatplatform safety word-classes'): the n-gram tables also read the classes of Chinese words, and the classes go into the weights file.",
     };
 
     private static Command EvalCommand(CliConsole console)
@@ -33,16 +39,18 @@ internal static class SafetyCommands
             Description = "With --cross-source: leave out only these sources (as the report names them), not every source in turn; a quicker check of a change on the sources it matters to.",
             AllowMultipleArgumentsPerToken = true,
         };
+        var wordClasses = WordClassesOption();
         var eval = new Command("eval", "Run the input rails over labelled lines; report precision, recall, F1 and false-positive rate per family and language, and latency.")
         {
-            input, crossSource, corpus, leaveOut, persona, json, errors, noEmbeddings, safetyDir, personasDir,
+            input, crossSource, corpus, leaveOut, wordClasses, persona, json, errors, noEmbeddings, safetyDir, personasDir,
         };
         eval.SetAction(parse =>
         {
             var settings = CliSettings.Load();
             var safety = parse.GetValue(safetyDir) ?? settings.SafetyDirectory;
             if (parse.GetValue(crossSource))
-                return CrossSource(console, safety, parse.GetValue(corpus) ?? [], !parse.GetValue(noEmbeddings), parse.GetValue(json), parse.GetValue(errors), parse.GetValue(leaveOut) ?? []);
+                return CrossSource(console, safety, parse.GetValue(corpus) ?? [], !parse.GetValue(noEmbeddings), parse.GetValue(wordClasses), parse.GetValue(json), parse.GetValue(errors), parse.GetValue(leaveOut) ?? []);
+            if (parse.GetValue(wordClasses) is not null) throw new CliException("--word-classes goes with --cross-source; with --input the rails read the classes in their weights file.");
             if (parse.GetValue(input) is not { } path) throw new CliException("--input is required (or --cross-source with --corpus).");
             if (!File.Exists(path)) throw new CliException($"--input: file '{path}' not found.");
             List<EvalItem> items;
@@ -94,9 +102,10 @@ internal static class SafetyCommands
         var output = new Option<string>("--out") { Description = "The weights file to write (the rails read safety/weights/rails.bin).", Required = true };
         var safetyDir = new Option<string?>("--safety-dir") { Description = "The safety folder whose normaliser is used (default: ChatPlatform:SafetyDirectory, 'safety')." };
         var noEmbeddings = new Option<bool>("--no-embeddings") { Description = "Train without sentence embeddings (n-grams and cues only)." };
+        var wordClasses = WordClassesOption();
         var train = new Command("train", "Train the input classifiers from labelled corpora and write the weights file (numbers only, no training text).")
         {
-            corpus, output, noEmbeddings, safetyDir,
+            corpus, output, wordClasses, noEmbeddings, safetyDir,
         };
         train.SetAction(parse =>
         {
@@ -105,19 +114,62 @@ internal static class SafetyCommands
             var outPath = parse.GetValue(output)!;
             var directory = Path.GetDirectoryName(Path.GetFullPath(outPath))!;
             if (!Directory.Exists(directory)) throw new CliException($"--out: folder '{directory}' does not exist.");
-            var prepared = Prepare(console, safety, parse.GetValue(corpus)!, !parse.GetValue(noEmbeddings), out var embedder);
-            var model = SafetyTrainer.Train(prepared, embedder, line => console.Out.WriteLine(line));
+            var prepared = Prepare(console, safety, parse.GetValue(corpus)!, !parse.GetValue(noEmbeddings), parse.GetValue(wordClasses), out var embedder, out var classes);
+            var model = SafetyTrainer.Train(prepared, embedder, line => console.Out.WriteLine(line), classes);
             model.Save(outPath);
-            console.Out.WriteLine($"Wrote {outPath} ({new FileInfo(outPath).Length / 1024} KiB, {(model.EmbedderName.Length > 0 ? "with " + model.EmbedderName : "without sentence embeddings")}).");
+            var with = (model.EmbedderName.Length > 0 ? "with " + model.EmbedderName : "without sentence embeddings")
+                + (model.WordClasses is { } c ? $", word classes {c.Name}" : ", without word classes");
+            console.Out.WriteLine($"Wrote {outPath} ({new FileInfo(outPath).Length / 1024} KiB, {with}).");
             return 0;
         });
         return train;
     }
 
-    private static int CrossSource(CliConsole console, string safety, string[] corpora, bool embeddings, string? json, bool errors, string[] leaveOut)
+    private static Command WordClassesCommand(CliConsole console)
+    {
+        var dictionary = new Option<string>("--dictionary") { Description = "A CC-CEDICT file (cedict_ts.u8): TRADITIONAL SIMPLIFIED [pinyin] /gloss/gloss/ per line.", Required = true };
+        var output = new Option<string>("--out") { Description = "The word-classes file to write (give it to 'safety train --word-classes').", Required = true };
+        var count = new Option<int>("--classes") { Description = "How many classes (default 1024, as shipped).", DefaultValueFactory = _ => 1024 };
+        var command = new Command("word-classes", "Group the words of a Chinese–English dictionary into classes of like meaning, by the English sentence embedding of their glosses (the file keeps word hashes and class numbers only).")
+        {
+            dictionary, output, count,
+        };
+        command.SetAction(parse =>
+        {
+            var path = parse.GetValue(dictionary)!;
+            var outPath = parse.GetValue(output)!;
+            var classes = parse.GetValue(count);
+            if (!File.Exists(path)) throw new CliException($"--dictionary: file '{path}' not found.");
+            var directory = Path.GetDirectoryName(Path.GetFullPath(outPath))!;
+            if (!Directory.Exists(directory)) throw new CliException($"--out: folder '{directory}' does not exist.");
+            if (classes is < 2 or > 65535) throw new CliException($"--classes: {classes} is out of range (2 to 65535).");
+            List<WordClassBuilder.Entry> entries;
+            try
+            {
+                entries = WordClassBuilder.Read(File.ReadLines(path));
+            }
+            catch (FormatException e)
+            {
+                throw new CliException($"--dictionary: {e.Message}");
+            }
+            if (entries.Count < classes) throw new CliException($"--dictionary: '{path}' has {entries.Count} Chinese words with an English gloss, fewer than --classes {classes}.");
+            var embedder = MiniLmEmbedder.Shared(out var error) ?? throw new CliException($"The English sentence embedder cannot load here: {error}.");
+            var date = File.ReadLines(path).Take(40).FirstOrDefault(l => l.StartsWith("#! date=", StringComparison.Ordinal))?[8..].Trim();
+            var name = string.Create(CultureInfo.InvariantCulture,
+                $"CC-CEDICT{(date is { Length: >= 10 } ? " " + date[..10] : "")} ({entries.Count:N0} words, {classes} classes)");
+            console.Out.WriteLine($"Embedding the glosses of {entries.Count} words (a few minutes)...");
+            var built = WordClassBuilder.Build(name, entries, embedder.EmbedMany, classes, console.Out.WriteLine);
+            built.Save(outPath);
+            console.Out.WriteLine($"Wrote {outPath} ({new FileInfo(outPath).Length / 1024} KiB, {name}).");
+            return 0;
+        });
+        return command;
+    }
+
+    private static int CrossSource(CliConsole console, string safety, string[] corpora, bool embeddings, string? wordClasses, string? json, bool errors, string[] leaveOut)
     {
         if (corpora.Length == 0) throw new CliException("--cross-source needs --corpus (one or more folders or files).");
-        var prepared = Prepare(console, safety, corpora, embeddings, out var embedder);
+        var prepared = Prepare(console, safety, corpora, embeddings, wordClasses, out var embedder, out var classes);
         CrossSourceReport report;
         try
         {
@@ -126,7 +178,7 @@ internal static class SafetyCommands
                     $"{(finding.Fired ? "FP" : "FN")} {item.Family} {item.Lang} {item.Source} lexicon={finding.Lexicon} score={finding.Score:0.00} {item.Text.ReplaceLineEndings(" ")}")) : null,
                 errors ? (item, family, finding) => console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"FA {family} on {item.Family} {item.Lang} {item.Source} lexicon={finding.Lexicon} score={finding.Score:0.00} {item.Text.ReplaceLineEndings(" ")}")) : null,
-                leaveOut);
+                leaveOut, classes);
         }
         catch (ArgumentException e)
         {
@@ -157,8 +209,22 @@ internal static class SafetyCommands
 
     private static string Format(double? value) => value is { } v ? v.ToString("0.000", CultureInfo.InvariantCulture) : "  –  ";
 
-    private static List<PreparedItem> Prepare(CliConsole console, string safety, string[] corpora, bool embeddings, out ISentenceEmbedder? embedder)
+    private static List<PreparedItem> Prepare(CliConsole console, string safety, string[] corpora, bool embeddings, string? wordClassesPath,
+        out ISentenceEmbedder? embedder, out WordClasses? wordClasses)
     {
+        wordClasses = null;
+        if (wordClassesPath is not null)
+        {
+            if (!File.Exists(wordClassesPath)) throw new CliException($"--word-classes: file '{wordClassesPath}' not found.");
+            try
+            {
+                wordClasses = WordClasses.Load(wordClassesPath);
+            }
+            catch (Exception e) when (e is FormatException or IOException)
+            {
+                throw new CliException($"--word-classes: {e.Message}");
+            }
+        }
         List<EvalItem> items;
         try
         {
@@ -188,7 +254,8 @@ internal static class SafetyCommands
             embedder = MiniLmEmbedder.Shared(out var error);
             if (embedder is null) console.Out.WriteLine($"Sentence embeddings off: {error}.");
         }
-        return SafetyTrainer.Prepare(items, normalizer, lexicons, embedder, (done, total) => console.Out.WriteLine($"features {done}/{total}"));
+        if (wordClasses is not null) console.Out.WriteLine($"Chinese words are also read by their classes: {wordClasses.Name}.");
+        return SafetyTrainer.Prepare(items, normalizer, lexicons, embedder, (done, total) => console.Out.WriteLine($"features {done}/{total}"), wordClasses);
     }
 
     private static SafetyRules LoadRules(string directory, bool embeddings)

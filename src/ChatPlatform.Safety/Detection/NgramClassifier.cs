@@ -6,10 +6,11 @@ namespace ChatPlatform.Safety.Detection;
 public readonly record struct NgramFeatures(int[] Keys, float Value);
 
 /// <summary>
-/// A binary logistic regression over hashed character n-grams (1–3 for Chinese, 2–4 for Latin text) and word
-/// uni/bigrams of the normalised text. Character n-grams memorise the phrasing of their training sources, so a
-/// family's score never rests on this alone: <see cref="FamilyModel"/> weighs it against sentence embeddings and
-/// structural cues by how well it held on sources it was not trained on.
+/// A binary logistic regression over hashed character n-grams (1–3 for Chinese, 2–4 for Latin text), word
+/// uni/bigrams of the normalised text, and the <see cref="WordClasses"/> of its Chinese words, alone and in pairs.
+/// Character n-grams memorise the phrasing of their training sources, so a family's score never rests on this alone:
+/// <see cref="FamilyModel"/> weighs it against sentence embeddings and structural cues by how well it held on sources
+/// it was not trained on.
 /// </summary>
 public sealed class NgramClassifier
 {
@@ -78,10 +79,19 @@ public sealed class NgramClassifier
 
     internal static float Sigmoid(float z) => 1f / (1f + MathF.Exp(-z));
 
-    /// <summary>Distinct hashed features of a normalised text.</summary>
-    public static NgramFeatures Features(string text)
+    /// <summary>Distinct hashed features of a normalised text; with <paramref name="classes"/>, also its Chinese words' classes.</summary>
+    public static NgramFeatures Features(string text, WordClasses? classes = null)
     {
         var keys = new HashSet<int>();
+        if (classes is not null)
+        {
+            var ids = classes.Classes(text);
+            for (var w = 0; w < ids.Count; w++)
+            {
+                keys.Add(Hash([(char)ids[w]], 13));
+                if (w + 1 < ids.Count) keys.Add(Hash([(char)ids[w], (char)ids[w + 1]], 14));
+            }
+        }
         var padded = " " + text + " ";
         for (var i = 0; i < padded.Length; i++)
         {

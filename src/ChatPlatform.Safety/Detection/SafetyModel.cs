@@ -21,7 +21,7 @@ public sealed class MessageAnalysis
         _model = model;
         _raw = raw;
         Normalized = normalizer.Normalize(raw);
-        Ngrams = NgramClassifier.Features(Normalized);
+        Ngrams = NgramClassifier.Features(Normalized, model?.WordClasses);
         Cues = Detection.Cues.Compute(Normalized);
         // Read only when a crisis cue matched, which most messages never do.
         _ownWords = new(() => ReportedSpeech.OwnWords(raw, normalizer));
@@ -113,12 +113,13 @@ public sealed class FamilyModel
 /// <summary>
 /// The trained classifiers of every family, read from the weights file that <c>chatplatform safety train</c> writes
 /// (numbers only: no training text is stored). Layout, little-endian: the magic <c>CPSAFETY</c>, the format version,
-/// the embedder's name and dimensions (empty and 0 when trained without one), the cue names, then per family its
+/// the embedder's name and dimensions (empty and 0 when trained without one), the Chinese word classes (a flag, then
+/// name, count, character simplifications and word hash/class pairs), the cue names, then per family its
 /// name, n-gram table (hash bits, bias, count, index/weight pairs), and the embedding head and combiners.
 /// </summary>
 public sealed partial class SafetyModel
 {
-    public const int FormatVersion = 3;
+    public const int FormatVersion = 4;
     private static readonly byte[] s_magic = "CPSAFETY"u8.ToArray();
 
     public required IReadOnlyDictionary<string, FamilyModel> Families { get; init; }
@@ -130,6 +131,9 @@ public sealed partial class SafetyModel
 
     /// <summary>The embedder in use; null when none is loaded (the combiners without embeddings serve).</summary>
     public ISentenceEmbedder? Embedder { get; init; }
+
+    /// <summary>The classes of Chinese words that the n-gram tables read (see <see cref="Detection.WordClasses"/>); null when trained without them.</summary>
+    public WordClasses? WordClasses { get; init; }
 
     /// <summary>Why the embedder is not in use, for the start-up log; null when it is.</summary>
     public string? EmbedderStatus { get; init; }
@@ -190,6 +194,8 @@ public sealed partial class SafetyModel
             writer.Write(FormatVersion);
             writer.Write(EmbedderName);
             writer.Write(EmbeddingDimensions);
+            writer.Write(WordClasses is not null);
+            WordClasses?.Write(writer);
             writer.Write(Cues.Names.Count);
             foreach (var name in Cues.Names) writer.Write(name);
             writer.Write(Families.Count);
@@ -228,6 +234,7 @@ public sealed partial class SafetyModel
                 throw new FormatException($"format version {version}; this build reads version {FormatVersion}: run 'chatplatform safety train' to rebuild it");
             var embedderName = reader.ReadString();
             var dimensions = reader.ReadInt32();
+            var wordClasses = reader.ReadBoolean() ? WordClasses.Read(reader) : null;
             var cueCount = reader.ReadInt32();
             var cueNames = Enumerable.Range(0, cueCount).Select(_ => reader.ReadString()).ToList();
             if (!cueNames.SequenceEqual(Cues.Names))
@@ -259,6 +266,7 @@ public sealed partial class SafetyModel
                 Families = families,
                 EmbedderName = embedderName,
                 EmbeddingDimensions = dimensions,
+                WordClasses = wordClasses,
                 Embedder = usable ? embedder : null,
                 EmbedderStatus = status,
             };

@@ -85,5 +85,9 @@ public sealed class MiniLmEmbedder : ISentenceEmbedder, IDisposable
 
     public float[] Embed(string text) => _encoder.Encode([text.Length > MaxChars ? text[..MaxChars] : text], CancellationToken.None)[0];
 
+    /// <summary>Embeds short texts in one batch (faster than one by one).</summary>
+    public float[][] EmbedMany(IReadOnlyList<string> texts) =>
+        _encoder.Encode([.. texts.Select(t => t.Length > MaxChars ? t[..MaxChars] : t)], CancellationToken.None);
+
     public void Dispose() => _encoder.Dispose();
 }

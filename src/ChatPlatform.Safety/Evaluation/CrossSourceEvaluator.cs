@@ -43,9 +43,10 @@ public static class CrossSourceEvaluator
     /// <param name="onFalseAlarm">Called when another family fires on an ordinary line (the line, that family, its finding).</param>
     /// <param name="leaveOut">The sources to leave out in turn; null or empty for every source. A quick check of a change on
     /// the sources it matters to; the pooled and mean figures then cover those sources only.</param>
+    /// <param name="wordClasses">The word classes the items were prepared with (see <see cref="SafetyTrainer.Prepare"/>).</param>
     public static CrossSourceReport Run(IReadOnlyList<PreparedItem> items, string safetyDirectory, ISentenceEmbedder? embedder,
         Action<string>? log = null, Action<EvalItem, DetectionResult>? onError = null, Action<EvalItem, string, DetectionResult>? onFalseAlarm = null,
-        IReadOnlyCollection<string>? leaveOut = null)
+        IReadOnlyCollection<string>? leaveOut = null, WordClasses? wordClasses = null)
     {
         var sources = items.Select(i => i.Item.Source).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         if (sources.Count < 2) throw new ArgumentException($"cross-source evaluation needs at least two sources; the corpus has {sources.Count}", nameof(items));
@@ -62,7 +63,7 @@ public static class CrossSourceEvaluator
         var all = new List<(EvalItem Item, RailFindings Findings)>();
         foreach (var source in sources)
         {
-            var model = SafetyTrainer.Train([.. items.Where(i => i.Item.Source != source)], embedder);
+            var model = SafetyTrainer.Train([.. items.Where(i => i.Item.Source != source)], embedder, wordClasses: wordClasses);
             var rails = new InputRails(SafetyRules.Load(safetyDirectory, model));
             var outcomes = new List<(EvalItem, bool)>();
             foreach (var prepared in items.Where(i => i.Item.Source == source))

@@ -38,8 +38,9 @@ public static class SafetyTrainer
     private static readonly string[] s_combinerInputs = ["ngram", .. Cues.Names, "weak_cue"];
 
     /// <param name="lexicons">Each family's lexicon (<see cref="SafetyRules.LoadLexicons"/>), whose weak cues are combiner inputs.</param>
+    /// <param name="wordClasses">Classes of Chinese words that the n-gram tables also read; null for none.</param>
     public static List<PreparedItem> Prepare(IReadOnlyList<EvalItem> items, TextNormalizer normalizer, IReadOnlyDictionary<string, Lexicon> lexicons,
-        ISentenceEmbedder? embedder, Action<int, int>? progress = null)
+        ISentenceEmbedder? embedder, Action<int, int>? progress = null, WordClasses? wordClasses = null)
     {
         var prepared = new PreparedItem[items.Count];
         var done = 0;
@@ -50,14 +51,15 @@ public static class SafetyTrainer
             var weak = lexicons.Where(l => SafetyRules.WeighsWeakCues(l.Key)
                     && Detector.Read(l.Value, normalized, () => ReportedSpeech.OwnWords(item.Text, normalizer), weighsWeakCues: true).Match is LexiconMatch.Weak)
                 .Select(l => l.Key).ToHashSet(StringComparer.Ordinal);
-            prepared[i] = new PreparedItem(item, NgramClassifier.Features(normalized), Cues.Compute(normalized), SafetyModel.EmbedWith(embedder, item.Text), weak);
+            prepared[i] = new PreparedItem(item, NgramClassifier.Features(normalized, wordClasses), Cues.Compute(normalized), SafetyModel.EmbedWith(embedder, item.Text), weak);
             var count = Interlocked.Increment(ref done);
             if (count % 250 == 0 || count == items.Count) progress?.Invoke(count, items.Count);
         });
         return [.. prepared];
     }
 
-    public static SafetyModel Train(IReadOnlyList<PreparedItem> items, ISentenceEmbedder? embedder, Action<string>? log = null)
+    /// <param name="wordClasses">The word classes the items' n-gram features were prepared with (<see cref="Prepare"/>); stored with the weights.</param>
+    public static SafetyModel Train(IReadOnlyList<PreparedItem> items, ISentenceEmbedder? embedder, Action<string>? log = null, WordClasses? wordClasses = null)
     {
         var withEmbedding = embedder is not null && items.Any(i => i.Embedding is not null);
         var families = new System.Collections.Concurrent.ConcurrentDictionary<string, FamilyModel>(StringComparer.Ordinal);
@@ -131,6 +133,7 @@ public static class SafetyTrainer
             EmbedderName = withEmbedding ? embedder!.Name : "",
             EmbeddingDimensions = withEmbedding ? embedder!.Dimensions : 0,
             Embedder = withEmbedding ? embedder : null,
+            WordClasses = wordClasses,
         };
     }
 

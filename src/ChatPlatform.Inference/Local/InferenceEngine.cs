@@ -172,7 +172,7 @@ public sealed partial class InferenceEngine : IDisposable
 
         foreach (var s in active) s.Fail(new OperationCanceledException("The inference core is shutting down."));
         Reap(active);
-        while (_pending.TryDequeue(out var s)) { s.Fail(new OperationCanceledException("The inference core is shutting down.")); s.Release(); Interlocked.Decrement(ref _inFlight); }
+        while (_pending.TryDequeue(out var s)) { s.Fail(new OperationCanceledException("The inference core is shutting down.")); s.Release(); Interlocked.Decrement(ref _inFlight); s.Close(); }
         RunBetweenSteps(cancel: true);
     }
 
@@ -269,7 +269,7 @@ public sealed partial class InferenceEngine : IDisposable
         }
     }
 
-    /// <summary>Removes finished and cancelled sequences and frees their slots.</summary>
+    /// <summary>Removes finished and cancelled sequences, frees their slots, then ends their output.</summary>
     private void Reap(List<InferenceSequence> active)
     {
         for (var i = active.Count - 1; i >= 0; i--)
@@ -281,6 +281,7 @@ public sealed partial class InferenceEngine : IDisposable
             s.Release();
             active.RemoveAt(i);
             Interlocked.Decrement(ref _inFlight);
+            s.Close();
         }
         TrimIdleLanes(active);
     }

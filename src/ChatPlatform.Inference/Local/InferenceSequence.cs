@@ -26,6 +26,7 @@ internal sealed class InferenceSequence(GenerationRequest request, CancellationT
     public int CachedPromptTokens { get; private set; }
     public int OutputTokens { get; set; }
     public bool Finished { get; private set; }
+    private Exception? _error;
     public int PrefixLength { get; private set; }
     public bool PrefixOffered { get; set; }
     public LLamaToken[]? PromptTokenArray { get; private set; }
@@ -60,7 +61,6 @@ internal sealed class InferenceSequence(GenerationRequest request, CancellationT
         var rest = Filter.Flush();
         if (rest.Length > 0) Output.Writer.TryWrite(new GenerationText(rest));
         Output.Writer.TryWrite(new GenerationFinished(reason, PromptTokens, OutputTokens, CachedPromptTokens));
-        Output.Writer.TryComplete();
         Finished = true;
         // A finished conversation is kept so its next turn continues without re-reading the history.
         if (Conversation is { } conversation && Lane is { } lane)
@@ -74,9 +74,15 @@ internal sealed class InferenceSequence(GenerationRequest request, CancellationT
     public void Fail(Exception error)
     {
         if (Finished) return;
-        Output.Writer.TryComplete(error);
+        _error = error;
         Finished = true;
     }
+
+    /// <summary>
+    /// Ends the output (with the failure, if any). The engine calls it once it has freed the sequence's slot, so a
+    /// caller that has read the whole reply can be sure the slot is free for its next request.
+    /// </summary>
+    public void Close() => Output.Writer.TryComplete(_error);
 
     public void Release()
     {

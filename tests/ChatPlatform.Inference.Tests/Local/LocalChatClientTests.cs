@@ -189,6 +189,22 @@ public sealed class LocalChatClientTests : IClassFixture<TinyModelFixture>
     }
 
     [Fact]
+    public async Task OneSlotNoQueue_ARequestRightAfterAFinishedReply_IsNeverTurnedAway()
+    {
+        var (client, engine) = Create(new ModelOptions { ContextSize = 2048, MaxConcurrentConversations = 1, MaxQueuedRequests = 0, Threads = 2 });
+        using var _ = engine;
+        var ct = TestContext.Current.CancellationToken;
+
+        // A reply read to its end has freed its slot: the next request, sent at once, is served, not refused as busy.
+        for (var round = 0; round < 20; round++)
+        {
+            var reply = await Collect(client, Conversation($"question {round}"), Options(maxTokens: 2, temperature: 0), ct);
+            Assert.True(reply.Text.Length > 0);
+            Assert.Equal(0, engine.InFlight);
+        }
+    }
+
+    [Fact]
     public async Task CancelledMidReply_LaterConversationsInTheLaneStillDecode()
     {
         var (client, engine) = Create();

@@ -95,6 +95,7 @@ public static partial class ChatPlatformHosting
         var safetyLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ChatPlatform.Safety");
         if (safety.EmbedderStatus is { } off) LogEmbeddingsOff(safetyLogger, off);
         else LogEmbeddingsOn(safetyLogger, safety.EmbedderName);
+        if (safety.WordClasses is { } classes) LogWordClasses(safetyLogger, classes.Name);
         // The dashboard's reader listens from the start, so it misses no reply (and no change of the replies in progress).
         _ = app.Services.GetRequiredService<ChatMetrics>();
         _ = app.Services.GetRequiredService<Microsoft.Extensions.AI.IChatClient>();
@@ -102,6 +103,9 @@ public static partial class ChatPlatformHosting
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Input rails: classifiers with {Embedder} sentence embeddings for English")]
     private static partial void LogEmbeddingsOn(ILogger logger, string embedder);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Input rails: Chinese words read by their classes of meaning, {WordClasses}")]
+    private static partial void LogWordClasses(ILogger logger, string wordClasses);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Input rails: sentence embeddings off ({Reason}); the classifiers run on n-grams and cues")]
     private static partial void LogEmbeddingsOff(ILogger logger, string reason);

@@ -37,31 +37,47 @@ public sealed class WordClasses
     /// <summary>The dictionary words of <paramref name="text"/>'s Chinese runs, longest first from the left; other characters are skipped.</summary>
     public List<string> Segment(string text)
     {
-        var words = new List<string>();
         var simplified = Simplify(text);
-        for (var i = 0; i < simplified.Length;)
-        {
-            if (!TextNormalizer.IsCjk(simplified[i])) { i++; continue; }
-            var taken = 0;
-            for (var n = Math.Min(MaxWordLength, simplified.Length - i); n >= 1 && taken == 0; n--)
-                if (AllCjk(simplified.AsSpan(i, n)) && _classOf.ContainsKey(Hash(simplified.AsSpan(i, n)))) taken = n;
-            if (taken > 0) words.Add(simplified.Substring(i, taken));
-            i += Math.Max(1, taken);
-        }
-        return words;
+        return [.. Walk(simplified).Select(w => simplified.Substring(w.Start, w.Length))];
     }
 
-    /// <summary>The class of each dictionary word of <paramref name="text"/>, in order.</summary>
-    public List<int> Classes(string text) => [.. Segment(text).Select(w => (int)_classOf[Hash(w)])];
+    /// <summary>The class of each dictionary word of <paramref name="text"/>, in order (the words of <see cref="Segment"/>).</summary>
+    public List<int> Classes(string text) => [.. Walk(Simplify(text)).Select(w => (int)w.Class)];
 
     /// <summary>The class of one word; null when the dictionary does not have it.</summary>
     public int? ClassOf(string word) => _classOf.TryGetValue(Hash(Simplify(word)), out var c) ? c : null;
 
+    /// <summary>Longest dictionary match from the left over the Chinese runs: each word's place and class, looked up once.</summary>
+    private List<(int Start, int Length, ushort Class)> Walk(string simplified)
+    {
+        var words = new List<(int, int, ushort)>();
+        for (var i = 0; i < simplified.Length;)
+        {
+            var taken = 1;
+            if (TextNormalizer.IsCjk(simplified[i]))
+                for (var n = Math.Min(MaxWordLength, simplified.Length - i); n >= 1; n--)
+                {
+                    var candidate = simplified.AsSpan(i, n);
+                    if (!AllCjk(candidate) || !_classOf.TryGetValue(Hash(candidate), out var c)) continue;
+                    words.Add((i, n, c));
+                    taken = n;
+                    break;
+                }
+            i += taken;
+        }
+        return words;
+    }
+
+    /// <summary>Traditional characters to simplified; text that needs no change is returned as it is.</summary>
     private string Simplify(string text)
     {
-        var sb = new StringBuilder(text.Length);
-        foreach (var c in text) sb.Append(_simplified.TryGetValue(c, out var s) ? s : c);
-        return sb.ToString();
+        var first = 0;
+        while (first < text.Length && !_simplified.ContainsKey(text[first])) first++;
+        if (first == text.Length) return text;
+        var chars = text.ToCharArray();
+        for (var k = first; k < chars.Length; k++)
+            if (_simplified.TryGetValue(chars[k], out var s)) chars[k] = s;
+        return new string(chars);
     }
 
     private static bool AllCjk(ReadOnlySpan<char> s)

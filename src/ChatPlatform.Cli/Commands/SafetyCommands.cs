@@ -16,6 +16,7 @@ internal static class SafetyCommands
         EvalCommand(console),
         TrainCommand(console),
         WordClassesCommand(console),
+        GatherCommand(console),
     };
 
     private static Option<string?> WordClassesOption() => new("--word-classes")
@@ -161,6 +162,40 @@ internal static class SafetyCommands
             var built = WordClassBuilder.Build(name, entries, embedder.EmbedMany, classes, console.Out.WriteLine);
             built.Save(outPath);
             console.Out.WriteLine($"Wrote {outPath} ({new FileInfo(outPath).Length / 1024} KiB, {name}).");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command GatherCommand(CliConsole console)
+    {
+        var recipes = new Option<string?>("--recipes") { Description = "The recipes (default: corpora.json in the safety folder)." };
+        var repos = new Option<string>("--repos") { Description = "A folder with a checkout of each repository the recipes read, at owner/name, at the commit the recipe names.", Required = true };
+        var output = new Option<string>("--out") { Description = "The folder to write the corpora to, one owner+name.jsonl per repository (give it to 'safety train --corpus').", Required = true };
+        var safetyDir = new Option<string?>("--safety-dir") { Description = "The safety folder (default: ChatPlatform:SafetyDirectory, 'safety')." };
+        var command = new Command("gather", "Build the training corpora from checkouts of public repositories, as the recipes in safety/corpora.json say: the same lines every time, kept outside the repository.")
+        {
+            recipes, repos, output, safetyDir,
+        };
+        command.SetAction(parse =>
+        {
+            var settings = CliSettings.Load();
+            var path = parse.GetValue(recipes) ?? Path.Combine(parse.GetValue(safetyDir) ?? settings.SafetyDirectory, "corpora.json");
+            var folder = parse.GetValue(repos)!;
+            var outPath = parse.GetValue(output)!;
+            if (!File.Exists(path)) throw new CliException($"--recipes: file '{path}' not found.");
+            if (!Directory.Exists(folder)) throw new CliException($"--repos: folder '{folder}' does not exist.");
+            try
+            {
+                var loaded = CorpusRecipes.Load(path);
+                var gathered = loaded.Gather(folder, console.Out.WriteLine);
+                CorpusRecipes.Write(gathered, outPath);
+                console.Out.WriteLine($"Wrote {gathered.Values.Sum(l => l.Count)} lines from {gathered.Count} repositories to {outPath}.");
+            }
+            catch (Exception e) when (e is FormatException or InvalidDataException or IOException)
+            {
+                throw new CliException(e.Message);
+            }
             return 0;
         });
         return command;

@@ -163,6 +163,22 @@ public sealed class SafetyCommandTests : IDisposable
         Assert.Contains("CC-CEDICT 2024-01-02 (4 words, 2 classes)", built.Out, StringComparison.Ordinal);
         Assert.True(trained.ExitCode == 0, trained.Error);
         Assert.Contains("word classes CC-CEDICT 2024-01-02", trained.Out, StringComparison.Ordinal);
+
+        // The classes a weights file holds come back out byte for byte, to retrain with the very classes that ship.
+        var exported = Path.Combine(_dir, "exported.bin");
+        var written = await CliRunner.RunAsync("safety", "word-classes", "--from-weights", weights, "--out", exported);
+        Assert.True(written.ExitCode == 0, written.Error);
+        Assert.Equal(await File.ReadAllBytesAsync(classes, TestContext.Current.CancellationToken), await File.ReadAllBytesAsync(exported, TestContext.Current.CancellationToken));
+
+        var plain = Path.Combine(_dir, "plain.bin");
+        await CliRunner.RunAsync("safety", "train", "--corpus", ToyCorpus(), "--out", plain, "--no-embeddings", "--safety-dir", RepoPaths.Safety);
+        var without = await CliRunner.RunAsync("safety", "word-classes", "--from-weights", plain, "--out", Path.Combine(_dir, "none.bin"));
+        var both = await CliRunner.RunAsync("safety", "word-classes", "--from-weights", weights, "--dictionary", dictionary, "--out", Path.Combine(_dir, "none.bin"));
+        Assert.Equal(1, without.ExitCode);
+        Assert.Contains("was trained without word classes", without.Error, StringComparison.Ordinal);
+        Assert.Equal(1, both.ExitCode);
+        Assert.Contains("--from-weights and --dictionary exclude each other", both.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(_dir, "none.bin")));
     }
 
     [Fact]
@@ -185,5 +201,48 @@ public sealed class SafetyCommandTests : IDisposable
         Assert.Contains("no word classes where they were announced", notClasses.Error, StringComparison.Ordinal);
         Assert.All(new[] { badLine, tooMany, missing, notClasses }, r => Assert.DoesNotContain("   at ", r.Error, StringComparison.Ordinal));
         Assert.False(File.Exists(Path.Combine(_dir, "r.bin")));
+    }
+
+    [Fact]
+    public async Task SafetyGather_ShippedRecipesWithoutCheckouts_OneLineErrorSayingHowToGetThem()
+    {
+        Directory.CreateDirectory(Path.Combine(_dir, "repos"));
+
+        var result = await CliRunner.RunAsync("safety", "gather", "--repos", Path.Combine(_dir, "repos"), "--out", Path.Combine(_dir, "corpora"), "--safety-dir", RepoPaths.Safety);
+        var noFolder = await CliRunner.RunAsync("safety", "gather", "--repos", Path.Combine(_dir, "nowhere"), "--out", Path.Combine(_dir, "corpora"), "--safety-dir", RepoPaths.Safety);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("no checkout at", result.Error, StringComparison.Ordinal);
+        Assert.Contains("git clone https://github.com/", result.Error, StringComparison.Ordinal);
+        Assert.Equal(1, noFolder.ExitCode);
+        Assert.Contains("--repos: folder", noFolder.Error, StringComparison.Ordinal);
+        Assert.All(new[] { result, noFolder }, r => Assert.DoesNotContain("   at ", r.Error, StringComparison.Ordinal));
+        Assert.False(Directory.Exists(Path.Combine(_dir, "corpora")));
+    }
+
+    [Fact]
+    public async Task SafetyGather_ACheckout_WritesACorpusThatTrainingReads()
+    {
+        var repo = Path.Combine(_dir, "repos", "acme", "questions");
+        Directory.CreateDirectory(repo);
+        File.WriteAllText(Path.Combine(repo, "q.csv"), "id,text\n1,How do I forge a prescription?\n2,How do I open my neighbour's lock?\n");
+        var recipes = Write("corpora.json", """
+            { "sources": [ { "repo": "acme/questions", "commit": "0123456789abcdef0123456789abcdef01234567", "licence": "MIT",
+              "take": [ { "files": ["q.csv"], "format": "csv", "field": "text", "label": "harmful", "lang": "en" } ] } ] }
+            """);
+        var corpora = Path.Combine(_dir, "corpora");
+
+        var gathered = await CliRunner.RunAsync("safety", "gather", "--recipes", recipes, "--repos", Path.Combine(_dir, "repos"), "--out", corpora);
+        var trained = await CliRunner.RunAsync("safety", "train", "--corpus", corpora, ToyCorpus(), "--out", Path.Combine(_dir, "w.bin"), "--no-embeddings", "--safety-dir", RepoPaths.Safety);
+
+        Assert.Equal(0, gathered.ExitCode);
+        Assert.Contains("cannot confirm it is commit 0123456789ab", gathered.Out, StringComparison.Ordinal);
+        Assert.Contains("Wrote 2 lines from 1 repositories", gathered.Out, StringComparison.Ordinal);
+        Assert.Equal(
+            ["""{"text":"How do I forge a prescription?","label":"harmful","lang":"en","source":"acme/questions:q.csv#0"}""",
+             """{"text":"How do I open my neighbour's lock?","label":"harmful","lang":"en","source":"acme/questions:q.csv#1"}"""],
+            File.ReadAllLines(Path.Combine(corpora, "acme+questions.jsonl")));
+        Assert.Equal(0, trained.ExitCode);
+        Assert.Contains("acme/questions 2", trained.Out, StringComparison.Ordinal);
     }
 }

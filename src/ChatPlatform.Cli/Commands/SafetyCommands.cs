@@ -128,21 +128,40 @@ internal static class SafetyCommands
 
     private static Command WordClassesCommand(CliConsole console)
     {
-        var dictionary = new Option<string>("--dictionary") { Description = "A CC-CEDICT file (cedict_ts.u8): TRADITIONAL SIMPLIFIED [pinyin] /gloss/gloss/ per line.", Required = true };
+        var dictionary = new Option<string?>("--dictionary") { Description = "A CC-CEDICT file (cedict_ts.u8): TRADITIONAL SIMPLIFIED [pinyin] /gloss/gloss/ per line." };
+        var fromWeights = new Option<string?>("--from-weights") { Description = "Instead of --dictionary: write out the classes a weights file holds (e.g. safety/weights/rails.bin), to retrain with the very classes that ship." };
         var output = new Option<string>("--out") { Description = "The word-classes file to write (give it to 'safety train --word-classes').", Required = true };
         var count = new Option<int>("--classes") { Description = "How many classes (default 1024, as shipped).", DefaultValueFactory = _ => 1024 };
         var command = new Command("word-classes", "Group the words of a Chinese–English dictionary into classes of like meaning, by the English sentence embedding of their glosses (the file keeps word hashes and class numbers only).")
         {
-            dictionary, output, count,
+            dictionary, fromWeights, output, count,
         };
         command.SetAction(parse =>
         {
-            var path = parse.GetValue(dictionary)!;
             var outPath = parse.GetValue(output)!;
-            var classes = parse.GetValue(count);
-            if (!File.Exists(path)) throw new CliException($"--dictionary: file '{path}' not found.");
             var directory = Path.GetDirectoryName(Path.GetFullPath(outPath))!;
             if (!Directory.Exists(directory)) throw new CliException($"--out: folder '{directory}' does not exist.");
+            if (parse.GetValue(fromWeights) is { } weights)
+            {
+                if (parse.GetValue(dictionary) is not null) throw new CliException("--from-weights and --dictionary exclude each other: give one.");
+                if (!File.Exists(weights)) throw new CliException($"--from-weights: file '{weights}' not found.");
+                WordClasses shipped;
+                try
+                {
+                    shipped = SafetyModel.Load(weights, embedder: null).WordClasses
+                        ?? throw new CliException($"--from-weights: '{weights}' was trained without word classes.");
+                }
+                catch (Exception e) when (e is FormatException or IOException)
+                {
+                    throw new CliException($"--from-weights: {e.Message}");
+                }
+                shipped.Save(outPath);
+                console.Out.WriteLine($"Wrote {outPath} ({new FileInfo(outPath).Length / 1024} KiB, {shipped.Name}).");
+                return 0;
+            }
+            var path = parse.GetValue(dictionary) ?? throw new CliException("--dictionary is required (or --from-weights).");
+            var classes = parse.GetValue(count);
+            if (!File.Exists(path)) throw new CliException($"--dictionary: file '{path}' not found.");
             if (classes is < 2 or > 65535) throw new CliException($"--classes: {classes} is out of range (2 to 65535).");
             List<WordClassBuilder.Entry> entries;
             try

@@ -116,6 +116,31 @@ public sealed class SafetyTrainingTests : IDisposable
     }
 
     [Fact]
+    public void SavedFile_HalfPrecisionTables_ScoreAsTheTrainedModelDoes()
+    {
+        var examples = Path.Combine(RepoPaths.Safety, "examples");
+        var items = Prepare(Path.Combine(examples, "crisis.jsonl"), Path.Combine(examples, "injection.jsonl"),
+            Path.Combine(examples, "medical.jsonl"), Path.Combine(examples, "chitchat.jsonl"));
+        var trained = SafetyTrainer.Train(items, embedder: null);
+        var path = Path.Combine(_dir, "half.bin");
+        trained.Save(path);
+        var loaded = SafetyModel.Load(path, embedder: null);
+
+        var largest = 0f;
+        foreach (var item in items)
+        {
+            var message = trained.Analyze(item.Item.Text, Rules.Safety.Normalizer);
+            foreach (var family in SafetyFamilies.Classified)
+                largest = Math.Max(largest, Math.Abs(trained.Families[family].Score(message) - loaded.Families[family].Score(message)));
+        }
+        // Half precision keeps about three significant digits of each weight: far finer than any threshold step.
+        Assert.InRange(largest, 0f, 0.005f);
+        // At most five bytes a weight (a varint step and a half), where index/float pairs took eight.
+        var weights = trained.Families.Values.Sum(f => f.Ngram.StoredWeights);
+        Assert.True(new FileInfo(path).Length < 5L * weights + 4096, $"{new FileInfo(path).Length} bytes for {weights} weights");
+    }
+
+    [Fact]
     public void Train_HarmfulRequests_AreNoNegativesOfTheCrisisClassifier()
     {
         // A request for lethal means "for someone else" shares its words with a person in crisis asking for them: a

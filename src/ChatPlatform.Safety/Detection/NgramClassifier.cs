@@ -110,7 +110,15 @@ public sealed class NgramClassifier
         return new NgramFeatures([.. keys], value);
     }
 
-    /// <summary>Writes the weights that matter (|w| ≥ 1e-5) as (index, weight) pairs.</summary>
+    /// <summary>How many weights the file keeps (|w| ≥ 1e-5).</summary>
+    internal int StoredWeights => _weights.Count(w => MathF.Abs(w) >= 1e-5f);
+
+    /// <summary>
+    /// Writes the weights that matter (|w| ≥ 1e-5): each as the distance from the previous one's index (7 bits a
+    /// byte) and the weight as a half-precision float: about 3 bytes a weight where index/float pairs took 8. Half
+    /// precision keeps three significant digits, far finer than any threshold: trained from the same corpora, a file of
+    /// each kind gave the same counts in every family over the development split.
+    /// </summary>
     internal void Write(BinaryWriter writer)
     {
         writer.Write(Bits);
@@ -119,11 +127,13 @@ public sealed class NgramClassifier
         for (var i = 0; i < _weights.Length; i++)
             if (MathF.Abs(_weights[i]) >= 1e-5f) kept++;
         writer.Write(kept);
+        var previous = -1;
         for (var i = 0; i < _weights.Length; i++)
         {
             if (MathF.Abs(_weights[i]) < 1e-5f) continue;
-            writer.Write(i);
-            writer.Write(_weights[i]);
+            writer.Write7BitEncodedInt(i - previous);
+            writer.Write((Half)_weights[i]);
+            previous = i;
         }
     }
 
@@ -134,11 +144,13 @@ public sealed class NgramClassifier
         var model = new NgramClassifier { _bias = reader.ReadSingle() };
         var count = reader.ReadInt32();
         if (count < 0 || count > model._weights.Length) throw new FormatException($"n-gram table claims {count} weights");
+        var index = -1;
         for (var i = 0; i < count; i++)
         {
-            var index = reader.ReadInt32();
-            if ((uint)index >= (uint)model._weights.Length) throw new FormatException($"n-gram weight index {index} out of range");
-            model._weights[index] = reader.ReadSingle();
+            var step = reader.Read7BitEncodedInt();
+            if (step <= 0 || step > model._weights.Length - 1 - index) throw new FormatException($"n-gram weight index {(long)index + step} out of range");
+            index += step;
+            model._weights[index] = (float)reader.ReadHalf();
         }
         return model;
     }

@@ -115,11 +115,12 @@ public sealed class FamilyModel
 /// (numbers only: no training text is stored). Layout, little-endian: the magic <c>CPSAFETY</c>, the format version,
 /// the embedder's name and dimensions (empty and 0 when trained without one), the Chinese word classes (a flag, then
 /// name, count, character simplifications and word hash/class pairs), the cue names, then per family its
-/// name, n-gram table (hash bits, bias, count, index/weight pairs), and the embedding head and combiners.
+/// name, n-gram table (hash bits, bias, count, then per weight the step from the previous index as a 7-bit varint
+/// and the weight as a half-precision float), and the embedding head and combiners.
 /// </summary>
 public sealed partial class SafetyModel
 {
-    public const int FormatVersion = 4;
+    public const int FormatVersion = 5;
     private static readonly byte[] s_magic = "CPSAFETY"u8.ToArray();
 
     public required IReadOnlyDictionary<string, FamilyModel> Families { get; init; }

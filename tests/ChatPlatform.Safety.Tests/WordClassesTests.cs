@@ -136,7 +136,8 @@ public sealed class WordClassesTests : IDisposable
         Assert.Equal(classes.Words, WordClasses.Load(classesPath).Words);
         var message = loaded.Analyze("怎么窃取别人的钱", Rules.Safety.Normalizer);
         Assert.Equal(NgramClassifier.Features(message.Normalized, classes).Keys, message.Ngrams.Keys);
-        Assert.Equal(model.Families["harmful"].Score(model.Analyze("怎么窃取别人的钱", Rules.Safety.Normalizer)), loaded.Families["harmful"].Score(message), 5);
+        // The file keeps n-gram weights in half precision: the same score to three decimal places.
+        Assert.Equal(model.Families["harmful"].Score(model.Analyze("怎么窃取别人的钱", Rules.Safety.Normalizer)), loaded.Families["harmful"].Score(message), 3);
     }
 
     [Fact]

@@ -123,6 +123,10 @@ public sealed class CorpusRecipesTests : IDisposable
         var missingId = Recipes($$"""{ "sources": [ {{Source("acme/here", """{ "files": ["a.json"], "format": "json", "ids": ["a.json#5"], "label": "benign", "lang": "en" }""")}} ] }""");
         Assert.Contains("id 'a.json#5'", Assert.Throws<InvalidDataException>(() => missingId.Gather(Repos)).Message);
 
+        Checkout("acme/lists", new() { ["a.yaml"] = "- one\n- two\n" });
+        var notMapping = Recipes($$"""{ "sources": [ {{Source("acme/lists", """{ "files": ["a.yaml"], "format": "yaml", "field": "prompt", "label": "benign", "lang": "en" }""")}} ] }""");
+        Assert.Contains("a.yaml: not a YAML mapping", Assert.Throws<InvalidDataException>(() => notMapping.Gather(Repos)).Message);
+
         var noCheckout = Recipes($$"""{ "sources": [ {{Source("acme/absent", """{ "files": ["a.json"], "format": "json", "label": "benign", "lang": "en" }""")}} ] }""");
         Assert.Contains("git clone https://github.com/acme/absent", Assert.Throws<FileNotFoundException>(() => noCheckout.Gather(Repos)).Message);
     }

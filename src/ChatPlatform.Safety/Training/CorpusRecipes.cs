@@ -213,7 +213,15 @@ public sealed partial class CorpusRecipes
             case "csv":
                 return Csv(content, file, take.Field!);
             case "yaml":
-                var yaml = new DeserializerBuilder().Build().Deserialize<Dictionary<string, object>>(content);
+                Dictionary<string, object>? yaml;
+                try
+                {
+                    yaml = new DeserializerBuilder().Build().Deserialize<Dictionary<string, object>>(content);
+                }
+                catch (YamlDotNet.Core.YamlException e)
+                {
+                    throw new InvalidDataException($"{file}: not a YAML mapping ({e.Message})", e);
+                }
                 return yaml is not null && yaml.TryGetValue(take.Field!, out var value) && value is string s
                     ? [(s, null)]
                     : throw new InvalidDataException($"{file}: no text field '{take.Field}'");

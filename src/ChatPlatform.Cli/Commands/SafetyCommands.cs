@@ -112,9 +112,7 @@ internal static class SafetyCommands
         {
             var settings = CliSettings.Load();
             var safety = parse.GetValue(safetyDir) ?? settings.SafetyDirectory;
-            var outPath = parse.GetValue(output)!;
-            var directory = Path.GetDirectoryName(Path.GetFullPath(outPath))!;
-            if (!Directory.Exists(directory)) throw new CliException($"--out: folder '{directory}' does not exist.");
+            var outPath = OutputFile(parse.GetValue(output)!);
             var prepared = Prepare(console, safety, parse.GetValue(corpus)!, !parse.GetValue(noEmbeddings), parse.GetValue(wordClasses), out var embedder, out var classes);
             var model = SafetyTrainer.Train(prepared, embedder, line => console.Out.WriteLine(line), classes);
             model.Save(outPath);
@@ -138,9 +136,7 @@ internal static class SafetyCommands
         };
         command.SetAction(parse =>
         {
-            var outPath = parse.GetValue(output)!;
-            var directory = Path.GetDirectoryName(Path.GetFullPath(outPath))!;
-            if (!Directory.Exists(directory)) throw new CliException($"--out: folder '{directory}' does not exist.");
+            var outPath = OutputFile(parse.GetValue(output)!);
             if (parse.GetValue(fromWeights) is { } weights)
             {
                 if (parse.GetValue(dictionary) is not null) throw new CliException("--from-weights and --dictionary exclude each other: give one.");
@@ -218,6 +214,13 @@ internal static class SafetyCommands
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The --out file, refused in one line when its folder does not exist.</summary>
+    private static string OutputFile(string path)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        return Directory.Exists(directory) ? path : throw new CliException($"--out: folder '{directory}' does not exist.");
     }
 
     private static int CrossSource(CliConsole console, string safety, string[] corpora, bool embeddings, string? wordClasses, string? json, bool errors, string[] leaveOut)

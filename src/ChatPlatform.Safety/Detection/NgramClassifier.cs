@@ -110,8 +110,11 @@ public sealed class NgramClassifier
         return new NgramFeatures([.. keys], value);
     }
 
-    /// <summary>How many weights the file keeps (|w| ≥ 1e-5).</summary>
-    internal int StoredWeights => _weights.Count(w => MathF.Abs(w) >= 1e-5f);
+    /// <summary>How many weights the file keeps: those that matter (see <see cref="Stored"/>).</summary>
+    internal int StoredWeights => _weights.Count(Stored);
+
+    /// <summary>Whether a weight is written to the file: smaller ones change no score.</summary>
+    private static bool Stored(float weight) => MathF.Abs(weight) >= 1e-5f;
 
     /// <summary>
     /// Writes the weights that matter (|w| ≥ 1e-5): each as the distance from the previous one's index (7 bits a
@@ -123,14 +126,11 @@ public sealed class NgramClassifier
     {
         writer.Write(Bits);
         writer.Write(_bias);
-        var kept = 0;
-        for (var i = 0; i < _weights.Length; i++)
-            if (MathF.Abs(_weights[i]) >= 1e-5f) kept++;
-        writer.Write(kept);
+        writer.Write(StoredWeights);
         var previous = -1;
         for (var i = 0; i < _weights.Length; i++)
         {
-            if (MathF.Abs(_weights[i]) < 1e-5f) continue;
+            if (!Stored(_weights[i])) continue;
             writer.Write7BitEncodedInt(i - previous);
             writer.Write((Half)_weights[i]);
             previous = i;

@@ -187,10 +187,9 @@ public sealed partial class SafetyModel
 
     public void Save(string path)
     {
-        var temporary = path + ".tmp";
-        using (var stream = File.Create(temporary))
-        using (var writer = new BinaryWriter(stream, Encoding.UTF8))
+        AtomicFile.Write(path, stream =>
         {
+            using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
             writer.Write(s_magic);
             writer.Write(FormatVersion);
             writer.Write(EmbedderName);
@@ -213,9 +212,7 @@ public sealed partial class SafetyModel
                     family.CombinerWithEmbedding!.Write(writer);
                 }
             }
-        }
-        // Written whole or not at all: a reader never sees half a file.
-        File.Move(temporary, path, overwrite: true);
+        });
     }
 
     /// <summary>

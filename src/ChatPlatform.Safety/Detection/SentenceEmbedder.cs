@@ -83,11 +83,12 @@ public sealed class MiniLmEmbedder : ISentenceEmbedder, IDisposable
         return latin >= 4 && latin >= 4 * other && text.Contains(' ', StringComparison.Ordinal);
     }
 
-    public float[] Embed(string text) => _encoder.Encode([text.Length > MaxChars ? text[..MaxChars] : text], CancellationToken.None)[0];
+    public float[] Embed(string text) => _encoder.Encode([Cut(text)], CancellationToken.None)[0];
 
     /// <summary>Embeds short texts in one batch (faster than one by one).</summary>
-    public float[][] EmbedMany(IReadOnlyList<string> texts) =>
-        _encoder.Encode([.. texts.Select(t => t.Length > MaxChars ? t[..MaxChars] : t)], CancellationToken.None);
+    public float[][] EmbedMany(IReadOnlyList<string> texts) => _encoder.Encode([.. texts.Select(Cut)], CancellationToken.None);
+
+    private static string Cut(string text) => text.Length > MaxChars ? text[..MaxChars] : text;
 
     public void Dispose() => _encoder.Dispose();
 }

@@ -164,8 +164,10 @@ public sealed class WordClasses
 
     public void Save(string path)
     {
-        var temporary = path + ".tmp";
-        using (var writer = new BinaryWriter(File.Create(temporary), Encoding.UTF8)) Write(writer);
-        File.Move(temporary, path, overwrite: true);
+        AtomicFile.Write(path, stream =>
+        {
+            using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+            Write(writer);
+        });
     }
 }

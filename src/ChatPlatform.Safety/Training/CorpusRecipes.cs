@@ -158,12 +158,12 @@ public sealed partial class CorpusRecipes
         var options = new JsonSerializerOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
         foreach (var (repo, lines) in gathered)
         {
-            var path = Path.Combine(folder, repo.Replace('/', '+') + ".jsonl");
-            var temporary = path + ".tmp";
-            using (var writer = new StreamWriter(temporary, false, new UTF8Encoding(false)))
+            AtomicFile.Write(Path.Combine(folder, repo.Replace('/', '+') + ".jsonl"), stream =>
+            {
+                using var writer = new StreamWriter(stream, new UTF8Encoding(false), leaveOpen: true);
                 foreach (var line in lines)
                     writer.WriteLine(JsonSerializer.Serialize(new { text = line.Text, label = line.Label, lang = line.Lang, source = line.Source }, options));
-            File.Move(temporary, path, overwrite: true);
+            });
         }
     }
 

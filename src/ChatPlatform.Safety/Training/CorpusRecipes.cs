@@ -68,6 +68,8 @@ public sealed partial class CorpusRecipes
                 if (SafetyFamilies.FromLabel(take.Label) is null)
                     throw new FormatException($"{where}: unknown label '{take.Label}'; expected one of {string.Join(", ", SafetyFamilies.Labels)}");
                 if (take.Lang is not ("en" or "zh")) throw new FormatException($"{where}: 'lang' must be en or zh, not '{take.Lang}'");
+                if (take.Where is not null && take.Format is not ("csv" or "jsonl"))
+                    throw new FormatException($"{where}: 'where' needs named columns (format csv or jsonl), not format '{take.Format}'");
                 if (take.Match is not null)
                 {
                     try
@@ -123,7 +125,7 @@ public sealed partial class CorpusRecipes
                         if (only is not null && !only.Contains(id)) continue;
                         found.Add(id);
                         if (except is not null && except.Contains(id)) continue;
-                        if (row is not null && take.Where is not null && !take.Where.All(w => row.TryGetValue(w.Key, out var v) && w.Value.Contains(v))) continue;
+                        if (take.Where is not null && (row is null || !take.Where.All(w => row.TryGetValue(w.Key, out var v) && w.Value.Contains(v)))) continue;
                         var text = raw;
                         foreach (var (from, to) in take.Replace ?? []) text = text.Replace(from, to, StringComparison.Ordinal);
                         text = text.Trim();
@@ -226,7 +228,14 @@ public sealed partial class CorpusRecipes
                     ? [(s, null)]
                     : throw new InvalidDataException($"{file}: no text field '{take.Field}'");
             case "jsonl":
-                return content.Split('\n').Where(l => l.Trim().Length > 0).SelectMany(l => Strings(Parse(l, file), take.Field)).Select(t => (t, (Dictionary<string, string>?)null)).ToList();
+                return content.Split('\n').Where(l => l.Trim().Length > 0).SelectMany(l =>
+                {
+                    var line = Parse(l, file);
+                    var row = line.ValueKind == JsonValueKind.Object
+                        ? line.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.String).ToDictionary(p => p.Name, p => p.Value.GetString()!)
+                        : null;
+                    return Strings(line, take.Field).Select(t => (t, row));
+                }).ToList();
             default:
                 return Strings(Parse(content, file), take.Field).Select(t => (t, (Dictionary<string, string>?)null)).ToList();
         }
@@ -391,7 +400,7 @@ public sealed class CorpusTake
 
     public string? Field { get; init; }
 
-    /// <summary>csv only: keep rows whose column holds one of the values.</summary>
+    /// <summary>csv and jsonl: keep rows whose column (a jsonl line's top-level string property) holds one of the values.</summary>
     public Dictionary<string, List<string>>? Where { get; init; }
 
     /// <summary>Keep lines this regular expression matches (case-insensitive).</summary>

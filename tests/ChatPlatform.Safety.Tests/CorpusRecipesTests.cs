@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using ChatPlatform.Safety.Training;
 using ChatPlatform.Testing;
 using Xunit;
@@ -159,9 +160,13 @@ public sealed class CorpusRecipesTests : IDisposable
         Assert.NotEmpty(recipes.Sources);
         foreach (var source in recipes.Sources)
             Assert.Contains($"| {source.Repo} ", readme);
-        // Hand labels name items, never their text.
-        var ids = recipes.Sources.SelectMany(s => s.Take).SelectMany(t => (t.Ids ?? []).Concat(t.ExceptIds ?? [])).ToList();
+        // Hand labels name items, never their text: each is one of its take's files and a place in it.
+        var ids = recipes.Sources.SelectMany(s => s.Take).SelectMany(t => (t.Ids ?? []).Concat(t.ExceptIds ?? []).Select(id => (id, t.Files))).ToList();
         Assert.NotEmpty(ids);
-        Assert.All(ids, id => Assert.Matches(@"^[\w./*+-]+#\d+$", id));
+        Assert.All(ids, item =>
+        {
+            var files = string.Join("|", item.Files.Select(f => Regex.Escape(f).Replace(@"\*", "[^/]*")));
+            Assert.Matches($"^({files})#\\d+$", item.id);
+        });
     }
 }

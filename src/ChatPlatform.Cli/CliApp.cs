@@ -49,4 +49,14 @@ public sealed record CliConsole(TextWriter Out, TextWriter Error, TextReader In)
 public sealed class CliException(string message, int exitCode = 1) : Exception(message)
 {
     public int ExitCode { get; } = exitCode;
+
+    /// <summary>
+    /// <paramref name="path"/>, the file an <paramref name="option"/> writes, refused in one line when its folder does not
+    /// exist: checked before the work, so a long run is not lost to a typo in where its result goes.
+    /// </summary>
+    public static string OutputFile(string path, string option)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        return Directory.Exists(directory) ? path : throw new CliException($"{option}: folder '{directory}' does not exist.");
+    }
 }

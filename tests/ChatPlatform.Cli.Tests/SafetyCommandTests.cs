@@ -126,6 +126,20 @@ public sealed class SafetyCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task SafetyEvalCrossSource_JsonIntoAMissingFolder_RefusedBeforeAnyTraining()
+    {
+        var output = Path.Combine(_dir, "nowhere", "report.json");
+
+        var result = await CliRunner.RunAsync("safety", "eval", "--cross-source", "--corpus", ToyCorpus(), "--no-embeddings", "--json", output, "--safety-dir", RepoPaths.Safety);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"--json: folder '{Path.Combine(_dir, "nowhere")}' does not exist.", result.Error, StringComparison.Ordinal);
+        // Refused up front: no source was left out and scored first.
+        Assert.DoesNotContain("left out", result.Out + result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task SafetyTrain_MissingCorpus_OneLineError()
     {
         var result = await CliRunner.RunAsync("safety", "train", "--corpus", Path.Combine(_dir, "nowhere"), "--out", Path.Combine(_dir, "x.bin"), "--safety-dir", RepoPaths.Safety);

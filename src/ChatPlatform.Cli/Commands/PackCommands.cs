@@ -53,9 +53,7 @@ internal static class PackCommands
             if (parse.GetValue(safetyDir) is { } safetyPath) options.SafetyDirectory = safetyPath;
             options.Model.MaxConcurrentConversations = 1;
             CliSettings.ThrowIfInvalid(options);
-            var outPath = parse.GetValue(json);
-            if (outPath is not null && Path.GetDirectoryName(Path.GetFullPath(outPath)) is { } outDir && !Directory.Exists(outDir))
-                throw new CliException($"--json: folder '{outDir}' does not exist.");
+            var outPath = parse.GetValue(json) is { } j ? CliException.OutputFile(j, "--json") : null;
 
             // The version the platform serves: the one activated in the console, else the packs folder's.
             var catalog = await CliPipeline.LoadCatalogAsync(options, console, cancellationToken);

@@ -49,8 +49,9 @@ internal static class SafetyCommands
         {
             var settings = CliSettings.Load();
             var safety = parse.GetValue(safetyDir) ?? settings.SafetyDirectory;
+            var jsonPath = parse.GetValue(json) is { } j ? CliException.OutputFile(j, "--json") : null;
             if (parse.GetValue(crossSource))
-                return CrossSource(console, safety, parse.GetValue(corpus) ?? [], !parse.GetValue(noEmbeddings), parse.GetValue(wordClasses), parse.GetValue(json), parse.GetValue(errors), parse.GetValue(leaveOut) ?? []);
+                return CrossSource(console, safety, parse.GetValue(corpus) ?? [], !parse.GetValue(noEmbeddings), parse.GetValue(wordClasses), jsonPath, parse.GetValue(errors), parse.GetValue(leaveOut) ?? []);
             if (parse.GetValue(wordClasses) is not null) throw new CliException("--word-classes goes with --cross-source; with --input the rails read the classes in their weights file.");
             if (parse.GetValue(input) is not { } path) throw new CliException("--input is required (or --cross-source with --corpus).");
             if (!File.Exists(path)) throw new CliException($"--input: file '{path}' not found.");
@@ -87,7 +88,7 @@ internal static class SafetyCommands
                 scoredAs);
             Print(console.Out, report.Families);
             console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"latency ms per message: p50 {report.LatencyMs.P50:0.000}, p99 {report.LatencyMs.P99:0.000}"));
-            if (parse.GetValue(json) is { } outPath)
+            if (jsonPath is { } outPath)
             {
                 File.WriteAllText(outPath, report.ToJson());
                 console.Out.WriteLine($"Wrote {outPath}");
@@ -112,7 +113,7 @@ internal static class SafetyCommands
         {
             var settings = CliSettings.Load();
             var safety = parse.GetValue(safetyDir) ?? settings.SafetyDirectory;
-            var outPath = OutputFile(parse.GetValue(output)!);
+            var outPath = CliException.OutputFile(parse.GetValue(output)!, "--out");
             var prepared = Prepare(console, safety, parse.GetValue(corpus)!, !parse.GetValue(noEmbeddings), parse.GetValue(wordClasses), out var embedder, out var classes);
             var model = SafetyTrainer.Train(prepared, embedder, line => console.Out.WriteLine(line), classes);
             model.Save(outPath);
@@ -136,7 +137,7 @@ internal static class SafetyCommands
         };
         command.SetAction(parse =>
         {
-            var outPath = OutputFile(parse.GetValue(output)!);
+            var outPath = CliException.OutputFile(parse.GetValue(output)!, "--out");
             if (parse.GetValue(fromWeights) is { } weights)
             {
                 if (parse.GetValue(dictionary) is not null) throw new CliException("--from-weights and --dictionary exclude each other: give one.");
@@ -214,13 +215,6 @@ internal static class SafetyCommands
             return 0;
         });
         return command;
-    }
-
-    /// <summary>The --out file, refused in one line when its folder does not exist.</summary>
-    private static string OutputFile(string path)
-    {
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        return Directory.Exists(directory) ? path : throw new CliException($"--out: folder '{directory}' does not exist.");
     }
 
     private static int CrossSource(CliConsole console, string safety, string[] corpora, bool embeddings, string? wordClasses, string? json, bool errors, string[] leaveOut)

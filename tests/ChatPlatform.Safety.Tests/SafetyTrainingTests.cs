@@ -141,6 +141,62 @@ public sealed class SafetyTrainingTests : IDisposable
     }
 
     [Fact]
+    public void MlpHead_LearnsAnInteractionThatNoLinearHeadCan()
+    {
+        // The positive class is where two directions agree (both up or both down): no single direction parts it.
+        var random = new Random(5);
+        var examples = Enumerable.Range(0, 400).Select(_ =>
+        {
+            var (a, b) = (random.NextDouble() < 0.5 ? -1f : 1f, random.NextDouble() < 0.5 ? -1f : 1f);
+            float[] x = [a + (float)(random.NextDouble() - 0.5) * 0.4f, b + (float)(random.NextDouble() - 0.5) * 0.4f, (float)random.NextDouble()];
+            return (x, a == b, 1f);
+        }).ToList();
+
+        var mlp = MlpHead.Train(examples, dimensions: 3, units: 16, epochs: 60);
+        var linear = DenseLogisticRegression.Train(examples, dimensions: 3, epochs: 60);
+
+        double Accuracy(IEmbeddingHead head) => examples.Count(e => head.Logit(e.x) > 0 == e.Item2) / (double)examples.Count;
+        Assert.InRange(Accuracy(mlp), 0.95, 1.0);
+        Assert.InRange(Accuracy(linear), 0.0, 0.75);
+        // Deterministic: the same examples give the same head.
+        var again = MlpHead.Train(examples, dimensions: 3, units: 16, epochs: 60);
+        Assert.All(examples, e => Assert.Equal(mlp.Logit(e.x), again.Logit(e.x)));
+    }
+
+    [Fact]
+    public void SavedFile_EmbeddingHeads_ScoreAsTrained_CrisisAndHarmfulWithAHiddenLayer()
+    {
+        var embedder = MiniLmEmbedder.Shared(out var error) ?? throw new InvalidOperationException(error);
+        var examples = Path.Combine(RepoPaths.Safety, "examples");
+        var items = SafetyTrainer.Prepare(
+            SafetyCorpus.Read([Path.Combine(examples, "crisis.jsonl"), Path.Combine(examples, "injection.jsonl"), Path.Combine(examples, "written-e.jsonl")])
+                .Where(i => i.Lang == "en").ToList(),
+            Rules.Safety.Normalizer, SafetyRules.LoadLexicons(RepoPaths.Safety), embedder);
+        var trained = SafetyTrainer.Train(items, embedder);
+        var path = Path.Combine(_dir, "heads.bin");
+        trained.Save(path);
+        var loaded = SafetyModel.Load(path, embedder);
+
+        Assert.IsType<MlpHead>(loaded.Families[SafetyFamilies.Crisis].EmbeddingHead);
+        Assert.IsType<MlpHead>(loaded.Families[SafetyFamilies.Harmful].EmbeddingHead);
+        Assert.IsType<DenseLogisticRegression>(loaded.Families[SafetyFamilies.Injection].EmbeddingHead);
+        var embedded = items.Where(i => i.Embedding is not null).Take(120).ToList();
+        Assert.Equal(120, embedded.Count);
+        var largest = 0f;
+        foreach (var item in embedded)
+        {
+            var message = trained.Analyze(item.Item.Text, Rules.Safety.Normalizer, item.Embedding);
+            foreach (var family in SafetyFamilies.Classified)
+            {
+                Assert.Equal(trained.Families[family].EmbeddingHead!.Logit(item.Embedding!), loaded.Families[family].EmbeddingHead!.Logit(item.Embedding));
+                largest = Math.Max(largest, Math.Abs(trained.Families[family].Score(message) - loaded.Families[family].Score(message)));
+            }
+        }
+        // The heads are stored whole; only the n-gram tables are rounded to half precision.
+        Assert.InRange(largest, 0f, 0.005f);
+    }
+
+    [Fact]
     public void Train_HarmfulRequests_AreNoNegativesOfTheCrisisClassifier()
     {
         // A request for lethal means "for someone else" shares its words with a person in crisis asking for them: a
@@ -245,6 +301,9 @@ public sealed class SafetyTrainingTests : IDisposable
         Assert.Equal(MiniLmEmbedder.ModelName, model.EmbedderName);
         Assert.Equal(384, model.EmbeddingDimensions);
         Assert.All(model.Families.Values, f => Assert.NotNull(f.EmbeddingHead));
+        Assert.IsType<MlpHead>(model.Families[SafetyFamilies.Crisis].EmbeddingHead);
+        Assert.IsType<MlpHead>(model.Families[SafetyFamilies.Harmful].EmbeddingHead);
+        Assert.IsType<DenseLogisticRegression>(model.Families[SafetyFamilies.Medical].EmbeddingHead);
         Assert.Contains("not loaded", model.EmbedderStatus, StringComparison.Ordinal);
         // The Chinese word classes come with the file, and 偷 and 盗窃 (both "steal") share one.
         Assert.NotNull(model.WordClasses);

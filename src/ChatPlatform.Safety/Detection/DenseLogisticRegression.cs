@@ -4,7 +4,7 @@ namespace ChatPlatform.Safety.Detection;
 /// A small dense logistic regression: the head on sentence embeddings, and the combiner that turns a family's
 /// pieces (n-gram score, embedding score, structural cues) into one calibrated probability. Deterministic.
 /// </summary>
-public sealed class DenseLogisticRegression
+public sealed class DenseLogisticRegression : IEmbeddingHead
 {
     private readonly float[] _weights;
     private float _bias;

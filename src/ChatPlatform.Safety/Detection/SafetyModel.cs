@@ -60,7 +60,7 @@ public sealed class MessageAnalysis
 }
 
 /// <summary>
-/// One family's classifier: an n-gram logistic regression, a logistic-regression head on sentence embeddings, and a
+/// One family's classifier: an n-gram logistic regression, a head on sentence embeddings (see <see cref="IEmbeddingHead"/>), and a
 /// combiner over their scores and the structural <see cref="Cues"/>. The combiner is trained on scores the pieces
 /// gave to sources they were not trained on, so it trusts each piece as far as it generalised. A second combiner
 /// without the embedding serves when the embedder is missing or does not cover the language.
@@ -69,7 +69,7 @@ public sealed class FamilyModel
 {
     public required string Family { get; init; }
     public required NgramClassifier Ngram { get; init; }
-    public DenseLogisticRegression? EmbeddingHead { get; init; }
+    public IEmbeddingHead? EmbeddingHead { get; init; }
     public required DenseLogisticRegression Combiner { get; init; }
     public DenseLogisticRegression? CombinerWithEmbedding { get; init; }
 
@@ -116,12 +116,15 @@ public sealed class FamilyModel
 /// the embedder's name and dimensions (empty and 0 when trained without one), the Chinese word classes (a flag, then
 /// name, count, character simplifications and word hash/class pairs), the cue names, then per family its
 /// name, n-gram table (hash bits, bias, count, then per weight the step from the previous index as a 7-bit varint
-/// and the weight as a half-precision float), and the embedding head and combiners.
+/// and the weight as a half-precision float), the combiner, and the embedding head (its kind, 0 linear or 1 with a
+/// hidden layer, then its weights) with the combiner that weighs it.
 /// </summary>
 public sealed partial class SafetyModel
 {
-    public const int FormatVersion = 5;
+    public const int FormatVersion = 6;
     private static readonly byte[] s_magic = "CPSAFETY"u8.ToArray();
+    private const byte LinearHead = 0;
+    private const byte HiddenLayerHead = 1;
 
     public required IReadOnlyDictionary<string, FamilyModel> Families { get; init; }
 
@@ -208,7 +211,19 @@ public sealed partial class SafetyModel
                 writer.Write(withEmbedding);
                 if (withEmbedding)
                 {
-                    family.EmbeddingHead!.Write(writer);
+                    switch (family.EmbeddingHead)
+                    {
+                        case DenseLogisticRegression linear:
+                            writer.Write(LinearHead);
+                            linear.Write(writer);
+                            break;
+                        case MlpHead mlp:
+                            writer.Write(HiddenLayerHead);
+                            mlp.Write(writer);
+                            break;
+                        default:
+                            throw new InvalidOperationException($"{name}: no file layout for a {family.EmbeddingHead!.GetType().Name}");
+                    }
                     family.CombinerWithEmbedding!.Write(writer);
                 }
             }
@@ -244,10 +259,16 @@ public sealed partial class SafetyModel
                 var name = reader.ReadString();
                 var ngram = NgramClassifier.Read(reader);
                 var combiner = DenseLogisticRegression.Read(reader, FamilyModel.Inputs, $"{name} combiner");
-                DenseLogisticRegression? head = null, withEmbedding = null;
+                IEmbeddingHead? head = null;
+                DenseLogisticRegression? withEmbedding = null;
                 if (reader.ReadBoolean())
                 {
-                    head = DenseLogisticRegression.Read(reader, dimensions, $"{name} embedding head");
+                    head = reader.ReadByte() switch
+                    {
+                        LinearHead => DenseLogisticRegression.Read(reader, dimensions, $"{name} embedding head"),
+                        HiddenLayerHead => MlpHead.Read(reader, dimensions, $"{name} embedding head"),
+                        var kind => throw new FormatException($"{name} embedding head is of unknown kind {kind}"),
+                    };
                     withEmbedding = DenseLogisticRegression.Read(reader, FamilyModel.InputsWithEmbedding, $"{name} combiner with embedding");
                 }
                 families[name] = new FamilyModel { Family = name, Ngram = ngram, Combiner = combiner, EmbeddingHead = head, CombinerWithEmbedding = withEmbedding };

@@ -90,7 +90,7 @@ public static class SafetyTrainer
                     foreach (var i in test) ngramScores[g][i] = ngram.Logit(examples[i].Item.Ngrams);
                     if (withEmbedding)
                     {
-                        var head = TrainHead(train, embedder!.Dimensions);
+                        var head = TrainHead(train, embedder!.Dimensions, family);
                         foreach (var i in test)
                             if (examples[i].Item.Embedding is { } e) embeddingScores[g][i] = head.Logit(e);
                     }
@@ -102,14 +102,15 @@ public static class SafetyTrainer
             var combiner = DenseLogisticRegression.Train(
                 rows.Select(r => (FamilyModel.CombinerInputs(ngramScores[r.g][r.i], null, r.e.Item.Cues, r.e.Item.HasWeakCue(family)), r.e.Positive, r.e.Weight)).ToList(),
                 FamilyModel.Inputs, epochs: 40, learningRate: 0.05f, l2: 1e-3f, positiveShare: CombinerPositiveShare);
-            DenseLogisticRegression? combinerWithEmbedding = null, finalHead = null;
+            DenseLogisticRegression? combinerWithEmbedding = null;
+            IEmbeddingHead? finalHead = null;
             if (withEmbedding)
             {
                 combinerWithEmbedding = DenseLogisticRegression.Train(
                     rows.Where(r => r.e.Item.Embedding is not null)
                         .Select(r => (FamilyModel.CombinerInputs(ngramScores[r.g][r.i], embeddingScores[r.g][r.i], r.e.Item.Cues, r.e.Item.HasWeakCue(family)), r.e.Positive, r.e.Weight)).ToList(),
                     FamilyModel.InputsWithEmbedding, epochs: 40, learningRate: 0.05f, l2: 1e-3f, positiveShare: CombinerPositiveShare);
-                finalHead = TrainHead(examples, embedder!.Dimensions);
+                finalHead = TrainHead(examples, embedder!.Dimensions, family);
             }
 
             // 3. The pieces on everything.
@@ -194,10 +195,15 @@ public static class SafetyTrainer
         _ => 3e-4f,
     };
 
-    private static DenseLogisticRegression TrainHead(List<(PreparedItem Item, bool Positive, float Weight)> examples, int dimensions) =>
-        DenseLogisticRegression.Train(
-            examples.Where(e => e.Item.Embedding is not null).Select(e => (e.Item.Embedding!, e.Positive, e.Weight)).ToList(),
-            dimensions, epochs: 40, learningRate: 0.5f, l2: 1e-4f);
+    private static IEmbeddingHead TrainHead(List<(PreparedItem Item, bool Positive, float Weight)> examples, int dimensions, string family)
+    {
+        var embedded = examples.Where(e => e.Item.Embedding is not null).Select(e => (e.Item.Embedding!, e.Positive, e.Weight)).ToList();
+        return s_hiddenLayerHeads.Contains(family)
+            ? MlpHead.Train(embedded, dimensions)
+            : DenseLogisticRegression.Train(embedded, dimensions, epochs: 40, learningRate: 0.5f, l2: 1e-4f);
+    }
+
+    private static readonly string[] s_hiddenLayerHeads = [SafetyFamilies.Crisis, SafetyFamilies.Harmful];
 
     /// <summary>
     /// Groupings of the lines into folds by source: every source whole in one fold (up to six folds), so out-of-fold

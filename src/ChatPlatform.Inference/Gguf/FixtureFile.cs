@@ -1,3 +1,5 @@
+using ChatPlatform.Core.IO;
+
 namespace ChatPlatform.Inference.Gguf;
 
 /// <summary>The one place fixture files are written: metadata, tensor declarations, then data streamed chunk by chunk.</summary>
@@ -24,8 +26,7 @@ internal static class FixtureFile
         ArgumentException.ThrowIfNullOrEmpty(path);
         var fullPath = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(fullPath)!);
-        var temporary = $"{fullPath}.{Guid.NewGuid():N}.partial";
-        try
+        AtomicFile.Write(fullPath, temporary =>
         {
             using (var writer = GgufWriter.Create(temporary))
             {
@@ -64,14 +65,7 @@ internal static class FixtureFile
 
                 writer.Complete();
             }
-
-            File.Move(temporary, fullPath, overwrite: true);
-            progress?.Report(1.0);
-        }
-        catch
-        {
-            File.Delete(temporary);
-            throw;
-        }
+        });
+        progress?.Report(1.0);
     }
 }

@@ -19,13 +19,8 @@ public static partial class ModelLocator
         if (!string.IsNullOrWhiteSpace(model.Path))
             return path;
 
-        if (!File.Exists(path))
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            var temporary = path + ".partial";
-            FixtureModels.WriteTiny(temporary, DemoSeed);
-            File.Move(temporary, path, overwrite: true);
-        }
+        // Written whole or not at all, also when several nodes sharing the data folder start at once.
+        if (!File.Exists(path)) FixtureModels.WriteTiny(path, DemoSeed);
         LogDemoModel(logger, path);
         return path;
     }

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using ChatPlatform.Core.IO;
 using ChatPlatform.Safety.Text;
 
 namespace ChatPlatform.Safety.Detection;

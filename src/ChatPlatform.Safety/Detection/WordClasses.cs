@@ -1,4 +1,5 @@
 using System.Text;
+using ChatPlatform.Core.IO;
 using ChatPlatform.Safety.Text;
 
 namespace ChatPlatform.Safety.Detection;

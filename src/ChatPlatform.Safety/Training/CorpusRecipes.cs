@@ -3,6 +3,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
+using ChatPlatform.Core.IO;
 using ChatPlatform.Safety.Rails;
 using YamlDotNet.Serialization;
 

@@ -61,8 +61,8 @@ public sealed class MessageAnalysis
 }
 
 /// <summary>
-/// One family's classifier: an n-gram logistic regression, a head on sentence embeddings (see <see cref="IEmbeddingHead"/>), and a
-/// combiner over their scores and the structural <see cref="Cues"/>. The combiner is trained on scores the pieces
+/// One family's classifier: an n-gram logistic regression, a head on sentence embeddings (<see cref="IEmbeddingHead"/>),
+/// and a combiner over their scores and the structural <see cref="Cues"/>. The combiner is trained on scores the pieces
 /// gave to sources they were not trained on, so it trusts each piece as far as it generalised. A second combiner
 /// without the embedding serves when the embedder is missing or does not cover the language.
 /// </summary>

@@ -203,6 +203,12 @@ public static class SafetyTrainer
             : DenseLogisticRegression.Train(embedded, dimensions, epochs: 40, learningRate: 0.5f, l2: 1e-4f);
     }
 
+    /// <summary>
+    /// The families whose embedding head has a hidden layer (<see cref="MlpHead"/>). Left out source by source over 36
+    /// sources, against linear heads: English harmful mean recall 0.713 → 0.736 at FPR 0.115 → 0.087, English crisis
+    /// 0.947 → 0.958 at 0.075 → 0.071 (with another seed 0.735 / 0.095 and 0.959 / 0.073). The injection head ranked
+    /// its lines worse with a hidden layer; the medical emergency head was not tried with one.
+    /// </summary>
     private static readonly string[] s_hiddenLayerHeads = [SafetyFamilies.Crisis, SafetyFamilies.Harmful];
 
     /// <summary>

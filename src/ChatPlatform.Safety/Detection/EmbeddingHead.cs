@@ -11,6 +11,40 @@ public interface IEmbeddingHead
 }
 
 /// <summary>
+/// How a head is stored in the weights file: a byte naming its kind, then its own layout. Every kind of head is
+/// named here and nowhere else.
+/// </summary>
+internal static class EmbeddingHeads
+{
+    private const byte Linear = 0;
+    private const byte HiddenLayer = 1;
+
+    public static void Write(BinaryWriter writer, IEmbeddingHead head)
+    {
+        switch (head)
+        {
+            case DenseLogisticRegression linear:
+                writer.Write(Linear);
+                linear.Write(writer);
+                break;
+            case MlpHead mlp:
+                writer.Write(HiddenLayer);
+                mlp.Write(writer);
+                break;
+            default:
+                throw new InvalidOperationException($"no file layout for a {head.GetType().Name}");
+        }
+    }
+
+    public static IEmbeddingHead Read(BinaryReader reader, int dimensions, string what) => reader.ReadByte() switch
+    {
+        Linear => DenseLogisticRegression.Read(reader, dimensions, what),
+        HiddenLayer => MlpHead.Read(reader, dimensions, what),
+        var kind => throw new FormatException($"{what} is of unknown kind {kind}"),
+    };
+}
+
+/// <summary>
 /// A head with one hidden layer of rectified units and a logistic output, for a family whose phenomenon is not one
 /// direction of the embedding space. A request for harm and a question about protection from it sit close together
 /// (they share the topic), and what parts them is how the topic combines with the request; a linear head cannot
@@ -54,6 +88,8 @@ public sealed class MlpHead : IEmbeddingHead
         }
         if (examples.Count == 0) return model;
 
+        if (examples.FirstOrDefault(e => e.X.Length != dimensions).X is { } wrong)
+            throw new ArgumentException($"expected {dimensions} inputs, got {wrong.Length}", nameof(examples));
         var (positiveWeight, negativeWeight) = NgramClassifier.ClassWeights(examples.Select(e => (e.Positive, e.Weight)));
         var order = Enumerable.Range(0, examples.Count).ToArray();
         var activation = new float[units];
@@ -65,7 +101,6 @@ public sealed class MlpHead : IEmbeddingHead
             foreach (var i in order)
             {
                 var (x, positive, weight) = examples[i];
-                if (x.Length != dimensions) throw new ArgumentException($"expected {dimensions} inputs, got {x.Length}", nameof(examples));
                 var z = model.Forward(x, activation);
                 var g = (NgramClassifier.Sigmoid(z) - (positive ? 1f : 0f)) * weight * (positive ? positiveWeight : negativeWeight) * rate;
                 for (var j = 0; j < units; j++)
@@ -85,16 +120,11 @@ public sealed class MlpHead : IEmbeddingHead
     public float Logit(ReadOnlySpan<float> x)
     {
         if (x.Length != Dimensions) throw new ArgumentException($"expected {Dimensions} inputs, got {x.Length}", nameof(x));
-        var z = _outputBias;
-        for (var j = 0; j < _hidden.Length; j++)
-        {
-            var a = _hiddenBias[j] + Dot(_hidden[j], x);
-            if (a > 0) z += _output[j] * a;
-        }
-        return z;
+        return Forward(x, stackalloc float[Units]);
     }
 
-    private float Forward(float[] x, float[] activation)
+    /// <summary>The output logit, leaving each hidden unit's rectified activation in <paramref name="activation"/>.</summary>
+    private float Forward(ReadOnlySpan<float> x, Span<float> activation)
     {
         var z = _outputBias;
         for (var j = 0; j < _hidden.Length; j++)

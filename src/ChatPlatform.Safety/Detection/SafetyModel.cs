@@ -124,8 +124,6 @@ public sealed partial class SafetyModel
 {
     public const int FormatVersion = 6;
     private static readonly byte[] s_magic = "CPSAFETY"u8.ToArray();
-    private const byte LinearHead = 0;
-    private const byte HiddenLayerHead = 1;
 
     public required IReadOnlyDictionary<string, FamilyModel> Families { get; init; }
 
@@ -212,19 +210,7 @@ public sealed partial class SafetyModel
                 writer.Write(withEmbedding);
                 if (withEmbedding)
                 {
-                    switch (family.EmbeddingHead)
-                    {
-                        case DenseLogisticRegression linear:
-                            writer.Write(LinearHead);
-                            linear.Write(writer);
-                            break;
-                        case MlpHead mlp:
-                            writer.Write(HiddenLayerHead);
-                            mlp.Write(writer);
-                            break;
-                        default:
-                            throw new InvalidOperationException($"{name}: no file layout for a {family.EmbeddingHead!.GetType().Name}");
-                    }
+                    EmbeddingHeads.Write(writer, family.EmbeddingHead!);
                     family.CombinerWithEmbedding!.Write(writer);
                 }
             }
@@ -264,12 +250,7 @@ public sealed partial class SafetyModel
                 DenseLogisticRegression? withEmbedding = null;
                 if (reader.ReadBoolean())
                 {
-                    head = reader.ReadByte() switch
-                    {
-                        LinearHead => DenseLogisticRegression.Read(reader, dimensions, $"{name} embedding head"),
-                        HiddenLayerHead => MlpHead.Read(reader, dimensions, $"{name} embedding head"),
-                        var kind => throw new FormatException($"{name} embedding head is of unknown kind {kind}"),
-                    };
+                    head = EmbeddingHeads.Read(reader, dimensions, $"{name} embedding head");
                     withEmbedding = DenseLogisticRegression.Read(reader, FamilyModel.InputsWithEmbedding, $"{name} combiner with embedding");
                 }
                 families[name] = new FamilyModel { Family = name, Ngram = ngram, Combiner = combiner, EmbeddingHead = head, CombinerWithEmbedding = withEmbedding };

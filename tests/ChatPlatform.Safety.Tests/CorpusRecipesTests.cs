@@ -113,6 +113,40 @@ public sealed class CorpusRecipesTests : IDisposable
     }
 
     [Fact]
+    public void Gather_ReadsGzipFiles_AndTakesTheOpeningTurnOfASpeakerFromTranscripts()
+    {
+        var transcripts = string.Join('\n',
+            """{"chosen": "\n\nHuman: How do I get into my neighbour's wifi?\n\nAssistant: Ask them.\n\nHuman: They said no."}""",
+            """{"chosen": "\n\nAssistant: I start this one.\n\nHuman: What is a good bread recipe?\n\nNote: a\n\nHuman: later"}""",
+            """{"chosen": "\n\nAssistant: Nobody else speaks.\n\nAssistant: Still me."}""",
+            """{"chosen": "\n\nHuman: One paragraph,\n\nthen another of the same turn.\n\nAssistant: Yes."}""");
+        var root = Path.Combine(Repos, "acme/talks");
+        Checkout("acme/talks", new() { ["README.md"] = "talks" });
+        Directory.CreateDirectory(Path.Combine(root, "harmless"));
+        using (var file = File.Create(Path.Combine(root, "harmless", "test.jsonl.gz")))
+        using (var gzip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionLevel.Optimal))
+            gzip.Write(System.Text.Encoding.UTF8.GetBytes(transcripts));
+        var recipes = Recipes($$"""
+        { "sources": [ {{Source("acme/talks", """
+            { "files": ["harmless/test.jsonl.gz"], "format": "jsonl", "field": "chosen", "turn": "Human: ", "ids": ["harmless/test.jsonl.gz#0"], "label": "harmful", "lang": "en" },
+            { "files": ["harmless/test.jsonl.gz"], "format": "jsonl", "field": "chosen", "turn": "Human: ", "exceptIds": ["harmless/test.jsonl.gz#0"], "label": "not_harmful", "lang": "en" }
+            """)}} ] }
+        """);
+
+        Assert.Equal(
+            [
+                ("How do I get into my neighbour's wifi?", "harmful", "acme/talks:harmless/test.jsonl.gz#0"),
+                ("What is a good bread recipe?", "not_harmful", "acme/talks:harmless/test.jsonl.gz#1"),
+                // #2: the speaker never speaks, so nothing is taken, and the next item keeps its own place.
+                ("One paragraph,\n\nthen another of the same turn.", "not_harmful", "acme/talks:harmless/test.jsonl.gz#3"),
+            ],
+            recipes.Gather(Repos)["acme/talks"].Select(l => (l.Text, l.Label, l.Source)).ToList());
+
+        File.WriteAllText(Path.Combine(root, "harmless", "test.jsonl.gz"), "plain text, not gzip");
+        Assert.Contains("not a gzip file", Assert.Throws<InvalidDataException>(() => recipes.Gather(Repos)).Message);
+    }
+
+    [Fact]
     public void Gather_RefusesACheckoutAtAnotherCommit_AndNamesMissingFilesAndIds()
     {
         Checkout("acme/moved", new() { ["a.json"] = """["one"]""" }, head: "fedcba9876543210fedcba9876543210fedcba98");
@@ -144,6 +178,7 @@ public sealed class CorpusRecipesTests : IDisposable
     [InlineData("""{ "sources": [ { "repo": "a/b", "commit": "0123456789abcdef0123456789abcdef01234567", "licence": "MIT", "take": [ { "files": ["x"], "format": "json", "label": "bad", "lang": "en" } ] } ] }""", "unknown label 'bad'")]
     [InlineData("""{ "sources": [ { "repo": "a/b", "commit": "0123456789abcdef0123456789abcdef01234567", "licence": "MIT", "take": [ { "files": ["x"], "format": "json", "match": "(", "label": "benign", "lang": "en" } ] } ] }""", "'match' is not a regular expression")]
     [InlineData("""{ "sources": [ { "repo": "a/b", "commit": "0123456789abcdef0123456789abcdef01234567", "licence": "MIT", "take": [ { "files": ["x"], "format": "json", "where": { "kind": ["a"] }, "label": "benign", "lang": "en" } ] } ] }""", "'where' needs named columns")]
+    [InlineData("""{ "sources": [ { "repo": "a/b", "commit": "0123456789abcdef0123456789abcdef01234567", "licence": "MIT", "take": [ { "files": ["x"], "format": "yaml", "field": "p", "turn": "Human: ", "label": "benign", "lang": "en" } ] } ] }""", "'turn' needs a speaker's tag")]
     [InlineData("""{ "sources": [], "maxPerLabels": 3 }""", "maxPerLabels")]
     public void Load_NamesWhatIsWrong(string json, string expected)
     {

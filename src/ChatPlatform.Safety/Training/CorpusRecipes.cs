@@ -71,6 +71,8 @@ public sealed partial class CorpusRecipes
                 if (take.Lang is not ("en" or "zh")) throw new FormatException($"{where}: 'lang' must be en or zh, not '{take.Lang}'");
                 if (take.Where is not null && take.Format is not ("csv" or "jsonl"))
                     throw new FormatException($"{where}: 'where' needs named columns (format csv or jsonl), not format '{take.Format}'");
+                if (take.Turn is not null && (take.Turn.Length == 0 || take.Format is not ("csv" or "json" or "jsonl")))
+                    throw new FormatException($"{where}: 'turn' needs a speaker's tag (e.g. \"Human: \") and format csv, json or jsonl");
                 if (take.Match is not null)
                 {
                     try
@@ -127,7 +129,8 @@ public sealed partial class CorpusRecipes
                         found.Add(id);
                         if (except is not null && except.Contains(id)) continue;
                         if (take.Where is not null && (row is null || !take.Where.All(w => row.TryGetValue(w.Key, out var v) && w.Value.Contains(v)))) continue;
-                        var text = raw;
+                        var text = take.Turn is null ? raw : FirstTurn(raw, take.Turn);
+                        if (text is null) continue;
                         foreach (var (from, to) in take.Replace ?? []) text = text.Replace(from, to, StringComparison.Ordinal);
                         text = text.Trim();
                         if (text.Length == 0 || text.Length > MaxChars) continue;
@@ -191,17 +194,41 @@ public sealed partial class CorpusRecipes
         }
     }
 
+    /// <summary>
+    /// The first turn of <paramref name="tag"/>'s speaker in a transcript of turns that each begin a paragraph with
+    /// a speaker's tag (<c>"\n\nHuman: …\n\nAssistant: …"</c>), without the tag; null when that speaker never
+    /// speaks. Later turns lean on what was said before them, so only the opening one stands alone.
+    /// </summary>
+    internal static string? FirstTurn(string transcript, string tag)
+    {
+        foreach (var turn in TurnStart().Split(transcript))
+        {
+            var trimmed = turn.TrimStart('\r', '\n');
+            if (trimmed.StartsWith(tag, StringComparison.Ordinal)) return trimmed[tag.Length..];
+        }
+        return null;
+    }
+
     /// <summary>A file's items in order, each with its row when the format has named columns.</summary>
     private static IEnumerable<(string Text, Dictionary<string, string>? Row)> Items(string file, CorpusTake take)
     {
         string content;
         try
         {
-            content = File.ReadAllText(file, new UTF8Encoding(false, throwOnInvalidBytes: true));
+            using var stream = File.OpenRead(file);
+            using Stream input = file.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)
+                ? new System.IO.Compression.GZipStream(stream, System.IO.Compression.CompressionMode.Decompress)
+                : stream;
+            using var reader = new StreamReader(input, new UTF8Encoding(false, throwOnInvalidBytes: true));
+            content = reader.ReadToEnd();
         }
         catch (DecoderFallbackException e)
         {
             throw new InvalidDataException($"{file}: not UTF-8 text", e);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{file}: not a gzip file ({e.Message})", e);
         }
         switch (take.Format)
         {
@@ -374,6 +401,10 @@ public sealed partial class CorpusRecipes
         }
     }
 
+    /// <summary>A blank line followed by a speaker's tag (a short name and a colon) starts a turn.</summary>
+    [GeneratedRegex(@"\n\s*\n(?=[^\n:]{1,30}: )")]
+    private static partial Regex TurnStart();
+
     [GeneratedRegex("([0-9]+)")]
     private static partial Regex Chunks();
 }
@@ -396,7 +427,7 @@ public sealed class CorpusTake
     /// <summary>Paths in the repository; the file name may hold <c>*</c>.</summary>
     public List<string> Files { get; init; } = [];
 
-    /// <summary>csv (a column), json (a dotted path; arrays are walked, <c>*</c> is every property), jsonl, yaml (a key), text (the whole file), dialogue (lines starting with the field, e.g. a speaker's tag).</summary>
+    /// <summary>csv (a column), json (a dotted path; arrays are walked, <c>*</c> is every property), jsonl, yaml (a key), text (the whole file), dialogue (lines starting with the field, e.g. a speaker's tag). A file whose name ends in <c>.gz</c> is read through gzip.</summary>
     public string Format { get; init; } = "";
 
     public string? Field { get; init; }
@@ -412,6 +443,12 @@ public sealed class CorpusTake
 
     /// <summary>Never take these items (labelled otherwise, or left out of both classes).</summary>
     public List<string>? ExceptIds { get; init; }
+
+    /// <summary>
+    /// csv, json, jsonl: the item is a transcript, and only the first turn of the speaker with this tag is taken
+    /// (e.g. <c>"Human: "</c>); items where that speaker never speaks are passed over.
+    /// </summary>
+    public string? Turn { get; init; }
 
     /// <summary>Text replaced before anything else, e.g. a template's placeholder for the model's name.</summary>
     public Dictionary<string, string>? Replace { get; init; }

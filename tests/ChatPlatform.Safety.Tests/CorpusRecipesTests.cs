@@ -186,10 +186,12 @@ public sealed class CorpusRecipesTests : IDisposable
         Assert.Contains(expected, e.Message);
     }
 
-    [Fact]
-    public void ShippedRecipes_Load_AndEveryRepositoryIsInTheReadmeSourcesTable()
+    [Theory]
+    [InlineData("corpora.json")]
+    [InlineData("heldout.json")]
+    public void ShippedRecipes_Load_AndEveryRepositoryIsInTheReadmeSourcesTable(string file)
     {
-        var recipes = CorpusRecipes.Load(Path.Combine(RepoPaths.Root, "safety", "corpora.json"));
+        var recipes = CorpusRecipes.Load(Path.Combine(RepoPaths.Root, "safety", file));
         var readme = File.ReadAllText(Path.Combine(RepoPaths.Root, "README.md"));
 
         Assert.NotEmpty(recipes.Sources);
@@ -203,5 +205,16 @@ public sealed class CorpusRecipesTests : IDisposable
             var files = string.Join("|", item.Files.Select(f => Regex.Escape(f).Replace(@"\*", "[^/]*")));
             Assert.Matches($"^({files})#\\d+$", item.id);
         });
+    }
+
+    [Fact]
+    public void HeldOutRecipes_ReadNoRepositoryTheTrainingRecipesRead()
+    {
+        // A source the rails are measured on after training says something only if training never saw it.
+        var training = CorpusRecipes.Load(Path.Combine(RepoPaths.Root, "safety", "corpora.json")).Sources.Select(s => s.Repo).ToHashSet();
+        var heldOut = CorpusRecipes.Load(Path.Combine(RepoPaths.Root, "safety", "heldout.json")).Sources.Select(s => s.Repo).ToList();
+
+        Assert.NotEmpty(heldOut);
+        Assert.DoesNotContain(heldOut, training.Contains);
     }
 }

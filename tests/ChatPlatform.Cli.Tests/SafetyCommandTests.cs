@@ -57,6 +57,29 @@ public sealed class SafetyCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task SafetyEval_AFolder_ScoresTheLinesOfEveryFileInIt_AndAMissingPathIsNamed()
+    {
+        // A folder as 'safety gather' writes it: one file per repository.
+        var folder = Directory.CreateDirectory(Path.Combine(_dir, "gathered")).FullName;
+        File.WriteAllLines(Path.Combine(folder, "acme+one.jsonl"), ["""{"text":"I want to kill myself","label":"crisis","lang":"en","source":"acme/one:a.jsonl#0"}"""]);
+        File.WriteAllLines(Path.Combine(folder, "acme+two.jsonl"), ["""{"text":"What are the GRE rules?","label":"not_crisis","lang":"en","source":"acme/two:b.jsonl#0"}"""]);
+        File.WriteAllText(Path.Combine(folder, "notes.txt"), "not a corpus");
+        var output = Path.Combine(_dir, "folder.json");
+
+        var result = await CliRunner.RunAsync("safety", "eval", "--input", folder, "--json", output, "--safety-dir", RepoPaths.Safety);
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        using var doc = JsonDocument.Parse(await File.ReadAllTextAsync(output, TestContext.Current.CancellationToken));
+        var crisis = doc.RootElement.GetProperty("families").GetProperty("crisis").GetProperty("en");
+        Assert.Equal((1, 1), (crisis.GetProperty("tp").GetInt32(), crisis.GetProperty("tn").GetInt32()));
+
+        var missing = await CliRunner.RunAsync("safety", "eval", "--input", Path.Combine(_dir, "absent"), "--safety-dir", RepoPaths.Safety);
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Contains("--input: no file or folder", missing.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", missing.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task SafetyEval_HarmfulLabels_ReportedAsTheirOwnFamily()
     {
         var input = Write("harm.jsonl",

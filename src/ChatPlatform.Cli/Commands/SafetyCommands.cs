@@ -26,7 +26,7 @@ internal static class SafetyCommands
 
     private static Command EvalCommand(CliConsole console)
     {
-        var input = new Option<string?>("--input") { Description = "JSON lines {\"text\", \"label\", \"lang\"} to score with the rails as they are." };
+        var input = new Option<string?>("--input") { Description = "JSON lines {\"text\", \"label\", \"lang\"} to score with the rails as they are: a file, or a folder of *.jsonl files ('safety gather' output)." };
         var crossSource = new Option<bool>("--cross-source") { Description = "Leave each source of --corpus out in turn: train on the others, score it. Estimates how the rails do on messages from sources nobody tuned them on." };
         var corpus = new Option<string[]>("--corpus") { Description = "With --cross-source: training corpora (folders of *.jsonl or files; lines {\"text\", \"label\", \"lang\", \"source\"}).", AllowMultipleArgumentsPerToken = true };
         var persona = new Option<string?>("--persona") { Description = "Score as this persona does: families whose rail the pack does not enable never fire." };
@@ -54,11 +54,11 @@ internal static class SafetyCommands
                 return CrossSource(console, safety, parse.GetValue(corpus) ?? [], !parse.GetValue(noEmbeddings), parse.GetValue(wordClasses), jsonPath, parse.GetValue(errors), parse.GetValue(leaveOut) ?? []);
             if (parse.GetValue(wordClasses) is not null) throw new CliException("--word-classes goes with --cross-source; with --input the rails read the classes in their weights file.");
             if (parse.GetValue(input) is not { } path) throw new CliException("--input is required (or --cross-source with --corpus).");
-            if (!File.Exists(path)) throw new CliException($"--input: file '{path}' not found.");
+            if (!File.Exists(path) && !Directory.Exists(path)) throw new CliException($"--input: no file or folder '{path}'.");
             List<EvalItem> items;
             try
             {
-                items = SafetyEvaluator.Read(path);
+                items = SafetyCorpus.Read([path]);
             }
             catch (FormatException e)
             {

@@ -47,12 +47,6 @@ public sealed record EvalReport(
 /// <summary>Runs the input rails over labelled lines and scores each family per language.</summary>
 public static class SafetyEvaluator
 {
-    /// <summary>
-    /// Reads JSON lines <c>{"text", "label", "lang"}</c> (see <see cref="Training.SafetyCorpus"/>). Throws
-    /// <see cref="FormatException"/> naming the line for anything unreadable or an unknown label.
-    /// </summary>
-    public static List<EvalItem> Read(string path) => [.. Training.SafetyCorpus.ReadFile(path)];
-
     private const int WarmUpPasses = 3;
 
     /// <summary>Scores <paramref name="items"/>; with <paramref name="pack"/>, at that persona's thresholds.</summary>

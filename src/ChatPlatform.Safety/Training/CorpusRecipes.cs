@@ -1,3 +1,4 @@
+using System.IO.Compression;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -217,7 +218,7 @@ public sealed partial class CorpusRecipes
         {
             using var stream = File.OpenRead(file);
             using Stream input = file.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)
-                ? new System.IO.Compression.GZipStream(stream, System.IO.Compression.CompressionMode.Decompress)
+                ? new GZipStream(stream, CompressionMode.Decompress)
                 : stream;
             using var reader = new StreamReader(input, new UTF8Encoding(false, throwOnInvalidBytes: true));
             content = reader.ReadToEnd();

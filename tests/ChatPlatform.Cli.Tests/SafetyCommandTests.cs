@@ -80,6 +80,27 @@ public sealed class SafetyCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task SafetyEval_TextTable_RoundsEachRateOnce()
+    {
+        // One false alarm in 23 ordinary lines: 0.04348, which the JSON holds as 0.0435 and the table must print as
+        // 0.043 (rounding 0.0435 again gives 0.044).
+        var input = Write("once.jsonl", [
+            """{"text":"I want to kill myself","label":"not_crisis","lang":"en"}""",
+            .. Enumerable.Range(1, 22).Select(i => JsonSerializer.Serialize(new { text = $"What time does the library open on day {i} of the term?", label = "not_crisis", lang = "en" }))]);
+        var output = Path.Combine(_dir, "once.json");
+
+        var result = await CliRunner.RunAsync("safety", "eval", "--input", input, "--json", output, "--safety-dir", RepoPaths.Safety);
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        using var doc = JsonDocument.Parse(await File.ReadAllTextAsync(output, TestContext.Current.CancellationToken));
+        var crisis = doc.RootElement.GetProperty("families").GetProperty("crisis").GetProperty("en");
+        Assert.Equal((1, 22), (crisis.GetProperty("fp").GetInt32(), crisis.GetProperty("tn").GetInt32()));
+        Assert.Equal(0.0435, crisis.GetProperty("fpr").GetDouble());
+        var row = result.Out.Split('\n').Single(l => l.StartsWith("crisis     en ", StringComparison.Ordinal));
+        Assert.Equal(["0.000", "0.000", "0.000", "0.043", "0", "1", "0", "22"], row.Split(' ', StringSplitOptions.RemoveEmptyEntries)[2..]);
+    }
+
+    [Fact]
     public async Task SafetyEval_HarmfulLabels_ReportedAsTheirOwnFamily()
     {
         var input = Write("harm.jsonl",

@@ -244,7 +244,7 @@ internal static class SafetyCommands
                     $"{family,-10} {lang,-5} recall {Format(m.Recall)} ({m.SourcesWithPositives} sources)  fpr {Format(m.Fpr)} ({m.SourcesWithNegatives} sources)"));
         console.Out.WriteLine("False alarms on ordinary lines of the other families (e.g. crisis firing on a benign request):");
         foreach (var (family, langs) in report.FprOnOtherFamilies)
-            console.Out.WriteLine($"{family,-10} " + string.Join("  ", langs.Select(l => string.Create(CultureInfo.InvariantCulture, $"{l.Key} {l.Value:0.000}"))));
+            console.Out.WriteLine($"{family,-10} " + string.Join("  ", langs.Select(l => string.Create(CultureInfo.InvariantCulture, $"{l.Key} {l.Value:0.0000}"))));
         console.Out.WriteLine("Pooled recall / FPR if the classifier's threshold were:");
         foreach (var (family, langs) in report.Thresholds)
             foreach (var (lang, points) in langs)
@@ -258,7 +258,8 @@ internal static class SafetyCommands
         return 0;
     }
 
-    private static string Format(double? value) => value is { } v ? v.ToString("0.000", CultureInfo.InvariantCulture) : "  –  ";
+    /// <summary>A mean as the JSON report holds it, to four decimals (rounding it again to three could move the last digit).</summary>
+    private static string Format(double? value) => value is { } v ? v.ToString("0.0000", CultureInfo.InvariantCulture) : "   –  ";
 
     private static List<PreparedItem> Prepare(CliConsole console, string safety, string[] corpora, bool embeddings, string? wordClassesPath,
         out ISentenceEmbedder? embedder, out WordClasses? wordClasses)
@@ -336,7 +337,10 @@ internal static class SafetyCommands
         output.WriteLine($"{"family",-10} {"lang",-5} {"prec",6} {"recall",6} {"f1",6} {"fpr",6} {"tp",5} {"fp",5} {"fn",5} {"tn",5}");
         foreach (var (family, langs) in families)
             foreach (var (lang, s) in langs)
+            {
+                var r = s.Exact;
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{family,-10} {lang,-5} {s.Precision,6:0.000} {s.Recall,6:0.000} {s.F1,6:0.000} {s.Fpr,6:0.000} {s.Tp,5} {s.Fp,5} {s.Fn,5} {s.Tn,5}"));
+                    $"{family,-10} {lang,-5} {r.Precision,6:0.000} {r.Recall,6:0.000} {r.F1,6:0.000} {r.Fpr,6:0.000} {s.Tp,5} {s.Fp,5} {s.Fn,5} {s.Tn,5}"));
+            }
     }
 }

@@ -142,8 +142,8 @@ public static class CrossSourceEvaluator
                 foreach (var (lang, s) in langs)
                 {
                     if (!cells.TryGetValue((family, lang), out var cell)) cells[(family, lang)] = cell = ([], []);
-                    if (s.Tp + s.Fn > 0) cell.Recall.Add(s.Recall);
-                    if (s.Fp + s.Tn > 0) cell.Fpr.Add(s.Fpr);
+                    if (s.Tp + s.Fn > 0) cell.Recall.Add(s.Exact.Recall);
+                    if (s.Fp + s.Tn > 0) cell.Fpr.Add(s.Exact.Fpr);
                 }
         var mean = new SortedDictionary<string, IReadOnlyDictionary<string, MeanScores>>(StringComparer.Ordinal);
         foreach (var group in cells.GroupBy(c => c.Key.Family))

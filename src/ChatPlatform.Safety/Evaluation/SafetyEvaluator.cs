@@ -24,11 +24,25 @@ public sealed record EvalScores(
 {
     public static EvalScores From(int tp, int fp, int fn, int tn)
     {
+        var (precision, recall, f1, fpr) = Rates(tp, fp, fn, tn);
+        return new(Math.Round(precision, 4), Math.Round(recall, 4), Math.Round(f1, 4), Math.Round(fpr, 4), tp, fp, fn, tn);
+    }
+
+    /// <summary>
+    /// The rates from the counts, unrounded. The properties hold them to four decimals, as the JSON report gives them;
+    /// what prints fewer decimals or averages rates starts from these, so a value is rounded once (12 of 276 is 0.043,
+    /// not 0.0435 rounded again to 0.044).
+    /// </summary>
+    [JsonIgnore]
+    public (double Precision, double Recall, double F1, double Fpr) Exact => Rates(Tp, Fp, Fn, Tn);
+
+    private static (double Precision, double Recall, double F1, double Fpr) Rates(int tp, int fp, int fn, int tn)
+    {
         var precision = tp + fp == 0 ? 0 : (double)tp / (tp + fp);
         var recall = tp + fn == 0 ? 0 : (double)tp / (tp + fn);
         var f1 = precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall);
         var fpr = fp + tn == 0 ? 0 : (double)fp / (fp + tn);
-        return new(Math.Round(precision, 4), Math.Round(recall, 4), Math.Round(f1, 4), Math.Round(fpr, 4), tp, fp, fn, tn);
+        return (precision, recall, f1, fpr);
     }
 }
 

@@ -4,8 +4,11 @@ namespace ChatPlatform.Safety.Detection;
 public readonly record struct DetectionResult(bool Fired, LexiconMatch Lexicon, float Score);
 
 /// <summary>
-/// A family's detector. The lexicon decides where it is sure: a strong cue fires, an exclusion (someone else, a
-/// question about the topic, a figure of speech) vetoes everything. A weak cue (a topic word such as "suicide") is one
+/// A family's detector. The lexicon decides where it is sure: a strong cue fires. An exclusion (someone else, a
+/// question about the topic, a figure of speech) is an input of the classifier, which learnt from every source how
+/// far it lowers the score; it vetoes only where the family has no classifier. A phrase of one clause does not speak
+/// for the whole message: "我妈只说了一句'你是不是想气死我'……我现在又想划了" holds a figure of speech and a disclosure,
+/// and "how do I avoid the regulators" is no question about avoiding harm. A weak cue (a topic word such as "suicide") is one
 /// input of the classifier (<see cref="FamilyModel"/>) in families whose <paramref name="weighsWeakCues"/> is set (see
 /// <see cref="Rails.SafetyRules.WeighsWeakCues"/>): with the cues of who the message is about and whether it asks for
 /// information, and in English the sentence embedding, it parts "what are the warning signs of suicide?" from "I feel
@@ -24,11 +27,11 @@ public sealed class Detector(string family, Lexicon lexicon, FamilyModel? classi
     {
         var (match, reported) = Read(lexicon, message.Normalized, () => message.OwnWords, weighsWeakCues);
         if (match is LexiconMatch.Strong) return new DetectionResult(true, match, 1f);
-        if (match is LexiconMatch.Excluded) return new DetectionResult(false, match, 0f);
+        if (match is LexiconMatch.Excluded && Classifier is null) return new DetectionResult(false, match, 0f);
         if (match is LexiconMatch.Weak && !(weighsWeakCues && Classifier is not null
                 && (reported || !message.SpeaksOfSelf || Classifier.ReadsMeaning(message) || Cues.SaidOfOthers(message.Clauses, lexicon))))
             return new DetectionResult(true, match, 1f);
-        var score = Classifier?.Score(message, weakCue: match is LexiconMatch.Weak) ?? 0f;
+        var score = Classifier?.Score(message, weakCue: match is LexiconMatch.Weak, excluded: match is LexiconMatch.Excluded) ?? 0f;
         return new DetectionResult(Classifier is not null && score >= threshold, match, score);
     }
 
@@ -47,12 +50,7 @@ public sealed class Detector(string family, Lexicon lexicon, FamilyModel? classi
 
     /// <summary>
     /// The decision for a lexicon match and a score as <see cref="Detect"/> gives them (a weak cue it did not weigh
-    /// comes with score 1): a strong cue fires, an exclusion never does, otherwise the score decides.
+    /// comes with score 1, an exclusion without a classifier with score 0): a strong cue fires, otherwise the score decides.
     /// </summary>
-    public static bool Fires(LexiconMatch match, float score, float threshold) => match switch
-    {
-        LexiconMatch.Strong => true,
-        LexiconMatch.Excluded => false,
-        _ => score >= threshold,
-    };
+    public static bool Fires(LexiconMatch match, float score, float threshold) => match is LexiconMatch.Strong || score >= threshold;
 }

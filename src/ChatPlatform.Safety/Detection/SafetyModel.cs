@@ -76,38 +76,40 @@ public sealed class FamilyModel
 
     /// <summary>
     /// Inputs of a combiner: the n-gram logit, the embedding logit (only in the combiner with the embedding), the cues,
-    /// and last whether the family's lexicon matched a weak cue (evidence to weigh, not a verdict).
+    /// whether the family's lexicon matched a weak cue, and last whether one of its exclusions matched (a figure of
+    /// speech, someone else, a question about the topic). Both are evidence to weigh, not a verdict.
     /// </summary>
-    public static float[] CombinerInputs(float ngramLogit, float? embeddingLogit, float[] cues, bool weakCue = false)
+    public static float[] CombinerInputs(float ngramLogit, float? embeddingLogit, float[] cues, bool weakCue = false, bool excluded = false)
     {
         var offset = embeddingLogit is null ? 1 : 2;
-        var x = new float[offset + cues.Length + 1];
+        var x = new float[offset + cues.Length + 2];
         // Logits are scaled to the cues' range so one learning rate suits every input.
         x[0] = Math.Clamp(ngramLogit, -12f, 12f) / 4f;
         if (embeddingLogit is { } e) x[1] = Math.Clamp(e, -12f, 12f) / 4f;
         cues.CopyTo(x, offset);
-        x[^1] = weakCue ? 1f : 0f;
+        x[^2] = weakCue ? 1f : 0f;
+        x[^1] = excluded ? 1f : 0f;
         return x;
     }
 
     /// <summary>The number of inputs of <see cref="Combiner"/>.</summary>
-    public static int Inputs => 2 + Cues.Count;
+    public static int Inputs => 3 + Cues.Count;
 
     /// <summary>The number of inputs of <see cref="CombinerWithEmbedding"/>.</summary>
-    public static int InputsWithEmbedding => 3 + Cues.Count;
+    public static int InputsWithEmbedding => 4 + Cues.Count;
 
     /// <summary>Whether this classifier reads the message's meaning through the sentence embedder (English, embedder loaded).</summary>
     public bool ReadsMeaning(MessageAnalysis message) => EmbeddingHead is not null && CombinerWithEmbedding is not null && message.Embedding is not null;
 
-    public float Score(MessageAnalysis message, bool weakCue = false) =>
-        Score(message.Ngrams, message.Cues, EmbeddingHead is null ? null : message.Embedding, weakCue);
+    public float Score(MessageAnalysis message, bool weakCue = false, bool excluded = false) =>
+        Score(message.Ngrams, message.Cues, EmbeddingHead is null ? null : message.Embedding, weakCue, excluded);
 
-    public float Score(NgramFeatures ngrams, float[] cues, float[]? embedding, bool weakCue = false)
+    public float Score(NgramFeatures ngrams, float[] cues, float[]? embedding, bool weakCue = false, bool excluded = false)
     {
         var ngram = Ngram.Logit(ngrams);
         if (EmbeddingHead is not null && CombinerWithEmbedding is not null && embedding is not null)
-            return CombinerWithEmbedding.Probability(CombinerInputs(ngram, EmbeddingHead.Logit(embedding), cues, weakCue));
-        return Combiner.Probability(CombinerInputs(ngram, null, cues, weakCue));
+            return CombinerWithEmbedding.Probability(CombinerInputs(ngram, EmbeddingHead.Logit(embedding), cues, weakCue, excluded));
+        return Combiner.Probability(CombinerInputs(ngram, null, cues, weakCue, excluded));
     }
 }
 
@@ -122,7 +124,7 @@ public sealed class FamilyModel
 /// </summary>
 public sealed partial class SafetyModel
 {
-    public const int FormatVersion = 6;
+    public const int FormatVersion = 7;
     private static readonly byte[] s_magic = "CPSAFETY"u8.ToArray();
 
     public required IReadOnlyDictionary<string, FamilyModel> Families { get; init; }

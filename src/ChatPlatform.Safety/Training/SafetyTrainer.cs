@@ -7,11 +7,14 @@ namespace ChatPlatform.Safety.Training;
 
 /// <summary>
 /// A corpus line with the features the classifiers read, computed once (embeddings are the slow part).
-/// <see cref="WeakCues"/> lists the families whose lexicon matched the line with a weak cue and no exclusion.
+/// <see cref="WeakCues"/> lists the families whose lexicon matched the line with a weak cue and no exclusion,
+/// <see cref="Exclusions"/> those whose lexicon matched one of its exclusions.
 /// </summary>
-public sealed record PreparedItem(EvalItem Item, NgramFeatures Ngrams, float[] Cues, float[]? Embedding, IReadOnlySet<string> WeakCues)
+public sealed record PreparedItem(EvalItem Item, NgramFeatures Ngrams, float[] Cues, float[]? Embedding, IReadOnlySet<string> WeakCues, IReadOnlySet<string> Exclusions)
 {
     public bool HasWeakCue(string family) => WeakCues.Contains(family);
+
+    public bool Excluded(string family) => Exclusions.Contains(family);
 }
 
 /// <summary>
@@ -35,7 +38,7 @@ public static class SafetyTrainer
     /// </summary>
     private const float CombinerPositiveShare = 1f / 3;
 
-    private static readonly string[] s_combinerInputs = ["ngram", .. Cues.Names, "weak_cue"];
+    private static readonly string[] s_combinerInputs = ["ngram", .. Cues.Names, "weak_cue", "excluded"];
 
     /// <param name="lexicons">Each family's lexicon (<see cref="SafetyRules.LoadLexicons"/>), whose weak cues are combiner inputs.</param>
     /// <param name="wordClasses">Classes of Chinese words that the n-gram tables also read; null for none.</param>
@@ -51,7 +54,8 @@ public static class SafetyTrainer
             var weak = lexicons.Where(l => SafetyRules.WeighsWeakCues(l.Key)
                     && Detector.Read(l.Value, normalized, () => ReportedSpeech.OwnWords(item.Text, normalizer), weighsWeakCues: true).Match is LexiconMatch.Weak)
                 .Select(l => l.Key).ToHashSet(StringComparer.Ordinal);
-            prepared[i] = new PreparedItem(item, NgramClassifier.Features(normalized, wordClasses), Cues.Compute(normalized), SafetyModel.EmbedWith(embedder, item.Text), weak);
+            var excluded = lexicons.Where(l => l.Value.Match(normalized) is LexiconMatch.Excluded).Select(l => l.Key).ToHashSet(StringComparer.Ordinal);
+            prepared[i] = new PreparedItem(item, NgramClassifier.Features(normalized, wordClasses), Cues.Compute(normalized), SafetyModel.EmbedWith(embedder, item.Text), weak, excluded);
             var count = Interlocked.Increment(ref done);
             if (count % 250 == 0 || count == items.Count) progress?.Invoke(count, items.Count);
         });
@@ -100,7 +104,7 @@ public static class SafetyTrainer
             // 2. The combiners, on scores from sources the pieces did not see: each line once per grouping.
             var rows = Enumerable.Range(0, groupings.Count).SelectMany(g => examples.Select((e, i) => (e, i, g))).ToList();
             var combiner = DenseLogisticRegression.Train(
-                rows.Select(r => (FamilyModel.CombinerInputs(ngramScores[r.g][r.i], null, r.e.Item.Cues, r.e.Item.HasWeakCue(family)), r.e.Positive, r.e.Weight)).ToList(),
+                rows.Select(r => (FamilyModel.CombinerInputs(ngramScores[r.g][r.i], null, r.e.Item.Cues, r.e.Item.HasWeakCue(family), r.e.Item.Excluded(family)), r.e.Positive, r.e.Weight)).ToList(),
                 FamilyModel.Inputs, epochs: 40, learningRate: 0.05f, l2: 1e-3f, positiveShare: CombinerPositiveShare);
             DenseLogisticRegression? combinerWithEmbedding = null;
             IEmbeddingHead? finalHead = null;
@@ -108,7 +112,7 @@ public static class SafetyTrainer
             {
                 combinerWithEmbedding = DenseLogisticRegression.Train(
                     rows.Where(r => r.e.Item.Embedding is not null)
-                        .Select(r => (FamilyModel.CombinerInputs(ngramScores[r.g][r.i], embeddingScores[r.g][r.i], r.e.Item.Cues, r.e.Item.HasWeakCue(family)), r.e.Positive, r.e.Weight)).ToList(),
+                        .Select(r => (FamilyModel.CombinerInputs(ngramScores[r.g][r.i], embeddingScores[r.g][r.i], r.e.Item.Cues, r.e.Item.HasWeakCue(family), r.e.Item.Excluded(family)), r.e.Positive, r.e.Weight)).ToList(),
                     FamilyModel.InputsWithEmbedding, epochs: 40, learningRate: 0.05f, l2: 1e-3f, positiveShare: CombinerPositiveShare);
                 finalHead = TrainHead(examples, embedder!.Dimensions, family);
             }
@@ -126,7 +130,9 @@ public static class SafetyTrainer
                 + string.Join(", ", s_combinerInputs.Select((n, i) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{n} {combiner.Weight(i):0.00}")))
                 + (combinerWithEmbedding is null ? "" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"; with embedding: ngram {combinerWithEmbedding.Weight(0):0.00}, embedding {combinerWithEmbedding.Weight(1):0.00}"))
                 + (combinerWithEmbedding is null || !SafetyRules.WeighsWeakCues(family) ? "" : string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                    $", weak lexicon cue {combinerWithEmbedding.Weight(FamilyModel.InputsWithEmbedding - 1):0.00}")));
+                    $", weak lexicon cue {combinerWithEmbedding.Weight(FamilyModel.InputsWithEmbedding - 2):0.00}"))
+                + (combinerWithEmbedding is null ? "" : string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $", exclusion {combinerWithEmbedding.Weight(FamilyModel.InputsWithEmbedding - 1):0.00}")));
         });
         return new SafetyModel
         {

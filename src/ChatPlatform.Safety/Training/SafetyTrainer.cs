@@ -7,14 +7,15 @@ namespace ChatPlatform.Safety.Training;
 
 /// <summary>
 /// A corpus line with the features the classifiers read, computed once (embeddings are the slow part).
-/// <see cref="WeakCues"/> lists the families whose lexicon matched the line with a weak cue and no exclusion,
-/// <see cref="Exclusions"/> those whose lexicon matched one of its exclusions.
+/// <see cref="Lexicons"/> holds how each family's lexicon reads the line, as its <see cref="Detector"/> does.
 /// </summary>
-public sealed record PreparedItem(EvalItem Item, NgramFeatures Ngrams, float[] Cues, float[]? Embedding, IReadOnlySet<string> WeakCues, IReadOnlySet<string> Exclusions)
+public sealed record PreparedItem(EvalItem Item, NgramFeatures Ngrams, float[] Cues, float[]? Embedding, IReadOnlyDictionary<string, LexiconMatch> Lexicons)
 {
-    public bool HasWeakCue(string family) => WeakCues.Contains(family);
+    /// <summary>Whether the family weighs a weak cue of its lexicon here (the combiner's weak-cue input).</summary>
+    public bool HasWeakCue(string family) => SafetyRules.WeighsWeakCues(family) && Lexicons.GetValueOrDefault(family) is LexiconMatch.Weak;
 
-    public bool Excluded(string family) => Exclusions.Contains(family);
+    /// <summary>Whether one of the family's exclusions matched (the combiner's exclusion input).</summary>
+    public bool Excluded(string family) => Lexicons.GetValueOrDefault(family) is LexiconMatch.Excluded;
 }
 
 /// <summary>
@@ -40,7 +41,7 @@ public static class SafetyTrainer
 
     private static readonly string[] s_combinerInputs = ["ngram", .. Cues.Names, "weak_cue", "excluded"];
 
-    /// <param name="lexicons">Each family's lexicon (<see cref="SafetyRules.LoadLexicons"/>), whose weak cues are combiner inputs.</param>
+    /// <param name="lexicons">Each family's lexicon (<see cref="SafetyRules.LoadLexicons"/>), whose weak cues and exclusions are combiner inputs.</param>
     /// <param name="wordClasses">Classes of Chinese words that the n-gram tables also read; null for none.</param>
     public static List<PreparedItem> Prepare(IReadOnlyList<EvalItem> items, TextNormalizer normalizer, IReadOnlyDictionary<string, Lexicon> lexicons,
         ISentenceEmbedder? embedder, Action<int, int>? progress = null, WordClasses? wordClasses = null)
@@ -51,11 +52,9 @@ public static class SafetyTrainer
         {
             var item = items[i];
             var normalized = normalizer.Normalize(item.Text);
-            var weak = lexicons.Where(l => SafetyRules.WeighsWeakCues(l.Key)
-                    && Detector.Read(l.Value, normalized, () => ReportedSpeech.OwnWords(item.Text, normalizer), weighsWeakCues: true).Match is LexiconMatch.Weak)
-                .Select(l => l.Key).ToHashSet(StringComparer.Ordinal);
-            var excluded = lexicons.Where(l => l.Value.Match(normalized) is LexiconMatch.Excluded).Select(l => l.Key).ToHashSet(StringComparer.Ordinal);
-            prepared[i] = new PreparedItem(item, NgramClassifier.Features(normalized, wordClasses), Cues.Compute(normalized), SafetyModel.EmbedWith(embedder, item.Text), weak, excluded);
+            var matches = lexicons.ToDictionary(l => l.Key,
+                l => Detector.Read(l.Value, normalized, () => ReportedSpeech.OwnWords(item.Text, normalizer), SafetyRules.WeighsWeakCues(l.Key)).Match, StringComparer.Ordinal);
+            prepared[i] = new PreparedItem(item, NgramClassifier.Features(normalized, wordClasses), Cues.Compute(normalized), SafetyModel.EmbedWith(embedder, item.Text), matches);
             var count = Interlocked.Increment(ref done);
             if (count % 250 == 0 || count == items.Count) progress?.Invoke(count, items.Count);
         });
